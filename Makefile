@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh machine (Python 3.11 and the package registries):
+#   make demo   set up, then run the main job end to end on embedded defaults
+#   make test   set up, then run the checks and the test suite (what CI runs)
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= data/demo
+DEMO_PUPILS ?= 20000
+DEMO_SEED ?= 42
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYTHONHASHSEED := 0
+
+.PHONY: setup demo test lint lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR) data/secrets
+	$(BIN)/vigie synth --out $(DEMO_DIR)/raw --pupils $(DEMO_PUPILS) --seed $(DEMO_SEED) --years 2019-2024 --inject-errors 25
+	@test -f data/secrets/demo.key || $(BIN)/vigie keygen data/secrets/demo.key
+	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key $(DEMO_DIR)/raw $(DEMO_DIR)/extract
+	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated)."
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+lock:
+	rm -rf .lockenv && $(PY) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt -e '.[dev]'
+	{ echo "# Vigie lock file: every package the project installs, pinned exactly."; \
+	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
+	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie)'; } > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache

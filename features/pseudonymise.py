@@ -1,0 +1,133 @@
+"""Pseudonymisation of a raw extract (plan Action 12), exactly as the contract defines it.
+
+``pupil_id = HMAC-SHA256(key, ine).hexdigest()[:20]`` with the key file's bytes stripped of
+surrounding white space and ``ine`` stripped and upper-cased, UTF-8. Names are dropped and
+``birth_date`` is cut to ``birth_month``. Nothing written or logged carries an ``ine``, a name
+or the key: rows with an unusable ``ine`` are quarantined by row number, their identifier
+withheld.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features import contract as c
+from features.extract import ContractError, find_table, read_table, write_table
+from features.parsing import parse_date
+
+log = logging.getLogger(__name__)
+
+MIN_KEY_BYTES = 16
+_NAME_COLUMNS = ("last_name", "first_name")
+
+
+class KeyFileError(ContractError):
+    """The key file is missing, unreadable, too short or badly placed."""
+
+
+def generate_key(path: Path) -> Path:
+    """Write a new random key (256 bits, hex) readable by its owner only; never overwrite."""
+    if path.exists():
+        raise KeyFileError(f"{path}: a key file already exists; refusing to overwrite it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def load_key(path: Path) -> bytes:
+    if not path.is_file():
+        raise KeyFileError(f"{path}: key file not found; create one with 'vigie keygen'.")
+    key = path.read_bytes().strip()
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyFileError(f"{path}: key too short ({len(key)} bytes, at least {MIN_KEY_BYTES}).")
+    return key
+
+
+def pseudonym(key: bytes, ine: str) -> str:
+    """The contract's pseudonym of one INE."""
+    message = ine.strip().upper().encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:20]
+
+
+def pseudonymise_ids(key: bytes, ines: pd.Series) -> pd.Series:
+    """Pseudonyms of a column of INEs, hashing each distinct value once."""
+    codes, uniques = pd.factorize(ines.astype("str").str.strip().str.upper())
+    mapped = [pseudonym(key, value) for value in uniques]
+    return pd.Series(pd.array(mapped, dtype="str")[codes], index=ines.index)
+
+
+@dataclass
+class PseudonymisationReport:
+    raw_dir: str
+    out_dir: str
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def pseudonymise_extract(raw_dir: Path, out_dir: Path, *, key_file: Path) -> PseudonymisationReport:
+    """Write the pseudonymised form of every contract table found in ``raw_dir``."""
+    if _is_inside(key_file, out_dir) or _is_inside(key_file, raw_dir):
+        raise KeyFileError(f"{key_file}: the key must not be stored beside the data ({raw_dir}, {out_dir}).")
+    key = load_key(key_file)
+    if out_dir.resolve() == raw_dir.resolve():
+        raise ContractError(f"{out_dir}: the output folder must differ from the raw folder.")
+    report = PseudonymisationReport(str(raw_dir), str(out_dir))
+    found = {name: find_table(raw_dir, name) for name in c.TABLES}
+    if found["pupils"] is None:
+        raise ContractError(f"{raw_dir}: required table 'pupils' missing (pupils.csv or pupils.parquet).")
+    for name, path in found.items():
+        if path is None:
+            continue
+        raw, _source = read_table(path)
+        if name != "calendar" and "ine" not in raw.columns:
+            raise ContractError(f"{path.name}: column 'ine' missing; a raw extract identifies pupils by ine.")
+        frame, quarantined, reasons = _pseudonymise_table(key, raw)
+        write_table(frame, out_dir / path.name)
+        if len(quarantined):
+            write_table(quarantined, out_dir / "quarantine" / f"pseudonymise_{name}.csv")
+        report.tables[name] = {"rows_read": len(raw), "rows_written": len(frame), "rows_quarantined": len(quarantined)}
+        report.quarantine_reasons[name] = reasons
+        log.info("%s: %d rows pseudonymised, %d quarantined", path.name, len(frame), len(quarantined))
+    (out_dir / "pseudonymisation_report.json").write_text(report.to_json(), encoding="utf-8")
+    return report
+
+
+def _pseudonymise_table(key: bytes, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    frame = raw.drop(columns=[col for col in _NAME_COLUMNS if col in raw.columns])
+    if "ine" not in frame.columns:
+        return frame, frame.iloc[0:0], {}
+    ine = frame["ine"].astype("str").str.strip().str.upper()
+    usable = frame["ine"].notna() & ine.str.match(c.INE_PATTERN)
+    quarantined = frame.loc[~usable].drop(columns=["ine", "birth_date"], errors="ignore")
+    quarantined.insert(0, "source_row", quarantined.index + 1)
+    quarantined["quarantine_reasons"] = "ine: missing or not 11 letters and digits (value withheld)"
+    frame = frame.loc[usable]
+    columns = list(frame.columns)
+    frame.insert(columns.index("ine"), "pupil_id", pseudonymise_ids(key, frame["ine"]))
+    frame = frame.drop(columns=["ine"])
+    if "birth_date" in frame.columns:
+        position = list(frame.columns).index("birth_date")
+        month = parse_date(frame["birth_date"]).dt.strftime("%Y-%m")
+        frame.insert(position, "birth_month", month)
+        frame = frame.drop(columns=["birth_date"])
+    reasons = {"ine: missing or malformed": int((~usable).sum())} if (~usable).any() else {}
+    return frame.reset_index(drop=True), quarantined.reset_index(drop=True), reasons

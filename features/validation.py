@@ -1,0 +1,273 @@
+"""Validate an extract against the contract: keep good rows, quarantine bad ones with reasons.
+
+Counts always reconcile: rows read = rows kept + rows quarantined, per table. A structural
+problem (missing table or column, raw identifiers in a pseudonymised extract) raises
+:class:`~features.extract.ContractError` before any row is judged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandera.errors import SchemaErrors
+from pandera.pandas import DataFrameSchema
+
+from features import contract as c
+from features.extract import ContractError, SourceInfo, find_table, read_table
+from features.parsing import arrow_schema, parse_table
+from features.rules import RuleContext, reading_schema, rules_schema
+
+log = logging.getLogger(__name__)
+
+#: Order matters: later tables are checked against the kept rows of earlier ones.
+VALIDATION_ORDER = ("pupils", "enrolments", "attendance", "grades", "incidents", "outcomes", "calendar")
+MAX_EXAMPLES = 20
+_BUILTIN_REASONS = {
+    "not_nullable": "missing value",
+    "multiple_fields_uniqueness": "duplicate of an earlier row",
+    "field_uniqueness": "duplicate of an earlier row",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule on one row; ``row`` counts data rows from 1 (CSV line = row + 1)."""
+
+    file: str
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, row {self.row}, column {self.column}: {self.reason} (value {self.value!r})"
+
+
+@dataclass
+class TableReport:
+    table: str
+    file: str
+    source: str
+    rows_read: int
+    rows_kept: int
+    rows_quarantined: int
+    issues: dict[str, int] = field(default_factory=dict)  # "column: reason" -> rows
+    examples: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.rows_read == self.rows_kept + self.rows_quarantined
+
+
+@dataclass
+class ValidationReport:
+    extract_dir: str
+    reference_date: str
+    contract_version: str = c.CONTRACT_VERSION
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(t.rows_quarantined for t in self.tables.values())
+
+    def to_json(self) -> str:
+        payload = asdict(self)
+        payload["rows_quarantined"] = self.rows_quarantined
+        for name, table in self.tables.items():
+            payload["tables"][name]["reconciled"] = table.reconciled
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+@dataclass
+class ValidatedExtract:
+    tables: dict[str, pd.DataFrame]  # typed, kept rows only
+    quarantine: dict[str, pd.DataFrame]  # raw values of bad rows, with their row and reasons
+    report: ValidationReport
+
+
+def _violations(
+    errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[str, ...]
+) -> list[Violation]:
+    cases = errors.failure_cases
+    cases = cases[cases["index"].notna()]
+    found: dict[tuple[int, str], Violation] = {}
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        if check in _BUILTIN_REASONS:
+            column = ", ".join(key) if "uniqueness" in check else str(case.column)
+            reason = _BUILTIN_REASONS[check]
+        else:
+            column, _, reason = check.partition(": ")
+        position = int(case.index)  # type: ignore[call-overload]
+        if (position, column + reason) in found:
+            continue
+        first_column = column.split(", ")[0]
+        value = raw.at[position, first_column] if first_column in raw.columns else None
+        found[(position, column + reason)] = Violation(
+            file, position + 1, column, "" if pd.isna(value) else str(value), reason
+        )
+    return list(found.values())
+
+
+def _run(schema: DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, file: str, key: tuple[str, ...]) -> list[Violation]:
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        unexplained = errors.failure_cases[errors.failure_cases["index"].isna()]
+        if len(unexplained):
+            raise RuntimeError(f"{file}: a rule could not be evaluated: {unexplained.to_dict('records')}") from errors
+        return _violations(errors, raw, file, key)
+    return []
+
+
+def _check_structure(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
+    identifying = [col for col in c.IDENTIFYING_COLUMNS if col in raw.columns]
+    if identifying:
+        raise ContractError(
+            f"{source.file}: raw identifying column(s) {', '.join(identifying)} present; "
+            "this is a raw extract: run 'vigie pseudonymise' first."
+        )
+    missing = [col for col in spec.required_columns if col not in raw.columns]
+    if missing:
+        raise ContractError(
+            f"{source.file}: required column(s) {', '.join(missing)} missing "
+            f"(found: {', '.join(map(str, raw.columns))})."
+        )
+    extra = [str(col) for col in raw.columns if col not in spec.column_names]
+    return [f"extra column(s) ignored: {', '.join(extra)}"] if extra else []
+
+
+def _detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
+    notes = [f"read as {source.describe()}"]
+    if source.format != "csv":
+        return notes
+    for col in spec.columns:
+        if col.name not in raw.columns:
+            continue
+        values = raw[col.name].dropna()
+        if col.type == "float" and values.str.contains(",", regex=False).any():
+            notes.append(f"decimal comma in {col.name}")
+        if col.type == "date" and values.str.match(r"^\d{2}/\d{2}/\d{4}$").any():
+            notes.append(f"dates as DD/MM/YYYY in {col.name}")
+    return notes
+
+
+def validate_table(
+    spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo, ctx: RuleContext
+) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
+    """Kept typed rows, quarantined raw rows and the report of one table."""
+    notes = _check_structure(spec, raw, source)
+    notes = _detected_notes(spec, raw, source) + notes
+    raw = raw.reset_index(drop=True)
+    present = [col for col in spec.column_names if col in raw.columns]
+    violations = _run(reading_schema(spec, present), raw, raw, source.file, spec.key)
+    unreadable = {v.row - 1 for v in violations}
+    typed = parse_table(raw.drop(index=list(unreadable)), spec)
+    if "coefficient" in typed.columns:
+        typed["coefficient"] = typed["coefficient"].fillna(1.0)
+    violations += _run(rules_schema(spec, ctx), typed, raw, source.file, spec.key)
+
+    bad_rows = sorted({v.row - 1 for v in violations})
+    kept = typed.drop(index=[r for r in bad_rows if r not in unreadable]).reset_index(drop=True)
+    by_row: dict[int, list[Violation]] = {}
+    for v in violations:
+        by_row.setdefault(v.row - 1, []).append(v)
+    quarantine = raw.loc[bad_rows].astype("str").where(raw.loc[bad_rows].notna(), "")
+    quarantine.insert(0, "source_row", [r + 1 for r in bad_rows])
+    quarantine["quarantine_reasons"] = ["; ".join(f"{v.column}: {v.reason}" for v in by_row[r]) for r in bad_rows]
+    issues = Counter(f"{v.column}: {v.reason}" for v in violations)
+    report = TableReport(
+        table=spec.name,
+        file=source.file,
+        source=source.describe(),
+        rows_read=len(raw),
+        rows_kept=len(kept),
+        rows_quarantined=len(bad_rows),
+        issues=dict(issues.most_common()),
+        examples=sorted(violations, key=lambda v: v.row)[:MAX_EXAMPLES],
+        notes=notes,
+    )
+    return kept, quarantine.reset_index(drop=True), report
+
+
+def validate_extract(
+    extract_dir: Path,
+    *,
+    reference_date: date | None = None,
+    require_outcomes: bool = True,
+    on_table: Callable[[str], None] | None = None,
+) -> ValidatedExtract:
+    """Check every table of a pseudonymised extract; see the module docstring."""
+    reference = reference_date or date.today()
+    report = ValidationReport(str(extract_dir), reference.isoformat())
+    if not extract_dir.is_dir():
+        raise ContractError(f"{extract_dir}: not a folder.")
+    kept: dict[str, pd.DataFrame] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    for name in VALIDATION_ORDER:
+        if on_table is not None:
+            on_table(name)
+        spec = c.TABLES[name]
+        path = find_table(extract_dir, name)
+        if path is None:
+            if spec.required and (name != "outcomes" or require_outcomes):
+                raise ContractError(f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet).")
+            if name == "outcomes":
+                report.warnings.append("no outcomes table: the extract can be scored, not used for training")
+            continue
+        raw, source = read_table(path)
+        ctx = RuleContext(
+            reference,
+            known_pupils=frozenset(kept["pupils"]["pupil_id"]) if "pupils" in kept else None,
+            enrolments=kept.get("enrolments"),
+        )
+        kept[name], quarantine[name], report.tables[name] = validate_table(spec, raw, source, ctx)
+        log.info("%s: %d read, %d kept, %d quarantined", source.file, len(raw), len(kept[name]), len(quarantine[name]))
+    return ValidatedExtract(kept, quarantine, report)
+
+
+def write_validated(validated: ValidatedExtract, out_dir: Path) -> dict[str, Path]:
+    """Kept tables as typed Parquet, quarantined rows as CSV, and the report (JSON and text)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, frame in validated.tables.items():
+        spec = c.TABLES[name]
+        table = pa.Table.from_pandas(frame, preserve_index=False).cast(arrow_schema(spec, list(frame.columns)))
+        pq.write_table(table, out_dir / f"{name}.parquet")
+        written[name] = out_dir / f"{name}.parquet"
+    for name, frame in validated.quarantine.items():
+        if len(frame):
+            path = out_dir / "quarantine" / f"{name}.csv"
+            path.parent.mkdir(exist_ok=True)
+            frame.to_csv(path, index=False)
+            written[f"quarantine/{name}"] = path
+    (out_dir / "validation_report.json").write_text(validated.report.to_json(), encoding="utf-8")
+    (out_dir / "validation_report.txt").write_text(render_report(validated.report), encoding="utf-8")
+    written["report"] = out_dir / "validation_report.json"
+    return written
+
+
+def render_report(report: ValidationReport) -> str:
+    """The human form of the report (plain text, also printed by the CLI)."""
+    lines = [f"Validation of {report.extract_dir} (contract v{report.contract_version}, reference date {report.reference_date})"]
+    lines += [f"warning: {w}" for w in report.warnings]
+    for t in report.tables.values():
+        status = "ok" if t.reconciled else "COUNTS DO NOT RECONCILE"
+        lines.append(
+            f"{t.file}: {t.rows_read} read = {t.rows_kept} kept + {t.rows_quarantined} quarantined [{status}]"
+        )
+        lines += [f"  note: {n}" for n in t.notes]
+        lines += [f"  {rows} row(s): {issue}" for issue, rows in t.issues.items()]
+        lines += [f"    e.g. {v}" for v in t.examples[:5]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Vigie's entry points: the ``vigie`` command line and the runtime settings."""

@@ -1,0 +1,140 @@
+"""The ``vigie`` command line: parse, call the packages, format. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from features.extract import ContractError
+from features.pseudonymise import generate_key, pseudonymise_extract
+from features.synthetic import SynthConfig, synthesise
+from features.validation import render_report, validate_extract, write_validated
+from vigie.settings import get_settings
+
+app = typer.Typer(
+    name="vigie",
+    help="Vigie: early warning of school dropout (décrochage scolaire).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False) -> None:
+    level = logging.DEBUG if verbose else get_settings().log_level
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    )  # fmt: skip
+
+
+def _fail(error: Exception) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {error}")
+    return typer.Exit(code=2)
+
+
+def _parse_years(years: str) -> tuple[int, int]:
+    first, _, last = years.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise typer.BadParameter(f"expected YEAR or FIRST-LAST (e.g. 2019-2024), got {years!r}") from None
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder of the raw extract to write.")],
+    pupils: Annotated[int, typer.Option(help="Number of distinct pupils.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same extract.")] = 0,
+    years: Annotated[str, typer.Option(help="School years FIRST-LAST, named by their start year.")] = "2019-2024",
+    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    inject_errors: Annotated[int, typer.Option(help="Rule-breaking rows to append (to exercise validation).")] = 0,
+) -> None:
+    """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
+    first, last = _parse_years(years)
+    if format not in ("csv", "parquet"):
+        raise typer.BadParameter(f"--format must be csv or parquet, got {format!r}")
+    config = SynthConfig(pupils, seed, first, last, format, inject_errors)  # type: ignore[arg-type]
+    with _progress() as progress:
+        task = progress.add_task("Simulating school years", total=last - first + 1)
+        summary = synthesise(config, out, on_year=lambda _year: progress.advance(task))
+    console.print(f"Raw extract written to [bold]{out}[/] in {summary.seconds:.1f} s: "
+                  f"{summary.pupils} pupils, {summary.schools} schools.")  # fmt: skip
+    for table, rows in sorted(summary.rows.items()):
+        console.print(f"  {table}: {rows:,} rows")
+    rates = ", ".join(f"{y}: {r:.2%}" for y, r in summary.positive_rate.items())
+    console.print(f"  dropout within 12 months of 15 December: {rates or 'no closed horizon'}")
+
+
+@app.command()
+def keygen(path: Annotated[Path, typer.Argument(help="Key file to create (refuses to overwrite).")]) -> None:
+    """Write a new secret pseudonymisation key (permissions 600). Keep it away from the data."""
+    try:
+        generate_key(path)
+    except ContractError as error:
+        raise _fail(error) from error
+    console.print(f"New key written to [bold]{path}[/] (mode 600). Store it apart from every extract.")
+
+
+@app.command()
+def pseudonymise(
+    raw_dir: Annotated[Path, typer.Argument(help="Raw extract (tables with ine).")],
+    out_dir: Annotated[Path, typer.Argument(help="Where to write the pseudonymised extract.")],
+    key_file: Annotated[Path, typer.Option(help="Secret key file made by 'vigie keygen'.")],
+) -> None:
+    """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month."""
+    try:
+        report = pseudonymise_extract(raw_dir, out_dir, key_file=key_file)
+    except ContractError as error:
+        raise _fail(error) from error
+    for table, counts in report.tables.items():
+        console.print(f"  {table}: {counts['rows_read']:,} read = {counts['rows_written']:,} written "
+                      f"+ {counts['rows_quarantined']:,} quarantined")  # fmt: skip
+    console.print(f"Pseudonymised extract written to [bold]{out_dir}[/].")
+
+
+@app.command()
+def validate(
+    extract_dir: Annotated[Path, typer.Argument(help="Pseudonymised extract to check.")],
+    out: Annotated[Path | None, typer.Option(help="Where to write kept tables, quarantine and report "
+                                             "[default: EXTRACT_DIR.validated].")] = None,  # fmt: skip
+    require_outcomes: Annotated[bool, typer.Option(help="Treat a missing outcomes table as an error.")] = True,
+    strict: Annotated[bool, typer.Option(help="Exit with 1 when any row is quarantined.")] = False,
+    json_report: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+) -> None:
+    """Check an extract against the data contract; quarantine bad rows with their reasons."""
+    settings = get_settings()
+    out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Validating tables", total=7)
+            validated = validate_extract(
+                extract_dir, reference_date=settings.today(), require_outcomes=require_outcomes,
+                on_table=lambda _name: progress.advance(task),
+            )  # fmt: skip
+    except ContractError as error:
+        raise _fail(error) from error
+    write_validated(validated, out_dir)
+    if json_report:
+        typer.echo(validated.report.to_json())
+    else:
+        console.print(render_report(validated.report), markup=False, highlight=False)
+    console.print(f"Kept tables, quarantine and report written to [bold]{out_dir}[/].")
+    if strict and validated.report.rows_quarantined:
+        raise typer.Exit(code=1)
+
+
+def _json(obj: object) -> str:
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,43 @@
+"""Runtime settings: one typed object, from defaults, a TOML file, then ``VIGIE_*`` variables.
+
+Later sources win: defaults < ``vigie.toml`` (or the file named by ``VIGIE_CONFIG``) <
+environment. Nothing is read at import time; call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class VigieSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("data"), description="Where outputs go by default.")
+    reference_date: date | None = Field(
+        default=None, description="'Today' for the no-future-date rule; the real today when empty."
+    )
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("VIGIE_CONFIG", "vigie.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    def today(self) -> date:
+        return self.reference_date or date.today()
+
+
+def get_settings() -> VigieSettings:
+    return VigieSettings()
