@@ -132,9 +132,7 @@ INCIDENTS = TableSpec(
     (_c("pupil_id", "str"), _c("date", "date"), _c("kind", "str", allowed=INCIDENT_KINDS)),
     required=False,
 )
-OUTCOMES = TableSpec(
-    "outcomes", (_c("pupil_id", "str"), _c("event_date", "date")), key=("pupil_id", "event_date")
-)
+OUTCOMES = TableSpec("outcomes", (_c("pupil_id", "str"), _c("event_date", "date")), key=("pupil_id", "event_date"))
 CALENDAR = TableSpec(
     "calendar",
     (_c("start_date", "date"), _c("end_date", "date"), _c("label", "str")),

@@ -42,7 +42,7 @@ def generate_key(path: Path) -> Path:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
     return path
 
 

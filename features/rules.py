@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 from pandera.pandas import Check, Column, DataFrameSchema
 
@@ -71,8 +72,10 @@ def _enrolment_covers(rows: pd.DataFrame, enrolments: pd.DataFrame, *, whole_yea
     con.register("r", pd.DataFrame({"pos": range(len(rows)), "pupil_id": rows["pupil_id"], "d": rows["date"]}))
     con.register("e", enrolments[["pupil_id", "school_year", "entry_date", "exit_date"]])
     start = "make_date(e.school_year, 9, 1)" if whole_year else "e.entry_date"
-    end = "make_date(e.school_year + 1, 9, 1)" if whole_year else (
-        "coalesce(e.exit_date, make_date(e.school_year + 1, 9, 1))"
+    end = (
+        "make_date(e.school_year + 1, 9, 1)"
+        if whole_year
+        else ("coalesce(e.exit_date, make_date(e.school_year + 1, 9, 1))")
     )
     covered = con.execute(
         f"""SELECT DISTINCT r.pos FROM r JOIN e ON r.pupil_id = e.pupil_id
@@ -80,7 +83,7 @@ def _enrolment_covers(rows: pd.DataFrame, enrolments: pd.DataFrame, *, whole_yea
     ).fetchnumpy()["pos"]
     con.close()
     mask = pd.Series(False, index=rows.index)
-    mask.iloc[covered] = True
+    mask.iloc[np.asarray(covered, dtype=np.int64)] = True
     return mask
 
 
@@ -124,13 +127,17 @@ def rules_schema(spec: c.TableSpec, ctx: RuleContext) -> DataFrameSchema:
         cols["school_id"].checks.append(Check(_uai_key_ok, error="school_id: not a UAI (7 digits and key letter)"))
         checks += [
             Check(
-                lambda d: (d["entry_date"] >= _year_start(d["school_year"]))
-                & (d["entry_date"] < _year_start(d["school_year"] + 1)),
+                lambda d: (
+                    (d["entry_date"] >= _year_start(d["school_year"]))
+                    & (d["entry_date"] < _year_start(d["school_year"] + 1))
+                ),
                 error="entry_date: outside the school year",
             ),
             Check(
-                lambda d: d["exit_date"].isna()
-                | ((d["exit_date"] > d["entry_date"]) & (d["exit_date"] <= _year_start(d["school_year"] + 1))),
+                lambda d: (
+                    d["exit_date"].isna()
+                    | ((d["exit_date"] > d["entry_date"]) & (d["exit_date"] <= _year_start(d["school_year"] + 1)))
+                ),
                 error="exit_date: not after entry_date within the school year",
             ),
             Check(_overlap_ok, error="entry_date: overlaps another enrolment of the same pupil"),
@@ -154,7 +161,9 @@ def rules_schema(spec: c.TableSpec, ctx: RuleContext) -> DataFrameSchema:
     if spec.name == "grades":
         cols["score"].checks.append(Check.ge(0, error="score: negative"))
         cols["max_score"].checks.append(Check.gt(0, error="max_score: not positive"))
-        cols["coefficient"] = Column(nullable=True, required=False, checks=[Check.gt(0, error="coefficient: not positive")])
+        cols["coefficient"] = Column(
+            nullable=True, required=False, checks=[Check.gt(0, error="coefficient: not positive")]
+        )
         cols["subject"].checks.append(Check.str_matches(r"^\S", error="subject: empty"))
         checks.append(Check(lambda d: d["score"] <= d["max_score"], error="score: above max_score"))
     elif spec.name == "outcomes" and ctx.enrolments is not None:

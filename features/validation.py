@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -96,9 +97,7 @@ class ValidatedExtract:
     report: ValidationReport
 
 
-def _violations(
-    errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[str, ...]
-) -> list[Violation]:
+def _violations(errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[str, ...]) -> list[Violation]:
     cases = errors.failure_cases
     cases = cases[cases["index"].notna()]
     found: dict[tuple[int, str], Violation] = {}
@@ -109,18 +108,19 @@ def _violations(
             reason = _BUILTIN_REASONS[check]
         else:
             column, _, reason = check.partition(": ")
-        position = int(case.index)  # type: ignore[call-overload]
+        position = int(case.index)
         if (position, column + reason) in found:
             continue
         first_column = column.split(", ")[0]
-        value = raw.at[position, first_column] if first_column in raw.columns else None
-        found[(position, column + reason)] = Violation(
-            file, position + 1, column, "" if pd.isna(value) else str(value), reason
-        )
+        value: Any = raw.at[position, first_column] if first_column in raw.columns else None
+        text = "" if value is None or pd.isna(value) else str(value)
+        found[(position, column + reason)] = Violation(file, position + 1, column, text, reason)
     return list(found.values())
 
 
-def _run(schema: DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, file: str, key: tuple[str, ...]) -> list[Violation]:
+def _run(
+    schema: DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, file: str, key: tuple[str, ...]
+) -> list[Violation]:
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as errors:
@@ -222,7 +222,9 @@ def validate_extract(
         path = find_table(extract_dir, name)
         if path is None:
             if spec.required and (name != "outcomes" or require_outcomes):
-                raise ContractError(f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet).")
+                raise ContractError(
+                    f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
+                )
             if name == "outcomes":
                 report.warnings.append("no outcomes table: the extract can be scored, not used for training")
             continue
@@ -260,13 +262,14 @@ def write_validated(validated: ValidatedExtract, out_dir: Path) -> dict[str, Pat
 
 def render_report(report: ValidationReport) -> str:
     """The human form of the report (plain text, also printed by the CLI)."""
-    lines = [f"Validation of {report.extract_dir} (contract v{report.contract_version}, reference date {report.reference_date})"]
+    lines = [
+        f"Validation of {report.extract_dir} "
+        f"(contract v{report.contract_version}, reference date {report.reference_date})"
+    ]
     lines += [f"warning: {w}" for w in report.warnings]
     for t in report.tables.values():
         status = "ok" if t.reconciled else "COUNTS DO NOT RECONCILE"
-        lines.append(
-            f"{t.file}: {t.rows_read} read = {t.rows_kept} kept + {t.rows_quarantined} quarantined [{status}]"
-        )
+        lines.append(f"{t.file}: {t.rows_read} read = {t.rows_kept} kept + {t.rows_quarantined} quarantined [{status}]")
         lines += [f"  note: {n}" for n in t.notes]
         lines += [f"  {rows} row(s): {issue}" for issue, rows in t.issues.items()]
         lines += [f"    e.g. {v}" for v in t.examples[:5]]

@@ -24,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -108,8 +108,10 @@ def pseudonymise(
 @app.command()
 def validate(
     extract_dir: Annotated[Path, typer.Argument(help="Pseudonymised extract to check.")],
-    out: Annotated[Path | None, typer.Option(help="Where to write kept tables, quarantine and report "
-                                             "[default: EXTRACT_DIR.validated].")] = None,  # fmt: skip
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write kept tables, quarantine and report [default: EXTRACT_DIR.validated]."),
+    ] = None,
     require_outcomes: Annotated[bool, typer.Option(help="Treat a missing outcomes table as an error.")] = True,
     strict: Annotated[bool, typer.Option(help="Exit with 1 when any row is quarantined.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,

@@ -3,8 +3,8 @@
 Model
 -----
 *Schools* are collèges, lycées généraux et technologiques (GT) and lycées professionnels (LP),
-about 520, 950 and 450 pupils each. Collèges get a social index; the most deprived 22% are REP
-and 8% REP+. Each school also has a *recording strictness* for unjustified absences.
+about 520, 950 and 450 pupils each. Collèges get a social index; the most deprived 8% are REP+
+and the next 14% REP (at least one of each). Each school also has a *recording strictness* for unjustified absences.
 
 *Pupils* enter 6E in cohorts of equal size: six cohorts entered before the first simulated
 year (so every grade level is populated from the start) and one enters each year after. Each

@@ -42,7 +42,9 @@ class Timeline:
         return 2 * np.searchsorted(self.days, day)
 
 
-def _expand(owner: np.ndarray, start: np.ndarray, length: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _expand(
+    owner: np.ndarray, start: np.ndarray, length: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Slots covered by episodes (owner, start, length), cut at each episode's ``limit``."""
     total = int(length.sum())
     rows = np.repeat(np.arange(owner.size), length)
@@ -62,7 +64,6 @@ class YearEvents:
 def draw_year(
     rng: np.random.Generator, state: YearState, pupils: Pupils, schools: Schools, d: np.ndarray, timeline: Timeline
 ) -> YearEvents:
-    n = state.pupil.size
     stop = np.where(np.isnat(state.exit), np.datetime64("9999-12-31"), state.exit)
     s0, s1 = timeline.slot(state.entry), timeline.slot(stop)
     lo = np.clip(timeline.month_bounds[None, :-1], s0[:, None], s1[:, None])
@@ -103,7 +104,11 @@ def draw_year(
         "kind": np.concatenate(kinds)[sel],
         "justified": np.concatenate(justified)[sel],
     }
-    return YearEvents(attendance, _grades(rng, state, pupils, kind, lagged, s0, s1, timeline), _incidents(rng, state, pupils, lagged, exposure, lo, timeline, male))
+    return YearEvents(
+        attendance,
+        _grades(rng, state, pupils, kind, lagged, s0, s1, timeline),
+        _incidents(rng, state, pupils, lagged, exposure, lo, timeline, male),
+    )
 
 
 def _grades(rng: np.random.Generator, state: YearState, pupils: Pupils, kind: np.ndarray, lagged: np.ndarray,

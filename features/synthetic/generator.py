@@ -10,14 +10,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from faker import Faker
 
 from features import contract as c
 from features.calendar import french_holidays, school_days
-from features.synthetic.events import Timeline, draw_year
+from features.synthetic.events import Timeline, YearEvents, draw_year
 from features.synthetic.population import (
     KIND_COLLEGE,
     PAST_COHORTS,
+    Pupils,
+    Schools,
     Simulation,
     YearState,
     _kind_of_level,
@@ -76,9 +79,7 @@ def _scholarship(social: np.ndarray, level: np.ndarray) -> np.ndarray:
     return np.minimum(echelon, np.where(_kind_of_level(level) == KIND_COLLEGE, 3, 6)).astype(np.int32)
 
 
-def synthesise(
-    config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], None] | None = None
-) -> SynthSummary:
+def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], None] | None = None) -> SynthSummary:
     """Write a raw extract (with ``ine``, names, ``birth_date``) of about ``config.pupils`` pupils."""
     began = time.perf_counter()
     rng = np.random.default_rng(config.seed)
@@ -144,7 +145,16 @@ def _positive_rate(state: YearState, year: int) -> float:
     return float(positive[enrolled].mean()) if enrolled.any() else float("nan")
 
 
-def _write_year(writer: ExtractWriter, rng: np.random.Generator, state: YearState, pupils, schools, events, ines, holidays) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def _write_year(
+    writer: ExtractWriter,
+    rng: np.random.Generator,
+    state: YearState,
+    pupils: Pupils,
+    schools: Schools,
+    events: YearEvents,
+    ines: np.ndarray,
+    holidays: pd.DataFrame,
+) -> None:
     moved = ~np.isnat(state.move_date)
     first_exit = np.where(moved, state.move_date, state.exit)
     rows = np.concatenate([np.arange(state.pupil.size), np.flatnonzero(moved)])
@@ -182,13 +192,20 @@ def _write_year(writer: ExtractWriter, rng: np.random.Generator, state: YearStat
         },
     )
     g = events.grades
-    writer.write("grades", {"ine": ines[g["pupil"]], **{k: v for k, v in g.items() if k not in ("pupil", "day")}, "date": g["day"]})
+    writer.write(
+        "grades",
+        {"ine": ines[g["pupil"]], **{k: v for k, v in g.items() if k not in ("pupil", "day")}, "date": g["day"]},
+    )
     i = events.incidents
-    writer.write("incidents", {"ine": ines[i["pupil"]], "date": i["day"], "kind": np.array(c.INCIDENT_KINDS)[i["kind"]]})
+    writer.write(
+        "incidents", {"ine": ines[i["pupil"]], "date": i["day"], "kind": np.array(c.INCIDENT_KINDS)[i["kind"]]}
+    )
     writer.write("calendar", {col: holidays[col].to_numpy() for col in ("start_date", "end_date", "label")})
 
 
-def _inject_errors(writer: ExtractWriter, rng: np.random.Generator, count: int, sample: dict[str, np.ndarray], ines: np.ndarray) -> int:
+def _inject_errors(
+    writer: ExtractWriter, rng: np.random.Generator, count: int, sample: dict[str, np.ndarray], ines: np.ndarray
+) -> int:
     """Append ``count`` rule-breaking rows built from real ones, cycling through the kinds of error."""
     future = np.datetime64(date.today() + timedelta(days=400), "D")
     kinds = np.arange(count) % 6

@@ -56,11 +56,11 @@ def make_schools(rng: np.random.Generator, pupils_per_cohort: int) -> Schools:
     kind = np.repeat([KIND_COLLEGE, KIND_GT, KIND_PRO], [n_college, n_gt, n_pro])
     social = rng.normal(0, 1, kind.size)
     priority = np.zeros(kind.size, dtype=np.int8)
-    college = kind == KIND_COLLEGE
-    rank = social.argsort().argsort() / max(1, kind.size - 1)
-    priority[college & (rank < 0.22)] = 1
-    priority[college & (rank < 0.08)] = 2
-    priority[0] = 2 if college.sum() > 2 else priority[0]  # every district has some REP+
+    colleges = np.flatnonzero(kind == KIND_COLLEGE)
+    by_deprivation = colleges[np.argsort(social[colleges])]
+    n_rep_plus, n_rep = max(1, round(0.08 * colleges.size)), max(1, round(0.14 * colleges.size))
+    priority[by_deprivation[:n_rep_plus]] = 2
+    priority[by_deprivation[n_rep_plus : n_rep_plus + n_rep]] = 1
     strictness = np.exp(rng.normal(0, 0.2, kind.size))
     return Schools(make_uai(rng, kind.size), kind, priority, social, strictness)
 
@@ -185,7 +185,9 @@ class Simulation:
         rng, p = self.rng, self.pupils
         self.school[idx[moved]] = move_school[moved]
         n = idx.size
-        repeat_logit = np.log(_REPEAT_BASE[level] / (1 - _REPEAT_BASE[level])) - 0.6 * p.ability[idx] + 0.3 * p.risk[idx]
+        repeat_logit = (
+            np.log(_REPEAT_BASE[level] / (1 - _REPEAT_BASE[level])) - 0.6 * p.ability[idx] + 0.3 * p.risk[idx]
+        )
         repeat = (rng.random(n) < 1 / (1 + np.exp(-repeat_logit))) & ~drops
         nxt = _NEXT_LEVEL[level].copy()
         orient = nxt == -2

@@ -35,7 +35,9 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
 }  # fmt: skip
 
 Format = Literal["csv", "parquet"]
-_CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
+_CSV_OPTIONS = pacsv.WriteOptions(
+    quoting_style="none", quoting_header="none"
+)  # our values hold no separator; pyarrow fails loudly if one does
 
 
 class ExtractWriter:

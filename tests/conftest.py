@@ -1,0 +1,58 @@
+"""Shared fixtures: a small synthetic district, raw and pseudonymised, made once per session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.pseudonymise import generate_key, pseudonymise_extract
+from features.synthetic import SynthConfig, synthesise
+
+SMALL = SynthConfig(pupils=800, seed=7, first_year=2021, last_year=2023)
+
+
+@pytest.fixture(scope="session")
+def raw_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("raw")
+    synthesise(SMALL, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_key(tmp_path_factory.mktemp("secrets") / "vigie.key")
+
+
+@pytest.fixture(scope="session")
+def extract(raw_extract: Path, key_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("extract") / "extract"
+    pseudonymise_extract(raw_extract, out, key_file=key_file)
+    return out
+
+
+@pytest.fixture
+def extract_copy(extract: Path, tmp_path: Path) -> Callable[[], Path]:
+    """A private copy of the pseudonymised extract, for tests that damage it."""
+
+    def make() -> Path:
+        target = tmp_path / "extract"
+        shutil.copytree(extract, target, ignore=shutil.ignore_patterns("quarantine", "*.json"))
+        return target
+
+    return make
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def append_rows(path: Path, rows: list[dict[str, str]]) -> int:
+    """Append rows to a CSV table; returns the 1-based data row number of the first one."""
+    frame = read_csv_text(path)
+    first = len(frame) + 1
+    pd.concat([frame, pd.DataFrame(rows)], ignore_index=True).fillna("").to_csv(path, index=False)
+    return first
