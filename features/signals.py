@@ -1,0 +1,184 @@
+"""Per-pupil signals at an as-of date D, written once as Ibis expressions (DuckDB and Spark).
+
+Every event is joined to the snapshots of its pupil and kept only when dated on or before D
+(the single filter that prevents leakage, applied in :func:`_events_up_to`). Rates divide by
+the school half-days of the enrolment inside the window, counted from the calendar.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from features.catalog import SERIOUS_INCIDENTS, SUBJECT_GROUPS
+from features.snapshots import KEYS, Tables, attach, school_days_before
+
+_PAST = 2  # school years of history read: the current one and the one before
+
+
+def _events_up_to(base: ir.Table, events: ir.Table) -> ir.Table:
+    """Events of each snapshot's pupil dated on or before its as-of date (and not older than last year)."""
+    b = base.select(*KEYS, "year_start", window_start=base.year_start - ibis.interval(years=_PAST - 1))
+    joined = events.join(b, "pupil_id")
+    return joined.filter((joined.date <= joined.as_of) & (joined.date >= joined.window_start))
+
+
+def _count(condition: ir.BooleanValue) -> ir.IntegerScalar:
+    return condition.ifelse(1, 0).sum()
+
+
+def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    return (denominator > 0).ifelse(numerator / denominator, ibis.null("float64"))
+
+
+def _days_ago(table: ir.Table, last: ir.DateValue) -> ir.FloatingValue:
+    return table.as_of.delta(last, unit="day").cast("float64")
+
+
+def school_day_denominators(base: ir.Table, days: ir.Table) -> ir.Table:
+    """School half-days enrolled in each window: last 4 and 12 weeks, the 8 weeks before the last 4, the year."""
+    d = base.select(
+        *KEYS,
+        _end=base.as_of + ibis.interval(days=1),
+        _s4=ibis.greatest(base.as_of - ibis.interval(days=27), base.enrol_start),
+        _s12=ibis.greatest(base.as_of - ibis.interval(days=83), base.enrol_start),
+        _p_end=base.as_of - ibis.interval(days=27),
+        _sy=base.enrol_start,
+    )
+    for column in ("_end", "_s4", "_s12", "_p_end", "_sy"):
+        d = school_days_before(d, days, column, f"n{column}")
+    return d.select(
+        *KEYS,
+        halfdays_4w=2 * (d.n_end - d.n_s4),
+        halfdays_12w=2 * (d.n_end - d.n_s12),
+        halfdays_prior_8w=2 * ibis.greatest(d.n_p_end - d.n_s12, 0),
+        halfdays_year=2 * (d.n_end - d.n_sy),
+    )
+
+
+def attendance(base: ir.Table, t: Tables) -> ir.Table:
+    a = _events_up_to(base, t.attendance)
+    age = a.as_of.delta(a.date, unit="day")  # days before D: 0 on D itself
+    this_year = a.date >= a.year_start
+    unjustified = (a.kind == "absence") & ~a.justified
+    counts = a.group_by(KEYS).aggregate(
+        u_4w=_count(unjustified & (age < 28)),
+        u_12w=_count(unjustified & (age < 84)),
+        u_prior=_count(unjustified & (age >= 28) & (age < 84)),
+        u_year=_count(unjustified & this_year),
+        j_4w=_count((a.kind == "absence") & a.justified & (age < 28)),
+        j_12w=_count((a.kind == "absence") & a.justified & (age < 84)),
+        j_year=_count((a.kind == "absence") & a.justified & this_year),
+        l_4w=_count((a.kind == "late") & (age < 28)),
+        l_12w=_count((a.kind == "late") & (age < 84)),
+        l_year=_count((a.kind == "late") & this_year),
+        x_year=_count((a.kind == "exclusion") & this_year),
+        unjustified_absences_previous_year=_count(unjustified & ~this_year),
+        _last_u=a.date.max(where=unjustified),
+    )
+    months = (
+        a.filter(unjustified & this_year)
+        .group_by([*KEYS, a.date.truncate("M").name("month")])
+        .aggregate(n=ibis._.count())
+    )
+    months = months.group_by(KEYS).aggregate(months_with_4_unjustified_halfdays=_count(months.n >= 4))
+    runs = _longest_runs(a.filter(unjustified & this_year), t.days)
+    b = attach(attach(attach(school_day_denominators(base, t.days), counts), months), runs)
+    zero = {c: 0 for c in b.columns if c not in (*KEYS, "_last_u") and not c.startswith("halfdays")}
+    b = b.fill_null(zero)
+    rate_4w = _ratio(b.u_4w, b.halfdays_4w)
+    return b.select(
+        *KEYS,
+        unjustified_absence_rate_4w=rate_4w,
+        unjustified_absence_rate_12w=_ratio(b.u_12w, b.halfdays_12w),
+        unjustified_absence_rate_year=_ratio(b.u_year, b.halfdays_year),
+        justified_absence_rate_4w=_ratio(b.j_4w, b.halfdays_4w),
+        justified_absence_rate_12w=_ratio(b.j_12w, b.halfdays_12w),
+        justified_absence_rate_year=_ratio(b.j_year, b.halfdays_year),
+        late_rate_4w=_ratio(b.l_4w, b.halfdays_4w),
+        late_rate_12w=_ratio(b.l_12w, b.halfdays_12w),
+        late_rate_year=_ratio(b.l_year, b.halfdays_year),
+        exclusion_rate_year=_ratio(b.x_year, b.halfdays_year),
+        unjustified_absence_trend=rate_4w - _ratio(b.u_prior, b.halfdays_prior_8w),
+        months_with_4_unjustified_halfdays=b.months_with_4_unjustified_halfdays.cast("int32"),
+        longest_unjustified_run_halfdays=b.longest_unjustified_run_halfdays.cast("int32"),
+        days_since_last_unjustified_absence=_days_ago(b, b._last_u),
+        unjustified_absences_previous_year=b.unjustified_absences_previous_year.cast("int32"),
+    )
+
+
+def _longest_runs(absences: ir.Table, days: ir.Table) -> ir.Table:
+    """Longest run of consecutive school half-days (gaps and islands over half-day slots)."""
+    a = school_days_before(absences.select(*KEYS, "date", "half_day"), days, "date", "n_before")
+    a = a.mutate(slot=2 * a.n_before + (a.half_day == "PM").ifelse(1, 0))
+    a = a.mutate(island=a.slot - ibis.row_number().over(group_by=KEYS, order_by=a.slot))
+    lengths = a.group_by([*KEYS, "island"]).aggregate(length=ibis._.count())
+    return lengths.group_by(KEYS).aggregate(longest_unjustified_run_halfdays=lengths.length.max())
+
+
+def course(base: ir.Table, t: Tables) -> ir.Table:
+    g = _events_up_to(base, t.grades)
+    g = g.mutate(x=g.score / g.max_score * 20, w=g.coefficient)
+    age = g.as_of.delta(g.date, unit="day")
+    this_year = g.date >= g.year_start
+
+    def mean(where: ir.BooleanValue) -> ir.FloatingScalar:
+        return _ratio((g.x * g.w).sum(where=where), g.w.sum(where=where))
+
+    by_group = {
+        f"grade_mean_{name}_year": mean(this_year & g.subject.isin(list(subjects)))
+        for name, subjects in SUBJECT_GROUPS.items()
+    }
+    means = g.group_by(KEYS).aggregate(
+        grade_mean_year=mean(this_year),
+        grade_mean_6w=mean(age < 42),
+        _mean_before_6w=mean(this_year & (age >= 42)),
+        grades_count_6w=_count(age < 42),
+        grade_mean_previous_year=mean(~this_year),
+        **by_group,
+    )
+    year = g.filter(this_year)
+    per_subject = year.group_by([*KEYS, "subject"]).aggregate(m=(year.x * year.w).sum() / year.w.sum())
+    below = per_subject.group_by(KEYS).aggregate(subjects_below_10_year=_count(per_subject.m < 10))
+    b = attach(attach(base.select(*KEYS, "school_id", "grade_level"), means), below)
+    b = b.fill_null({"grades_count_6w": 0, "subjects_below_10_year": 0})
+    ranked = b.filter(b.grade_mean_year.notnull())
+    ranked = ranked.select(
+        *KEYS,
+        grade_percentile_in_level=ibis.percent_rank().over(
+            group_by=[ranked.as_of, ranked.school_id, ranked.grade_level], order_by=ranked.grade_mean_year
+        ),
+    )
+    b = attach(b, ranked)
+    return b.select(
+        *KEYS,
+        "grade_mean_year",
+        "grade_mean_6w",
+        grade_mean_change=b.grade_mean_6w - b._mean_before_6w,
+        **{name: b[name] for name in by_group},
+        subjects_below_10_year=b.subjects_below_10_year.cast("int32"),
+        grade_percentile_in_level=b.grade_percentile_in_level.cast("float64"),
+        grades_count_6w=b.grades_count_6w.cast("int32"),
+        grade_mean_previous_year=b.grade_mean_previous_year,
+    )
+
+
+def behaviour(base: ir.Table, t: Tables) -> ir.Table:
+    i = _events_up_to(base, t.incidents)
+    age = i.as_of.delta(i.date, unit="day")
+    this_year = i.date >= i.year_start
+    counts = i.group_by(KEYS).aggregate(
+        incidents_12w=_count(age < 84),
+        incidents_year=_count(this_year),
+        serious_incidents_year=_count(this_year & i.kind.isin(list(SERIOUS_INCIDENTS))),
+        _last=i.date.max(),
+    )
+    b = attach(base.select(*KEYS), counts)
+    b = b.fill_null({"incidents_12w": 0, "incidents_year": 0, "serious_incidents_year": 0})
+    return b.select(
+        *KEYS,
+        incidents_12w=b.incidents_12w.cast("int32"),
+        incidents_year=b.incidents_year.cast("int32"),
+        serious_incidents_year=b.serious_incidents_year.cast("int32"),
+        days_since_last_incident=_days_ago(b, b._last),
+    )
