@@ -11,13 +11,14 @@ import hashlib
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -113,11 +114,11 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
     calendar_path = extract_dir / "calendar.parquet"
     holidays = pd.read_parquet(calendar_path) if calendar_path.exists() else None
     first_year = int(tables["enrolments"].school_year.min().execute())
-    days = pd.DataFrame({"day": pd.date_range(date(first_year - 1, 9, 1), max(as_of) + timedelta(days=2)).date})
-    open_days = set(school_days(days["day"].iloc[0], days["day"].iloc[-1], holidays).astype("datetime64[D]").tolist())
-    days["school_days_before"] = pd.Series([d in open_days for d in days["day"]]).cumsum().shift(1, fill_value=0)
-    days_table = ibis.memtable(pa.Table.from_pandas(days, preserve_index=False))
-    return Tables(days=days_table, **tables), known_until  # type: ignore[arg-type]
+    first, last = date(first_year - 1, 9, 1), max(as_of) + timedelta(days=2)
+    calendar_days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
+    is_open = np.isin(calendar_days, school_days(first, last, holidays))
+    days = pa.table({"day": calendar_days, "school_days_before": np.cumsum(is_open) - is_open})
+    return Tables(days=ibis.memtable(days), **tables), known_until
 
 
 def snapshot_expressions(
@@ -203,20 +204,11 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
         "rows": rows,
         "per_as_of": {
             pd.Timestamp(k).date().isoformat(): {c: int(v) for c, v in r.items()} for k, r in label_counts.iterrows()
-        },  # fmt: skip
+        },
         "keys": list(KEY_COLUMNS),
         "context_columns": list(CONTEXT_COLUMNS),
         "label_columns": list(LABEL_COLUMNS),
-        "features": [
-            {
-                "name": f.name,
-                "family": f.family,
-                "meaning": f.meaning,
-                "label_fr": f.label_fr,
-                "categorical": f.categorical,
-            }
-            for f in FEATURES
-        ],  # fmt: skip
+        "features": [asdict(f) for f in FEATURES],
         "audit_table": AUDIT_TABLE,
         "audit_columns": list(AUDIT_COLUMNS),
         "seconds": round(seconds, 2),

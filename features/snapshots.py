@@ -87,9 +87,9 @@ def trajectory(base: ir.Table, pupils: ir.Table) -> ir.Table:
         *KEYS,
         track=track,
         age_years=b.as_of.delta(b.birth_day, unit="day").cast("float64") / 365.25,
-        age_for_grade_delay_years=(
-            b.school_year - b.birth_year - 11 - level.cases(*LEVEL_OFFSET.items(), else_=ibis.null("int32"))
-        ).cast("int32"),
+        age_for_grade_delay_years=(b.school_year - b.birth_year - 11 - level.cases(*LEVEL_OFFSET.items())).cast(
+            "int32"
+        ),
         months_in_current_school=b.as_of.delta(b.current_school_since, unit="day").cast("float64") / 30.4375,
         mid_year_entry=(b.enrol_start > b.year_start + ibis.interval(days=30)).cast("int32"),
     )
