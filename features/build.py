@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from features import signals
 from features.calendar import school_days
@@ -45,10 +46,11 @@ class AsOfSchedule(BaseModel):
     from_year: int
     to_year: int | None = None
 
-    def dates(self, until: date) -> list[date]:
+    def dates(self, start: date, until: date) -> list[date]:
+        """The schedule's dates inside ``[start, until]``."""
         last = self.to_year or until.year
         out = [date.fromisoformat(f"{y}-{d}") for y in range(self.from_year, last + 1) for d in self.days]
-        return sorted(d for d in out if d <= until)
+        return sorted(d for d in out if start <= d <= until)
 
 
 class FeatureConfig(BaseModel):
@@ -72,6 +74,23 @@ class FeatureConfig(BaseModel):
     def digest(self) -> str:
         fields = self.model_dump(mode="json", exclude={"engine", "spark_master", "memory_limit"})
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_feature_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FeatureConfig:
+    """Read and validate a YAML feature config, then apply overrides (CLI flags) on top."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}.")
+        values.update(loaded)
+    values.update(overrides or {})
+    try:
+        return FeatureConfig.model_validate(values)
+    except ValidationError as error:
+        where = f"{path}: " if path else ""
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"{where}invalid feature config: {problems}") from None
 
 
 @dataclass
@@ -168,10 +187,12 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
     """Build the snapshots of ``config`` from a validated extract and write them with their metadata."""
     began = datetime.now(UTC)
     con = connect(config.engine, spark_master=config.spark_master, memory_limit=config.memory_limit)
-    provisional = config.as_of or config.schedule.dates(date.today())  # type: ignore[union-attr]
+    schedule = config.schedule
+    provisional = config.as_of or schedule.dates(date.min, date.today())  # type: ignore[union-attr]
     t, observed_until = load_tables(con, extract_dir, provisional)
     known_until = config.labels_known_until or observed_until
-    as_of = sorted(set(config.as_of or config.schedule.dates(observed_until)))  # type: ignore[union-attr]
+    first_year = int(t.enrolments.school_year.min().execute())
+    as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
     if not as_of:
         raise ValueError("no as-of date falls inside the extract")
     table, audit = snapshot_expressions(t, as_of, horizon_days=config.horizon_days, known_until=known_until)

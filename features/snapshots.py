@@ -96,11 +96,13 @@ def trajectory(base: ir.Table, pupils: ir.Table) -> ir.Table:
 
 
 def labels(base: ir.Table, outcomes: ir.Table, *, horizon_days: int, known_until: ir.DateValue) -> ir.Table:
-    """1 if a dropout falls in (D, D+H], 0 if none and the horizon closed, else missing."""
+    """Where the horizon has closed: 1 if a dropout falls in (D, D+H], else 0. Missing otherwise."""
     o = outcomes.join(base.select(*KEYS), "pupil_id")
     o = o.filter((o.event_date > o.as_of) & (o.event_date <= o.as_of + ibis.interval(days=horizon_days)))
     events = o.group_by(KEYS).aggregate(event_date=o.event_date.min())
     b = attach(base.select(*KEYS), events)
     closed = b.as_of + ibis.interval(days=horizon_days) <= known_until
-    label = ibis.cases((b.event_date.notnull(), 1), (closed, 0), else_=ibis.null("int32")).cast("int32")
+    # An open horizon gives no label at all, not even a known positive: keeping only the
+    # positives of recent dates would bias any training set built from them.
+    label = ibis.cases((~closed, ibis.null("int32")), (b.event_date.notnull(), 1), else_=0).cast("int32")
     return b.select(*KEYS, label=label, event_date=b.event_date)

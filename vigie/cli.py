@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from features.build import build_features, load_feature_config
 from features.extract import ContractError
 from features.pseudonymise import generate_key, pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
@@ -138,5 +139,33 @@ def validate(
         raise typer.Exit(code=1)
 
 
-def _json(obj: object) -> str:
-    return json.dumps(obj, indent=2, default=str)
+@app.command()
+def features(
+    data: Annotated[Path, typer.Option(help="Validated extract (the output of 'vigie validate').")],
+    out: Annotated[Path, typer.Option(help="Folder for features.parquet, audit.parquet and metadata.json.")],
+    as_of: Annotated[str | None, typer.Option(help="As-of dates, comma-separated (YYYY-MM-DD,...).")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML feature config (as_of or schedule, horizon...).")] = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb (embedded, default) or spark.")] = None,
+    spark_master: Annotated[str | None, typer.Option(help="Spark master URL, e.g. local[*].")] = None,
+    horizon_days: Annotated[int | None, typer.Option(help="Label horizon H in days.")] = None,
+) -> None:
+    """Build per-pupil signals at each as-of date, with labels where the horizon has closed."""
+    overrides: dict[str, object] = {"engine": engine, "spark_master": spark_master, "horizon_days": horizon_days}
+    if as_of:
+        overrides["as_of"] = [d.strip() for d in as_of.split(",") if d.strip()]
+        overrides["schedule"] = None
+    try:
+        feature_config = load_feature_config(config, {k: v for k, v in overrides.items() if v is not None})
+    except ValueError as error:
+        raise _fail(error) from error
+    try:
+        with console.status(f"Building features on {feature_config.engine}..."):
+            output = build_features(data, out, feature_config)
+    except ContractError as error:
+        raise _fail(error) from error
+    metadata = json.loads(output.metadata.read_text(encoding="utf-8"))
+    console.print(f"{output.rows:,} snapshots at {len(output.as_of)} as-of dates in {output.seconds:.1f} s "
+                  f"({feature_config.engine}), written to [bold]{out}[/].")  # fmt: skip
+    for day, counts in metadata["per_as_of"].items():
+        console.print(f"  {day}: {counts['rows']:,} pupils, {counts['labelled']:,} labelled, "
+                      f"{counts['positives']:,} positive")  # fmt: skip
