@@ -30,7 +30,8 @@ demo: $(STAMP)
 	@test -f data/secrets/demo.key || $(BIN)/vigie keygen data/secrets/demo.key
 	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key $(DEMO_DIR)/raw $(DEMO_DIR)/extract
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated)."
+	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features)."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -34,6 +34,16 @@ def extract(raw_extract: Path, key_file: Path, tmp_path_factory: pytest.TempPath
     return out
 
 
+@pytest.fixture(scope="session")
+def validated(extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small district, validated: typed Parquet tables, the input of the feature stage."""
+    from features.validation import validate_extract, write_validated
+
+    out = tmp_path_factory.mktemp("validated") / "validated"
+    write_validated(validate_extract(extract), out)
+    return out
+
+
 @pytest.fixture
 def extract_copy(extract: Path, tmp_path: Path) -> Callable[[], Path]:
     """A private copy of the pseudonymised extract, for tests that damage it."""

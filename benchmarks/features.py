@@ -1,0 +1,105 @@
+"""Benchmark of the feature stage: DuckDB, Spark local and plain pandas, on one synthetic year.
+
+For each size: synthesise one school year (Parquet), pseudonymise and type it into the
+validated form, then build three as-of dates with each engine in a fresh process, measuring
+wall time and peak memory (the whole process tree, so Spark's JVM counts). pandas computes
+five representative signals only (features/pandas_reference.py), so its ratio to the engines
+understates the gap. Prints one JSON object per (size, engine).
+
+Usage: python benchmarks/features.py [--pupils 100000 1000000] [--engines duckdb spark pandas]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+# This file is named like the 'features' package: keep its folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+AS_OF = [date(2023, 12, 15), date(2024, 3, 31), date(2024, 6, 15)]
+
+
+def prepare(pupils: int, folder: Path) -> dict[str, object]:
+    """A validated-form extract of one school year (2023-2024), straight from the generator.
+
+    Validation itself is measured elsewhere; here it is replaced by typing the generator's
+    Parquet into the contract's schema, which the generator already follows.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from features.pseudonymise import pseudonym
+    from features.synthetic import SynthConfig, synthesise
+
+    began = time.perf_counter()
+    raw = folder / "raw"
+    summary = synthesise(SynthConfig(pupils, seed=0, first_year=2023, last_year=2023, format="parquet"), raw)
+    key = b"benchmark-key-not-a-secret-0123456789"
+    out = folder / "validated"
+    out.mkdir()
+    for path in raw.glob("*.parquet"):
+        table = pq.read_table(path)
+        if "ine" in table.column_names:
+            encoded = pc.dictionary_encode(table["ine"]).combine_chunks()
+            ids = pa.array([pseudonym(key, v) for v in encoded.dictionary.to_pylist()])
+            table = table.set_column(table.column_names.index("ine"), "pupil_id", ids.take(encoded.indices))
+        if path.stem == "pupils":
+            month = pc.strftime(table["birth_date"], format="%Y-%m")
+            table = table.drop_columns(["last_name", "first_name", "birth_date"]).append_column("birth_month", month)
+        if path.stem == "grades":
+            table = table.set_column(2 + 3, "coefficient", pc.fill_null(table["coefficient"], 1.0))
+        pq.write_table(table, out / path.name)
+    (out / "validation_report.json").write_text('{"note": "benchmark: typed from the generator, not validated"}')
+    return {"rows": summary.rows, "prepare_seconds": round(time.perf_counter() - began, 1)}
+
+
+def run_engine(engine: str, folder: Path) -> dict[str, object]:
+    from benchmarks._measure import PeakMemory
+
+    from features.build import FeatureConfig, build_features
+    from features.pandas_reference import reference_signals
+
+    with PeakMemory() as memory:
+        began = time.perf_counter()
+        if engine == "pandas":
+            rows = len(reference_signals(folder / "validated", AS_OF))
+        else:
+            config = FeatureConfig(as_of=AS_OF, engine=engine, memory_limit="8GB")  # type: ignore[arg-type]
+            rows = build_features(folder / "validated", folder / f"features-{engine}", config).rows
+        seconds = time.perf_counter() - began
+    return {"seconds": round(seconds, 1), "peak_memory_mb": round(memory.peak_mb), "snapshots": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pupils", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark", "pandas"])
+    parser.add_argument("--engine-in", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine_in:
+        engine, folder = args.engine_in.split(":", 1)
+        print(json.dumps(run_engine(engine, Path(folder))))
+        return
+    for pupils in args.pupils:
+        with tempfile.TemporaryDirectory() as tmp:
+            prepared = prepare(pupils, Path(tmp))
+            for engine in args.engines:
+                done = subprocess.run(
+                    [sys.executable, __file__, "--engine-in", f"{engine}:{tmp}"],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                figures = json.loads(done.stdout.strip().splitlines()[-1])
+                print(json.dumps({"benchmark": "features", "pupils": pupils, "as_of_dates": 3, "engine": engine,
+                                  **figures, **prepared}), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
