@@ -64,7 +64,7 @@ _A += [
             "longest run of consecutive school half-days of unjustified absence, school year",
             "Plus longue absence non justifiée (demi-journées consécutives)"),
     Feature("days_since_last_unjustified_absence", "attendance",
-            "days since the last unjustified absence (missing if none ever)",
+            "days since the last unjustified absence (missing if none this school year or the last)",
             "Jours depuis la dernière absence non justifiée"),
     Feature("unjustified_absences_previous_year", "attendance",
             "unjustified absence half-days in the previous school year",
@@ -97,7 +97,7 @@ _B = [
     Feature("incidents_year", "behaviour", "incidents in the school year", "Incidents (année)"),
     Feature("serious_incidents_year", "behaviour", "temporary exclusions and disciplinary councils, school year",
             "Exclusions temporaires et conseils de discipline"),
-    Feature("days_since_last_incident", "behaviour", "days since the last incident (missing if none ever)",
+    Feature("days_since_last_incident", "behaviour", "days since the last incident (missing if none this school year or the last)",
             "Jours depuis le dernier incident"),
 ]  # fmt: skip
 _T = [

@@ -113,6 +113,8 @@ def test_no_identifier_anywhere_the_pipeline_writes(tmp_path: Path) -> None:
     outputs.append(runner.invoke(app, ["keygen", str(key)]))
     outputs.append(runner.invoke(app, ["pseudonymise", "--key-file", str(key), str(raw), str(tmp_path / "ex")]))
     outputs.append(runner.invoke(app, ["validate", str(tmp_path / "ex"), "--out", str(tmp_path / "val")]))
+    outputs.append(runner.invoke(app, ["features", "--data", str(tmp_path / "val"), "--out", str(tmp_path / "feat"),
+                                       "--as-of", "2022-12-15,2023-06-15"]))  # fmt: skip
     assert all(o.exit_code == 0 for o in outputs), [o.output for o in outputs]
 
     pupils = pd.read_csv(raw / "pupils.csv", dtype=str)
@@ -120,8 +122,8 @@ def test_no_identifier_anywhere_the_pipeline_writes(tmp_path: Path) -> None:
     full_names = set(pupils["first_name"] + " " + pupils["last_name"])
     secret = key.read_text().strip()
     assert _cells(raw / "attendance.csv") & ines, "the scan must see identifiers where they are"
-    written = [p for d in ("ex", "val") for p in (tmp_path / d).rglob("*") if p.is_file()]
-    assert len(written) >= 14
+    written = [p for d in ("ex", "val", "feat") for p in (tmp_path / d).rglob("*") if p.is_file()]
+    assert len(written) >= 17
     for path in written:
         cells = _cells(path)
         text = path.read_bytes().decode("utf-8", errors="replace") if path.suffix != ".parquet" else ""
