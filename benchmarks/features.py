@@ -63,7 +63,6 @@ def prepare(pupils: int, folder: Path) -> dict[str, object]:
 
 def run_engine(engine: str, folder: Path) -> dict[str, object]:
     from benchmarks._measure import PeakMemory
-
     from features.build import FeatureConfig, build_features
     from features.pandas_reference import reference_signals
 

@@ -55,11 +55,15 @@ def test_pupil_who_left_before_the_date_is_not_in_the_snapshot(validated: Path, 
     on_eve = frame[frame["as_of"] == left - timedelta(days=1)]
     on_day = frame[frame["as_of"] == left]
     assert row["pupil_id"] in set(on_eve["pupil_id"])
-    still_enrolled = e[(e["pupil_id"] == row["pupil_id"]) & (e["entry_date"] <= left) & (e["entry_date"] > row["entry_date"])]
+    still_enrolled = e[
+        (e["pupil_id"] == row["pupil_id"]) & (e["entry_date"] <= left) & (e["entry_date"] > row["entry_date"])
+    ]
     assert (row["pupil_id"] in set(on_day["pupil_id"])) == (len(still_enrolled) > 0)
 
 
-def test_sensitive_attributes_live_only_in_the_audit_table(snapshots: pd.DataFrame, tmp_path: Path, validated: Path) -> None:
+def test_sensitive_attributes_live_only_in_the_audit_table(
+    snapshots: pd.DataFrame, tmp_path: Path, validated: Path
+) -> None:
     assert not set(AUDIT_COLUMNS) & set(snapshots.columns)
     assert not set(AUDIT_COLUMNS) & set(FEATURE_NAMES)
     build(validated, tmp_path)
@@ -68,7 +72,9 @@ def test_sensitive_attributes_live_only_in_the_audit_table(snapshots: pd.DataFra
     pd.testing.assert_frame_equal(audit[["pupil_id", "as_of"]], snapshots[["pupil_id", "as_of"]])
 
 
-def test_every_catalogued_feature_is_built_and_described(snapshots: pd.DataFrame, tmp_path: Path, validated: Path) -> None:
+def test_every_catalogued_feature_is_built_and_described(
+    snapshots: pd.DataFrame, tmp_path: Path, validated: Path
+) -> None:
     assert [c for c in snapshots.columns if c in FEATURE_NAMES] == list(FEATURE_NAMES)
     build(validated, tmp_path)
     metadata = json.loads((tmp_path / "metadata.json").read_text())

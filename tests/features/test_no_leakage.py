@@ -79,7 +79,10 @@ def _apply(frame: pd.DataFrame, table: str, action: str, seed: int, days: int) -
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=future_changes())
 def test_rows_after_the_as_of_date_change_nothing_at_it(
-    validated: Path, baseline: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory, changes: list[tuple[str, str, int, int]]
+    validated: Path,
+    baseline: pd.DataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+    changes: list[tuple[str, str, int, int]],
 ) -> None:
     work = tmp_path_factory.mktemp("leak")
     copy = work / "extract"
