@@ -97,7 +97,8 @@ _B = [
     Feature("incidents_year", "behaviour", "incidents in the school year", "Incidents (année)"),
     Feature("serious_incidents_year", "behaviour", "temporary exclusions and disciplinary councils, school year",
             "Exclusions temporaires et conseils de discipline"),
-    Feature("days_since_last_incident", "behaviour", "days since the last incident (missing if none this school year or the last)",
+    Feature("days_since_last_incident", "behaviour",
+            "days since the last incident (missing if none this school year or the last)",
             "Jours depuis le dernier incident"),
 ]  # fmt: skip
 _T = [

@@ -23,7 +23,7 @@ AS_OF = [date(2022, 12, 15), date(2023, 3, 31), date(2023, 6, 15)]
 
 
 def build(validated: Path, out: Path, as_of: list[date] = AS_OF, **config: object) -> pd.DataFrame:
-    build_features(validated, out, FeatureConfig(as_of=as_of, **config))  # type: ignore[arg-type]
+    build_features(validated, out, FeatureConfig.model_validate({"as_of": as_of, **config}))
     return pd.read_parquet(out / "features.parquet")
 
 
