@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -83,7 +84,9 @@ def _is_inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def pseudonymise_extract(raw_dir: Path, out_dir: Path, *, key_file: Path) -> PseudonymisationReport:
+def pseudonymise_extract(
+    raw_dir: Path, out_dir: Path, *, key_file: Path, on_table: Callable[[str], None] | None = None
+) -> PseudonymisationReport:
     """Write the pseudonymised form of every contract table found in ``raw_dir``."""
     if _is_inside(key_file, out_dir) or _is_inside(key_file, raw_dir):
         raise KeyFileError(f"{key_file}: the key must not be stored beside the data ({raw_dir}, {out_dir}).")
@@ -95,6 +98,8 @@ def pseudonymise_extract(raw_dir: Path, out_dir: Path, *, key_file: Path) -> Pse
     if found["pupils"] is None:
         raise ContractError(f"{raw_dir}: required table 'pupils' missing (pupils.csv or pupils.parquet).")
     for name, path in found.items():
+        if on_table is not None:
+            on_table(name)
         if path is None:
             continue
         raw, _source = read_table(path)

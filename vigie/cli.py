@@ -97,7 +97,11 @@ def pseudonymise(
 ) -> None:
     """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month."""
     try:
-        report = pseudonymise_extract(raw_dir, out_dir, key_file=key_file)
+        with _progress() as progress:
+            task = progress.add_task("Pseudonymising tables", total=7)
+            report = pseudonymise_extract(
+                raw_dir, out_dir, key_file=key_file, on_table=lambda _name: progress.advance(task)
+            )
     except ContractError as error:
         raise _fail(error) from error
     for table, counts in report.tables.items():
