@@ -93,11 +93,24 @@ def main() -> None:
             for engine in args.engines:
                 done = subprocess.run(
                     [sys.executable, __file__, "--engine-in", f"{engine}:{tmp}"],
-                    capture_output=True, text=True, check=True,
-                )  # fmt: skip
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
-                print(json.dumps({"benchmark": "features", "pupils": pupils, "as_of_dates": 3, "engine": engine,
-                                  **figures, **prepared}), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "benchmark": "features",
+                            "pupils": pupils,
+                            "as_of_dates": 3,
+                            "engine": engine,
+                            **figures,
+                            **prepared,
+                        }
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -157,8 +157,10 @@ def snapshot_expressions(
         table = attach(table, part)
     ordered = [*KEY_COLUMNS, *CONTEXT_COLUMNS, *(f.name for f in FEATURES), *LABEL_COLUMNS]
     table = table.select(*ordered).order_by(KEYS)
-    audit = attach(base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
-                   t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"))  # fmt: skip
+    audit = attach(
+        base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
+        t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"),
+    )
     audit = audit.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS).order_by(KEYS)
     return table, audit
 
@@ -176,8 +178,13 @@ def _hash_inputs(extract_dir: Path) -> str:
 
 def code_version() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True).stdout.strip()  # fmt: skip
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return commit
@@ -207,8 +214,9 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
     rows = pq.read_metadata(out_dir / FEATURE_TABLE).num_rows
     label_counts = (
         pd.read_parquet(out_dir / FEATURE_TABLE, columns=["as_of", "label"])
-        .groupby("as_of")["label"].agg(rows="size", positives="sum", labelled="count")
-    )  # fmt: skip
+        .groupby("as_of")["label"]
+        .agg(rows="size", positives="sum", labelled="count")
+    )
     seconds = (datetime.now(UTC) - began).total_seconds()
     metadata = {
         "stage": "features",

@@ -6,7 +6,7 @@ metadata file written beside each feature table), never from column positions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Family = Literal["attendance", "course", "behaviour", "trajectory"]
@@ -19,6 +19,8 @@ class Feature:
     meaning: str
     label_fr: str
     categorical: bool = False
+    #: Direction the field is sure of: +1 never lowers risk as it grows, -1 never raises it, 0 unsure.
+    monotone: int = 0
 
 
 #: Rolling windows in days, and the school year so far.
@@ -32,9 +34,19 @@ SUBJECT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 #: Years after 6E at which a pupil without delay reaches each grade level.
 LEVEL_OFFSET = {
-    "6E": 0, "5E": 1, "4E": 2, "3E": 3, "2NDE": 4, "1ERE": 5, "TLE": 6,
-    "CAP1": 4, "CAP2": 5, "2PRO": 4, "1PRO": 5, "TPRO": 6,
-}  # fmt: skip
+    "6E": 0,
+    "5E": 1,
+    "4E": 2,
+    "3E": 3,
+    "2NDE": 4,
+    "1ERE": 5,
+    "TLE": 6,
+    "CAP1": 4,
+    "CAP2": 5,
+    "2PRO": 4,
+    "1PRO": 5,
+    "TPRO": 6,
+}
 
 _A: list[Feature] = []
 for kind, fr in (
@@ -52,72 +64,145 @@ for kind, fr in (
             )
         )
 _A += [
-    Feature("exclusion_rate_year", "attendance", "class exclusions / school half-days enrolled, school year",
-            "Taux d'exclusions de cours (année)"),
-    Feature("unjustified_absence_trend", "attendance",
-            "unjustified absence rate of the last 4 weeks minus that of the 8 weeks before",
-            "Évolution des absences non justifiées"),
-    Feature("months_with_4_unjustified_halfdays", "attendance",
-            "months of the school year with 4 or more unjustified half-days (legal absentéisme threshold)",
-            "Mois d'absentéisme (4 demi-journées non justifiées ou plus)"),
-    Feature("longest_unjustified_run_halfdays", "attendance",
-            "longest run of consecutive school half-days of unjustified absence, school year",
-            "Plus longue absence non justifiée (demi-journées consécutives)"),
-    Feature("days_since_last_unjustified_absence", "attendance",
-            "days since the last unjustified absence (missing if none this school year or the last)",
-            "Jours depuis la dernière absence non justifiée"),
-    Feature("unjustified_absences_previous_year", "attendance",
-            "unjustified absence half-days in the previous school year",
-            "Absences non justifiées l'année précédente"),
-]  # fmt: skip
+    Feature(
+        "exclusion_rate_year",
+        "attendance",
+        "class exclusions / school half-days enrolled, school year",
+        "Taux d'exclusions de cours (année)",
+    ),
+    Feature(
+        "unjustified_absence_trend",
+        "attendance",
+        "unjustified absence rate of the last 4 weeks minus that of the 8 weeks before",
+        "Évolution des absences non justifiées",
+    ),
+    Feature(
+        "months_with_4_unjustified_halfdays",
+        "attendance",
+        "months of the school year with 4 or more unjustified half-days (legal absentéisme threshold)",
+        "Mois d'absentéisme (4 demi-journées non justifiées ou plus)",
+    ),
+    Feature(
+        "longest_unjustified_run_halfdays",
+        "attendance",
+        "longest run of consecutive school half-days of unjustified absence, school year",
+        "Plus longue absence non justifiée (demi-journées consécutives)",
+    ),
+    Feature(
+        "days_since_last_unjustified_absence",
+        "attendance",
+        "days since the last unjustified absence (missing if none this school year or the last)",
+        "Jours depuis la dernière absence non justifiée",
+    ),
+    Feature(
+        "unjustified_absences_previous_year",
+        "attendance",
+        "unjustified absence half-days in the previous school year",
+        "Absences non justifiées l'année précédente",
+    ),
+]
 _C = [
-    Feature("grade_mean_year", "course", "coefficient-weighted mean grade /20, school year so far",
-            "Moyenne générale (année)"),
+    Feature(
+        "grade_mean_year",
+        "course",
+        "coefficient-weighted mean grade /20, school year so far",
+        "Moyenne générale (année)",
+    ),
     Feature("grade_mean_6w", "course", "coefficient-weighted mean grade /20, last 6 weeks", "Moyenne récente"),
-    Feature("grade_mean_change", "course", "mean of the last 6 weeks minus mean of the year before them",
-            "Évolution des résultats"),
+    Feature(
+        "grade_mean_change",
+        "course",
+        "mean of the last 6 weeks minus mean of the year before them",
+        "Évolution des résultats",
+    ),
     *[
-        Feature(f"grade_mean_{group}_year", "course", f"mean grade /20 in {group}, school year",
-                f"Résultats en {fr}")
-        for group, fr in (("maths", "mathématiques"), ("french", "français"), ("sciences", "sciences"),
-                          ("languages", "langues vivantes"))
+        Feature(f"grade_mean_{group}_year", "course", f"mean grade /20 in {group}, school year", f"Résultats en {fr}")
+        for group, fr in (
+            ("maths", "mathématiques"),
+            ("french", "français"),
+            ("sciences", "sciences"),
+            ("languages", "langues vivantes"),
+        )
     ],
-    Feature("subjects_below_10_year", "course", "subjects whose school-year mean is under 10/20",
-            "Matières sous la moyenne"),
-    Feature("grade_percentile_in_level", "course",
-            "percentile of grade_mean_year among pupils of the same grade level and school, as of the date",
-            "Rang dans le niveau"),
-    Feature("grades_count_6w", "course", "grades recorded in the last 6 weeks (few = missing work)",
-            "Notes récentes"),
-    Feature("grade_mean_previous_year", "course", "mean grade /20 of the previous school year",
-            "Moyenne de l'année précédente"),
-]  # fmt: skip
+    Feature(
+        "subjects_below_10_year", "course", "subjects whose school-year mean is under 10/20", "Matières sous la moyenne"
+    ),
+    Feature(
+        "grade_percentile_in_level",
+        "course",
+        "percentile of grade_mean_year among pupils of the same grade level and school, as of the date",
+        "Rang dans le niveau",
+    ),
+    Feature("grades_count_6w", "course", "grades recorded in the last 6 weeks (few = missing work)", "Notes récentes"),
+    Feature(
+        "grade_mean_previous_year",
+        "course",
+        "mean grade /20 of the previous school year",
+        "Moyenne de l'année précédente",
+    ),
+]
 _B = [
     Feature("incidents_12w", "behaviour", "incidents in the last 12 weeks", "Incidents (12 dernières semaines)"),
     Feature("incidents_year", "behaviour", "incidents in the school year", "Incidents (année)"),
-    Feature("serious_incidents_year", "behaviour", "temporary exclusions and disciplinary councils, school year",
-            "Exclusions temporaires et conseils de discipline"),
-    Feature("days_since_last_incident", "behaviour",
-            "days since the last incident (missing if none this school year or the last)",
-            "Jours depuis le dernier incident"),
-]  # fmt: skip
+    Feature(
+        "serious_incidents_year",
+        "behaviour",
+        "temporary exclusions and disciplinary councils, school year",
+        "Exclusions temporaires et conseils de discipline",
+    ),
+    Feature(
+        "days_since_last_incident",
+        "behaviour",
+        "days since the last incident (missing if none this school year or the last)",
+        "Jours depuis le dernier incident",
+    ),
+]
 _T = [
     Feature("grade_level", "trajectory", "grade level on the date", "Niveau", categorical=True),
     Feature("track", "trajectory", "collège, lycée GT or lycée professionnel", "Voie", categorical=True),
     Feature("repeating", "trajectory", "repeating the current grade (0/1)", "Redoublement en cours"),
     Feature("repeats_so_far", "trajectory", "school years repeated so far", "Redoublements"),
     Feature("age_years", "trajectory", "age on the date, from the birth month", "Âge"),
-    Feature("age_for_grade_delay_years", "trajectory", "years older than the usual age for the grade level",
-            "Retard scolaire (années)"),
-    Feature("school_changes_so_far", "trajectory", "schools attended before the current one",
-            "Changements d'établissement"),
-    Feature("months_in_current_school", "trajectory", "months since first entry in the current school",
-            "Ancienneté dans l'établissement (mois)"),
-    Feature("mid_year_entry", "trajectory", "entered the current school year after September (0/1)",
-            "Arrivée en cours d'année"),
-]  # fmt: skip
+    Feature(
+        "age_for_grade_delay_years",
+        "trajectory",
+        "years older than the usual age for the grade level",
+        "Retard scolaire (années)",
+    ),
+    Feature(
+        "school_changes_so_far", "trajectory", "schools attended before the current one", "Changements d'établissement"
+    ),
+    Feature(
+        "months_in_current_school",
+        "trajectory",
+        "months since first entry in the current school",
+        "Ancienneté dans l'établissement (mois)",
+    ),
+    Feature(
+        "mid_year_entry",
+        "trajectory",
+        "entered the current school year after September (0/1)",
+        "Arrivée en cours d'année",
+    ),
+]
 
-FEATURES: tuple[Feature, ...] = (*_A, *_C, *_B, *_T)
+_RAISING = {
+    "unjustified_absence_rate_4w",
+    "unjustified_absence_rate_12w",
+    "unjustified_absence_rate_year",
+    "exclusion_rate_year",
+    "months_with_4_unjustified_halfdays",
+    "longest_unjustified_run_halfdays",
+    "unjustified_absences_previous_year",
+    "subjects_below_10_year",
+    "serious_incidents_year",
+    "repeats_so_far",
+    "age_for_grade_delay_years",
+}
+_LOWERING = {"grade_mean_year", "grade_mean_previous_year"}
+FEATURES: tuple[Feature, ...] = tuple(
+    replace(f, monotone=1 if f.name in _RAISING else -1 if f.name in _LOWERING else 0) for f in (*_A, *_C, *_B, *_T)
+)
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 CATEGORICAL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categorical)
 #: Columns that key a snapshot row; never model inputs.

@@ -15,8 +15,19 @@ CONTRACT_VERSION = "1"
 LogicalType = Literal["str", "date", "month", "int", "float", "bool"]
 
 GRADE_LEVELS: tuple[str, ...] = (
-    "6E", "5E", "4E", "3E", "2NDE", "1ERE", "TLE", "CAP1", "CAP2", "2PRO", "1PRO", "TPRO",
-)  # fmt: skip
+    "6E",
+    "5E",
+    "4E",
+    "3E",
+    "2NDE",
+    "1ERE",
+    "TLE",
+    "CAP1",
+    "CAP2",
+    "2PRO",
+    "1PRO",
+    "TPRO",
+)
 COLLEGE_LEVELS = ("6E", "5E", "4E", "3E")
 LYCEE_GT_LEVELS = ("2NDE", "1ERE", "TLE")
 LYCEE_PRO_LEVELS = ("CAP1", "CAP2", "2PRO", "1PRO", "TPRO")
@@ -31,8 +42,12 @@ PRIORITY_EDUCATION = ("none", "REP", "REP+")
 HALF_DAYS = ("AM", "PM")
 ATTENDANCE_KINDS = ("absence", "late", "exclusion")
 INCIDENT_KINDS = (
-    "punition", "avertissement", "exclusion_cours", "exclusion_temporaire", "conseil_discipline",
-)  # fmt: skip
+    "punition",
+    "avertissement",
+    "exclusion_cours",
+    "exclusion_temporaire",
+    "conseil_discipline",
+)
 UAI_KEY_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 PSEUDONYM_PATTERN = r"^[0-9a-f]{20}$"

@@ -55,14 +55,22 @@ def population(t: Tables, as_of: ir.Table) -> ir.Table:
     end = year_start(e.school_year + 1)
     enrolled = (e.entry_date <= e.as_of) & ((e.exit_date.isnull() & (e.as_of < end)) | (e.as_of < e.exit_date))
     base = e.filter(enrolled).select(
-        "pupil_id", "as_of", "school_id", "school_year", "grade_level",
-        repeating=e.repeating.cast("int32"), current_entry=e.entry_date,
+        "pupil_id",
+        "as_of",
+        "school_id",
+        "school_year",
+        "grade_level",
+        repeating=e.repeating.cast("int32"),
+        current_entry=e.entry_date,
         year_start=year_start(e.school_year),
-        scholarship=e.scholarship, disability_plan=e.disability_plan,
-        priority_education=e.priority_education, allophone=e.allophone,
-    )  # fmt: skip
-    history = t.enrolments.join(base.select("pupil_id", "as_of", cur_year=base.school_year, cur_school=base.school_id),
-                                "pupil_id")  # fmt: skip
+        scholarship=e.scholarship,
+        disability_plan=e.disability_plan,
+        priority_education=e.priority_education,
+        allophone=e.allophone,
+    )
+    history = t.enrolments.join(
+        base.select("pupil_id", "as_of", cur_year=base.school_year, cur_school=base.school_id), "pupil_id"
+    )
     history = history.filter(history.entry_date <= history.as_of)
     past = history.group_by(KEYS).aggregate(
         enrol_start=history.entry_date.min(where=history.school_year == history.cur_year),
@@ -75,14 +83,18 @@ def population(t: Tables, as_of: ir.Table) -> ir.Table:
 
 def trajectory(base: ir.Table, pupils: ir.Table) -> ir.Table:
     """Grade level, track, repeats, age and delay, school changes: from enrolments and birth month."""
-    p = pupils.select("pupil_id", birth_day=(pupils.birth_month + "-01").cast("date"),
-                      birth_year=pupils.birth_month.substr(0, 4).cast("int32"))  # fmt: skip
+    p = pupils.select(
+        "pupil_id",
+        birth_day=(pupils.birth_month + "-01").cast("date"),
+        birth_year=pupils.birth_month.substr(0, 4).cast("int32"),
+    )
     b = base.left_join(p, "pupil_id")
     level = b.grade_level
-    track = (
-        ibis.cases((level.isin(["6E", "5E", "4E", "3E"]), "college"), (level.isin(["2NDE", "1ERE", "TLE"]), "lycee_gt"),
-                   else_="lycee_pro")
-    )  # fmt: skip
+    track = ibis.cases(
+        (level.isin(["6E", "5E", "4E", "3E"]), "college"),
+        (level.isin(["2NDE", "1ERE", "TLE"]), "lycee_gt"),
+        else_="lycee_pro",
+    )
     return b.select(
         *KEYS,
         track=track,

@@ -17,6 +17,12 @@ from features.extract import ContractError
 from features.pseudonymise import generate_key, pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
 from features.validation import render_report, validate_extract, write_validated
+from training.config import load_train_config
+from training.report import render_training
+from training.splits import SplitError
+from training.tracking import log_training
+from training.train import load_feature_set
+from training.train import train as run_training
 from vigie.settings import get_settings
 
 app = typer.Typer(
@@ -36,9 +42,13 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log mor
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, transient=False,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _fail(error: Exception) -> typer.Exit:
@@ -71,8 +81,10 @@ def synth(
     with _progress() as progress:
         task = progress.add_task("Simulating school years", total=last - first + 1)
         summary = synthesise(config, out, on_year=lambda _year: progress.advance(task))
-    console.print(f"Raw extract written to [bold]{out}[/] in {summary.seconds:.1f} s: "
-                  f"{summary.pupils} pupils, {summary.schools} schools.")  # fmt: skip
+    console.print(
+        f"Raw extract written to [bold]{out}[/] in {summary.seconds:.1f} s: "
+        f"{summary.pupils} pupils, {summary.schools} schools."
+    )
     for table, rows in sorted(summary.rows.items()):
         console.print(f"  {table}: {rows:,} rows")
     rates = ", ".join(f"{y}: {r:.2%}" for y, r in summary.positive_rate.items())
@@ -105,8 +117,10 @@ def pseudonymise(
     except ContractError as error:
         raise _fail(error) from error
     for table, counts in report.tables.items():
-        console.print(f"  {table}: {counts['rows_read']:,} read = {counts['rows_written']:,} written "
-                      f"+ {counts['rows_quarantined']:,} quarantined")  # fmt: skip
+        console.print(
+            f"  {table}: {counts['rows_read']:,} read = {counts['rows_written']:,} written "
+            f"+ {counts['rows_quarantined']:,} quarantined"
+        )
     console.print(f"Pseudonymised extract written to [bold]{out_dir}[/].")
 
 
@@ -128,9 +142,11 @@ def validate(
         with _progress() as progress:
             task = progress.add_task("Validating tables", total=7)
             validated = validate_extract(
-                extract_dir, reference_date=settings.today(), require_outcomes=require_outcomes,
+                extract_dir,
+                reference_date=settings.today(),
+                require_outcomes=require_outcomes,
                 on_table=lambda _name: progress.advance(task),
-            )  # fmt: skip
+            )
     except ContractError as error:
         raise _fail(error) from error
     write_validated(validated, out_dir)
@@ -141,6 +157,34 @@ def validate(
     console.print(f"Kept tables, quarantine and report written to [bold]{out_dir}[/].")
     if strict and validated.report.rows_quarantined:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Feature folder ('vigie features') or validated extract.")],
+    config: Annotated[Path | None, typer.Option(help="Experiment config (YAML, versioned).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the config).")] = None,
+    trials: Annotated[int | None, typer.Option(help="Optuna trials for the hyperparameter search.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Time budget of the search, seconds.")] = None,
+    register: Annotated[bool, typer.Option(help="Register the model and apply the promotion gate.")] = True,
+) -> None:
+    """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
+    overrides = {"seed": seed, "tuning.trials": trials, "tuning.timeout_seconds": timeout}
+    try:
+        train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
+    except ValueError as error:
+        raise _fail(error) from error
+    settings = get_settings()
+    try:
+        with console.status("Loading features..."):
+            feature_set = load_feature_set(data, train_config, settings.data_dir)
+        with console.status("Training the model and the baselines on temporal folds..."):
+            result = run_training(feature_set, train_config)
+        with console.status("Logging to MLflow..."):
+            tracked = log_training(result, feature_set, train_config, data_dir=settings.data_dir, register=register)
+    except (ContractError, SplitError) as error:
+        raise _fail(error) from error
+    console.print(render_training(result, tracked))
 
 
 @app.command()
@@ -168,8 +212,11 @@ def features(
     except ContractError as error:
         raise _fail(error) from error
     metadata = json.loads(output.metadata.read_text(encoding="utf-8"))
-    console.print(f"{output.rows:,} snapshots at {len(output.as_of)} as-of dates in {output.seconds:.1f} s "
-                  f"({feature_config.engine}), written to [bold]{out}[/].")  # fmt: skip
+    console.print(
+        f"{output.rows:,} snapshots at {len(output.as_of)} as-of dates in {output.seconds:.1f} s "
+        f"({feature_config.engine}), written to [bold]{out}[/]."
+    )
     for day, counts in metadata["per_as_of"].items():
-        console.print(f"  {day}: {counts['rows']:,} pupils, {counts['labelled']:,} labelled, "
-                      f"{counts['positives']:,} positive")  # fmt: skip
+        console.print(
+            f"  {day}: {counts['rows']:,} pupils, {counts['labelled']:,} labelled, {counts['positives']:,} positive"
+        )

@@ -111,8 +111,16 @@ def draw_year(
     )
 
 
-def _grades(rng: np.random.Generator, state: YearState, pupils: Pupils, kind: np.ndarray, lagged: np.ndarray,
-            s0: np.ndarray, s1: np.ndarray, timeline: Timeline) -> dict[str, np.ndarray]:  # fmt: skip
+def _grades(
+    rng: np.random.Generator,
+    state: YearState,
+    pupils: Pupils,
+    kind: np.ndarray,
+    lagged: np.ndarray,
+    s0: np.ndarray,
+    s1: np.ndarray,
+    timeline: Timeline,
+) -> dict[str, np.ndarray]:
     n = state.pupil.size
     share = (s1 - s0) / max(1, timeline.month_bounds[-1])
     subject_names = np.array(ALL_SUBJECTS)
@@ -146,8 +154,16 @@ def _grades(rng: np.random.Generator, state: YearState, pupils: Pupils, kind: np
     }
 
 
-def _incidents(rng: np.random.Generator, state: YearState, pupils: Pupils, lagged: np.ndarray, exposure: np.ndarray,
-               lo: np.ndarray, timeline: Timeline, male: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+def _incidents(
+    rng: np.random.Generator,
+    state: YearState,
+    pupils: Pupils,
+    lagged: np.ndarray,
+    exposure: np.ndarray,
+    lo: np.ndarray,
+    timeline: Timeline,
+    male: np.ndarray,
+) -> dict[str, np.ndarray]:
     month_size = np.diff(timeline.month_bounds)
     share = exposure / np.maximum(month_size, 1)[None, :]
     rate = 0.022 * np.exp(0.9 * lagged) * (1 + 0.6 * male)[:, None] * share

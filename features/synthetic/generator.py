@@ -133,9 +133,14 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
     writer.close()
     last_closed = {y: r for y, r in positive_rate.items() if date(y + 1, 12, 15) <= date(config.last_year + 1, 10, 31)}
     return SynthSummary(
-        str(out_dir), int(seen.size), int(schools.kind.size), dict(writer.rows),
-        time.perf_counter() - began, last_closed, injected,
-    )  # fmt: skip
+        str(out_dir),
+        int(seen.size),
+        int(schools.kind.size),
+        dict(writer.rows),
+        time.perf_counter() - began,
+        last_closed,
+        injected,
+    )
 
 
 def _positive_rate(state: YearState, year: int) -> float:

@@ -148,9 +148,16 @@ class Simulation:
         age = school_year - p.birth_date[idx].astype("datetime64[Y]").astype(int) - 1970
         social_school = self.schools.social_index[school]
         logit = (
-            -4.5 + self.dropout_shift + 1.0 * p.risk[idx] - 0.5 * p.ability[idx] + _TRACK_EFFECT[level]
-            + 0.9 * (age >= 16) + 0.5 * (age >= 17) + 0.45 * self.repeats[idx] - 0.15 * social_school
-        )  # fmt: skip
+            -4.5
+            + self.dropout_shift
+            + 1.0 * p.risk[idx]
+            - 0.5 * p.ability[idx]
+            + _TRACK_EFFECT[level]
+            + 0.9 * (age >= 16)
+            + 0.5 * (age >= 17)
+            + 0.45 * self.repeats[idx]
+            - 0.15 * social_school
+        )
         drops = rng.random(n) < 1 / (1 + np.exp(-logit))
         summer = drops & (rng.random(n) < 0.35)
         dropout = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
@@ -174,14 +181,31 @@ class Simulation:
         episode[active] = np.repeat(rng.uniform(0.6, 1.8, n), 12).reshape(n, 12)[active]
 
         state = YearState(
-            school_year, idx, level.copy(), school, self.repeating[idx].copy(), self.repeats[idx].copy(),
-            entry, exit_, move_date, move_school, dropout, episode,
-        )  # fmt: skip
+            school_year,
+            idx,
+            level.copy(),
+            school,
+            self.repeating[idx].copy(),
+            self.repeats[idx].copy(),
+            entry,
+            exit_,
+            move_date,
+            move_school,
+            dropout,
+            episode,
+        )
         self._advance(idx, level, drops, move_mid, move_school, age)
         return state
 
-    def _advance(self, idx: np.ndarray, level: np.ndarray, drops: np.ndarray, moved: np.ndarray,
-                 move_school: np.ndarray, age: np.ndarray) -> None:  # fmt: skip
+    def _advance(
+        self,
+        idx: np.ndarray,
+        level: np.ndarray,
+        drops: np.ndarray,
+        moved: np.ndarray,
+        move_school: np.ndarray,
+        age: np.ndarray,
+    ) -> None:
         rng, p = self.rng, self.pupils
         self.school[idx[moved]] = move_school[moved]
         n = idx.size

@@ -12,27 +12,52 @@ import pyarrow.parquet as pq
 
 RAW_SCHEMAS: dict[str, pa.Schema] = {
     "pupils": pa.schema(
-        [("ine", pa.string()), ("last_name", pa.string()), ("first_name", pa.string()),
-         ("birth_date", pa.date32()), ("sex", pa.string())]
+        [
+            ("ine", pa.string()),
+            ("last_name", pa.string()),
+            ("first_name", pa.string()),
+            ("birth_date", pa.date32()),
+            ("sex", pa.string()),
+        ]
     ),
     "enrolments": pa.schema(
-        [("ine", pa.string()), ("school_year", pa.int32()), ("school_id", pa.string()),
-         ("grade_level", pa.string()), ("repeating", pa.bool_()), ("entry_date", pa.date32()),
-         ("exit_date", pa.date32()), ("scholarship", pa.int32()), ("disability_plan", pa.string()),
-         ("priority_education", pa.string()), ("allophone", pa.bool_())]
+        [
+            ("ine", pa.string()),
+            ("school_year", pa.int32()),
+            ("school_id", pa.string()),
+            ("grade_level", pa.string()),
+            ("repeating", pa.bool_()),
+            ("entry_date", pa.date32()),
+            ("exit_date", pa.date32()),
+            ("scholarship", pa.int32()),
+            ("disability_plan", pa.string()),
+            ("priority_education", pa.string()),
+            ("allophone", pa.bool_()),
+        ]
     ),
     "attendance": pa.schema(
-        [("ine", pa.string()), ("date", pa.date32()), ("half_day", pa.string()),
-         ("kind", pa.string()), ("justified", pa.bool_())]
+        [
+            ("ine", pa.string()),
+            ("date", pa.date32()),
+            ("half_day", pa.string()),
+            ("kind", pa.string()),
+            ("justified", pa.bool_()),
+        ]
     ),
     "grades": pa.schema(
-        [("ine", pa.string()), ("date", pa.date32()), ("subject", pa.string()),
-         ("score", pa.float64()), ("max_score", pa.float64()), ("coefficient", pa.float64())]
+        [
+            ("ine", pa.string()),
+            ("date", pa.date32()),
+            ("subject", pa.string()),
+            ("score", pa.float64()),
+            ("max_score", pa.float64()),
+            ("coefficient", pa.float64()),
+        ]
     ),
     "incidents": pa.schema([("ine", pa.string()), ("date", pa.date32()), ("kind", pa.string())]),
     "outcomes": pa.schema([("ine", pa.string()), ("event_date", pa.date32())]),
     "calendar": pa.schema([("start_date", pa.date32()), ("end_date", pa.date32()), ("label", pa.string())]),
-}  # fmt: skip
+}
 
 Format = Literal["csv", "parquet"]
 _CSV_OPTIONS = pacsv.WriteOptions(

@@ -144,7 +144,8 @@ def test_cli_features_needs_a_validated_extract(extract: Path, validated: Path, 
     runner = CliRunner()
     refused = runner.invoke(app, ["features", "--data", str(extract), "--out", str(tmp_path), "--as-of", "2022-12-15"])
     assert refused.exit_code == 2 and "run 'vigie validate' first" in refused.output
-    done = runner.invoke(app, ["features", "--data", str(validated), "--out", str(tmp_path / "f"),
-                               "--as-of", "2022-12-15,2023-03-31"])  # fmt: skip
+    done = runner.invoke(
+        app, ["features", "--data", str(validated), "--out", str(tmp_path / "f"), "--as-of", "2022-12-15,2023-03-31"]
+    )
     assert done.exit_code == 0, done.output
     assert pd.read_parquet(tmp_path / "f" / "features.parquet")["as_of"].nunique() == 2

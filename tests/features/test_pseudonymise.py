@@ -83,9 +83,13 @@ def test_malformed_ine_rows_are_quarantined_without_their_value(tmp_path: Path) 
     raw = tmp_path / "raw"
     raw.mkdir()
     pupils = pd.DataFrame(
-        {"ine": ["1234567890A", "12-45", None], "last_name": ["Durand"] * 3, "birth_date": ["2008-03-14"] * 3,
-         "sex": ["F", "M", "F"]}
-    )  # fmt: skip
+        {
+            "ine": ["1234567890A", "12-45", None],
+            "last_name": ["Durand"] * 3,
+            "birth_date": ["2008-03-14"] * 3,
+            "sex": ["F", "M", "F"],
+        }
+    )
     pupils.to_csv(raw / "pupils.csv", index=False)
     key = tmp_path / "keys" / "k"
     key.parent.mkdir()
@@ -108,13 +112,28 @@ def _cells(path: Path) -> set[str]:
 def test_no_identifier_anywhere_the_pipeline_writes(tmp_path: Path) -> None:
     runner = CliRunner()
     raw, key = tmp_path / "raw", tmp_path / "secret" / "k.key"
-    outputs = [runner.invoke(app, ["synth", "--out", str(raw), "--pupils", "400", "--years", "2022-2023",
-                                   "--inject-errors", "6"])]  # fmt: skip
+    outputs = [
+        runner.invoke(
+            app, ["synth", "--out", str(raw), "--pupils", "400", "--years", "2022-2023", "--inject-errors", "6"]
+        )
+    ]
     outputs.append(runner.invoke(app, ["keygen", str(key)]))
     outputs.append(runner.invoke(app, ["pseudonymise", "--key-file", str(key), str(raw), str(tmp_path / "ex")]))
     outputs.append(runner.invoke(app, ["validate", str(tmp_path / "ex"), "--out", str(tmp_path / "val")]))
-    outputs.append(runner.invoke(app, ["features", "--data", str(tmp_path / "val"), "--out", str(tmp_path / "feat"),
-                                       "--as-of", "2022-12-15,2023-06-15"]))  # fmt: skip
+    outputs.append(
+        runner.invoke(
+            app,
+            [
+                "features",
+                "--data",
+                str(tmp_path / "val"),
+                "--out",
+                str(tmp_path / "feat"),
+                "--as-of",
+                "2022-12-15,2023-06-15",
+            ],
+        )
+    )
     assert all(o.exit_code == 0 for o in outputs), [o.output for o in outputs]
 
     pupils = pd.read_csv(raw / "pupils.csv", dtype=str)

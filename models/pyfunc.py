@@ -1,0 +1,26 @@
+"""The MLflow pyfunc form of the model: feature table in, calibrated risk out.
+
+It orders and types the columns by name (``feature_matrix``), so a caller may pass the whole
+feature table; the score never depends on column positions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import joblib
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+from models.matrix import feature_matrix
+
+ESTIMATOR_ARTIFACT = "estimator"
+
+
+class CalibratedRiskModel(PythonModel):
+    def load_context(self, context: Any) -> None:
+        self.estimator = joblib.load(context.artifacts[ESTIMATOR_ARTIFACT])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        X = feature_matrix(model_input, list(self.estimator.feature_names_in_))
+        return pd.DataFrame({"risk": self.estimator.predict_proba(X)[:, 1]}, index=model_input.index)

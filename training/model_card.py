@@ -1,0 +1,85 @@
+"""The model card of a registered version, in French, as Markdown and self-contained HTML."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from features.catalog import AUDIT_COLUMNS, FEATURES
+from training.train import TrainingResult
+
+ROWS_FR = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC (précision moyenne)",
+    "precision_at_5pct": "Précision, 5 % des élèves signalés",
+    "precision_at_10pct": "Précision, 10 % des élèves signalés",
+    "recall_at_10pct": "Rappel, 10 % des élèves signalés",
+    "precision_at_10pct_per_school": "Précision, 10 % par établissement",
+    "precision_at_20pct": "Précision, 20 % des élèves signalés",
+    "brier": "Score de Brier (plus bas = mieux)",
+    "ece": "Erreur de calibration (ECE, plus bas = mieux)",
+}
+
+
+@dataclass(frozen=True)
+class CardContext:
+    name: str
+    version: str
+    run_id: str
+    created_at: str
+    code_version: str
+    data_hash: str
+    config_hash: str
+    gate: dict[str, Any]
+    synthetic: bool
+
+
+def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]) -> dict[str, Any]:
+    evaluations = result.evaluations
+    lead = evaluations["model"].lead_days
+    families: dict[str, int] = {}
+    for feature in FEATURES:
+        families[feature.family] = families.get(feature.family, 0) + 1
+    return {
+        "card": card,
+        "split": result.split.describe(),
+        "rows": [
+            (label, [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")])
+            for key, label in ROWS_FR.items()
+        ],
+        "by_track": evaluations["model"].by_track.reset_index(names="voie").to_dict("records"),
+        "test_rows": len(result.test),
+        "test_positives": int(result.test["label"].sum()),
+        "lead_median": float(lead.median()) if len(lead) else None,
+        "lead_share": len(lead) / max(1, result.test.loc[result.test["label"] == 1, "pupil_id"].nunique()),
+        "families": families,
+        "n_features": len(FEATURES),
+        "audit_columns": AUDIT_COLUMNS,
+        "horizon_days": metadata.get("horizon_days"),
+        "best_iteration": result.model.best_iteration_,
+        "params": result.params,
+    }
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    """French decimal comma; a dash for what is missing."""
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def write_model_card(result: TrainingResult, card: CardContext, metadata: dict[str, Any], folder: Path) -> list[Path]:
+    env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["num"] = _number
+    context = _context(result, card, metadata)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for template, suffix in (("model_card.md.j2", "md"), ("model_card.html.j2", "html")):
+        path = folder / f"model_card.{suffix}"
+        path.write_text(env.get_template(template).render(**context), encoding="utf-8")
+        paths.append(path)
+    return paths

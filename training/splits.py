@@ -1,0 +1,45 @@
+"""Temporal splits: never a random row split, never a label that peeks into a later fold.
+
+Given the as-of dates whose labels have closed, the last ``test_dates`` test. Validation
+takes the latest ``valid_dates`` dates whose horizon closes on or before the first test date,
+and training every date whose horizon closes on or before the first validation date. So no
+outcome that the test fold scores is known to the model, the early stopping or the calibrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from training.config import SplitConfig
+
+
+@dataclass(frozen=True)
+class TemporalSplit:
+    train: tuple[date, ...]
+    valid: tuple[date, ...]
+    test: tuple[date, ...]
+
+    def describe(self) -> dict[str, list[str]]:
+        return {name: [d.isoformat() for d in getattr(self, name)] for name in ("train", "valid", "test")}
+
+
+class SplitError(ValueError):
+    """Not enough labelled as-of dates for the configured split."""
+
+
+def temporal_split(labelled_dates: list[date], *, horizon_days: int, config: SplitConfig) -> TemporalSplit:
+    dates = sorted(set(labelled_dates))
+    if len(dates) < config.test_dates + config.valid_dates + 1:
+        raise SplitError(
+            f"{len(dates)} labelled as-of dates; the split needs more than {config.test_dates + config.valid_dates}."
+        )
+    horizon = timedelta(days=horizon_days)
+    test = tuple(dates[-config.test_dates :])
+    valid = tuple([d for d in dates if d + horizon <= test[0]][-config.valid_dates :])
+    if not valid:
+        raise SplitError(f"no as-of date's horizon closes before the first test date {test[0]}.")
+    train = tuple(d for d in dates if d + horizon <= valid[0])
+    if not train:
+        raise SplitError(f"no as-of date's horizon closes before the first validation date {valid[0]}.")
+    return TemporalSplit(train, valid, test)

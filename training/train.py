@@ -1,0 +1,139 @@
+"""The training stage: features in, a calibrated model and its evaluation against baselines out.
+
+Pure computation: no tracking, no files. :mod:`training.tracking` logs what this returns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from features.build import FEATURE_TABLE, METADATA, FeatureConfig, build_features
+from features.extract import ContractError
+from models.baselines import ABCRule, logistic_baseline
+from models.estimator import DropoutRiskModel
+from models.matrix import feature_matrix
+from models.metrics import classification_metrics, lead_times, metrics_by_group
+from training.config import TrainConfig
+from training.splits import TemporalSplit, temporal_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeatureSet:
+    frame: pd.DataFrame
+    metadata: dict[str, Any]
+    folder: Path
+
+
+@dataclass
+class Evaluation:
+    """One model's figures on the test fold."""
+
+    metrics: dict[str, float]
+    by_grade_level: pd.DataFrame
+    by_track: pd.DataFrame
+    lead_days: pd.Series
+    probability: np.ndarray = field(repr=False)
+
+
+@dataclass
+class TrainingResult:
+    split: TemporalSplit
+    model: DropoutRiskModel
+    params: dict[str, Any]
+    evaluations: dict[str, Evaluation]  # "model", "abc_rule", "logistic"
+    test: pd.DataFrame = field(repr=False)
+    importance: pd.Series = field(repr=False)
+
+
+def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> FeatureSet:
+    """A feature folder as it is, or a validated extract turned into one (cached by config hash)."""
+    if (data / METADATA).exists():
+        folder = data
+    elif (data / "validation_report.json").exists():
+        features = config.features or FeatureConfig.model_validate({"schedule": {"from_year": 2000}})
+        folder = work_dir / "features" / features.digest()
+        if not (folder / METADATA).exists():
+            build_features(data, folder, features)
+    else:
+        raise ContractError(f"{data}: neither a feature folder (metadata.json) nor a validated extract.")
+    metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
+    frame = pd.read_parquet(folder / FEATURE_TABLE)
+    return FeatureSet(frame, metadata, folder)
+
+
+def evaluate(test: pd.DataFrame, probability: np.ndarray, capacities: list[float]) -> Evaluation:
+    y = test["label"].to_numpy(dtype=int)
+    return Evaluation(
+        metrics=classification_metrics(
+            y, probability, capacities=tuple(capacities), schools=test["school_id"].to_numpy()
+        ),
+        by_grade_level=metrics_by_group(test, probability, "grade_level"),
+        by_track=metrics_by_group(test, probability, "track"),
+        lead_days=lead_times(test, probability, capacity=0.1),
+        probability=probability,
+    )
+
+
+def _tune(config: TrainConfig, X: pd.DataFrame, y: pd.Series, Xv: pd.DataFrame, yv: pd.Series) -> dict[str, Any]:
+    """Optuna search of the tree shape and learning rate on the validation fold's PR AUC."""
+    base = config.model.model_dump()
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {
+            **base,
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.2, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 7, 63, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 8),
+            "min_child_samples": trial.suggest_int("min_child_samples", 20, 400, log=True),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10, log=True),
+        }
+        model = DropoutRiskModel(**params, random_state=config.seed).fit(X, y, X_valid=Xv, y_valid=yv)
+        return float(average_precision_score(yv, model.decision_function(Xv)))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
+    study.optimize(objective, n_trials=config.tuning.trials, timeout=config.tuning.timeout_seconds)
+    log.info("tuning: best validation PR AUC %.4f after %d trials", study.best_value, len(study.trials))
+    return {**base, **study.best_params}
+
+
+def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
+    """Split by date, fit the model and the baselines on the same folds, evaluate on the test fold."""
+    frame = features.frame
+    labelled = frame[frame["label"].notna()].copy()
+    labelled["as_of"] = pd.to_datetime(labelled["as_of"]).dt.date
+    dates: list[date] = sorted(labelled["as_of"].unique())
+    split = temporal_split(dates, horizon_days=int(features.metadata["horizon_days"]), config=config.split)
+    folds = {name: labelled[labelled["as_of"].isin(getattr(split, name))] for name in ("train", "valid", "test")}
+    X = {name: feature_matrix(fold) for name, fold in folds.items()}
+    y = {name: fold["label"].astype(int) for name, fold in folds.items()}
+    log.info("split: %s", {k: (len(v), int(y[k].sum())) for k, v in folds.items()})
+
+    params = (
+        _tune(config, X["train"], y["train"], X["valid"], y["valid"])
+        if config.tuning.trials
+        else (config.model.model_dump())
+    )
+    model = DropoutRiskModel(**params, random_state=config.seed)
+    model.fit(X["train"], y["train"], X_valid=X["valid"], y_valid=y["valid"])
+    logistic = logistic_baseline(config.seed).fit(X["train"], y["train"])
+    rule = ABCRule(random_state=config.seed).fit(X["train"])
+    test = folds["test"].assign(track=X["test"]["track"].astype(str))
+    evaluations = {
+        name: evaluate(test, estimator.predict_proba(X["test"])[:, 1], config.capacities)
+        for name, estimator in (("model", model), ("abc_rule", rule), ("logistic", logistic))
+    }
+    return TrainingResult(split, model, params, evaluations, test, model.feature_importance())
