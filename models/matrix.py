@@ -29,3 +29,16 @@ def feature_matrix(frame: pd.DataFrame, features: tuple[str, ...] | list[str] = 
         else:
             matrix[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
     return matrix
+
+
+def model_input(frame: pd.DataFrame, features: tuple[str, ...] | list[str] = FEATURE_NAMES) -> pd.DataFrame:
+    """The pyfunc's input: feature columns by name, numbers as float64 and categories as text."""
+    out = pd.DataFrame(index=frame.index)
+    for name in features:
+        values = frame[name]
+        out[name] = (
+            values.astype("object").where(values.notna(), None)
+            if name in CATEGORICAL_FEATURES
+            else (pd.to_numeric(values).astype("float64"))
+        )
+    return out

@@ -20,12 +20,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
 
 from features.build import code_version
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
-from models.matrix import feature_matrix
+from models.matrix import model_input
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from training.config import GateConfig, TrainConfig
 from training.model_card import CardContext, write_model_card
@@ -94,6 +95,7 @@ def promotion_gate(
     champion_metrics: dict[str, float] | None,
     gate: GateConfig,
     fairness_passed: bool | None = None,
+    champion_note: str = "aucun champion jusqu'ici",
 ) -> GateDecision:
     """Better than the champion and the ABC rule at the gate's capacity, calibrated, fair."""
     key = f"precision_at_{round(gate.capacity * 100)}pct"
@@ -109,7 +111,8 @@ def promotion_gate(
         ),
     ]
     if champion_metrics is None:
-        checks.append(GateCheck("Meilleure que le champion actuel", True, "aucun champion jusqu'ici"))
+        no_champion = champion_note == "aucun champion jusqu'ici"
+        checks.append(GateCheck("Meilleure que le champion actuel", no_champion, champion_note))
     else:
         theirs = champion_metrics[key]
         checks.append(
@@ -131,12 +134,13 @@ def champion_probability(name: str, test: pd.DataFrame) -> tuple[np.ndarray | No
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
-        return None, "no champion"
+        return None, "aucun champion jusqu'ici"
     try:
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
-        return model.predict(test[list(FEATURE_NAMES)])["risk"].to_numpy(), f"version {version.version}"
+        risk = model.predict(model_input(test))["risk"].to_numpy()
+        return risk, f"champion : version {version.version}"
     except Exception as error:  # a champion that cannot score this fold cannot be beaten on it
-        return None, f"champion version {version.version} could not score the test fold: {error}"
+        return None, f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
 
 
 def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -149,11 +153,12 @@ def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _input_example(test: pd.DataFrame) -> pd.DataFrame:
-    example = test[list(FEATURE_NAMES)].head(5).copy()
-    for column in example.columns:
-        example[column] = example[column].astype(str if column in CATEGORICAL_FEATURES else "float64")
-    return example.reset_index(drop=True)
+def _signature() -> ModelSignature:
+    """Every feature optional (missing values are information), numbers as double."""
+    inputs = Schema(
+        [ColSpec("string" if f in CATEGORICAL_FEATURES else "double", f, required=False) for f in FEATURE_NAMES]
+    )
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "risk")]))
 
 
 @dataclass
@@ -172,12 +177,18 @@ def log_training(
     uri = configure_tracking(data_dir)
     config_json = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
-    champion_p, champion_note = champion_probability(config.registered_model, result.test) if register else (None, "")
+    champion_p, champion_note = (
+        champion_probability(config.registered_model, result.test) if register else (None, "modèle non enregistré")
+    )
     champion_metrics = None
     if champion_p is not None:
         champion_metrics = evaluate(result.test, champion_p, config.capacities).metrics
     gate = promotion_gate(
-        result.evaluations["model"].metrics, result.evaluations["abc_rule"].metrics, champion_metrics, config.gate
+        result.evaluations["model"].metrics,
+        result.evaluations["abc_rule"].metrics,
+        champion_metrics,
+        config.gate,
+        champion_note=champion_note,
     )
 
     with (
@@ -236,9 +247,8 @@ def log_training(
         mlflow.lightgbm.log_model(result.model.lgbm_, name="lightgbm", pip_requirements=PIP_REQUIREMENTS)
         estimator_path = folder / "estimator.joblib"
         joblib.dump(result.model, estimator_path)
-        example = _input_example(result.test)
-        risk = result.model.predict_proba(feature_matrix(example))[:, 1]
-        signature = infer_signature(example, pd.DataFrame({"risk": risk}))
+        example = model_input(result.test.head(5)).reset_index(drop=True)
+        signature = _signature()
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=CalibratedRiskModel(),
