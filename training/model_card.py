@@ -25,6 +25,10 @@ ROWS_FR = {
 }
 
 
+FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
+TRACK_FR = {"college": "collège", "lycee_gt": "lycée général et technologique", "lycee_pro": "lycée professionnel"}
+
+
 @dataclass(frozen=True)
 class CardContext:
     name: str
@@ -43,7 +47,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]
     lead = evaluations["model"].lead_days
     families: dict[str, int] = {}
     for feature in FEATURES:
-        families[feature.family] = families.get(feature.family, 0) + 1
+        families[FAMILY_FR[feature.family]] = families.get(FAMILY_FR[feature.family], 0) + 1
     return {
         "card": card,
         "split": result.split.describe(),
@@ -51,7 +55,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]
             (label, [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")])
             for key, label in ROWS_FR.items()
         ],
-        "by_track": evaluations["model"].by_track.reset_index(names="voie").to_dict("records"),
+        "by_track": evaluations["model"].by_track.rename(index=TRACK_FR).reset_index(names="voie").to_dict("records"),
         "test_rows": len(result.test),
         "test_positives": int(result.test["label"].sum()),
         "lead_median": float(lead.median()) if len(lead) else None,
