@@ -79,7 +79,7 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
             subsample_freq=1,
             reg_lambda=self.reg_lambda,
             monotone_constraints=[monotone.get(c, 0) for c in X.columns] if self.monotone else None,
-            monotone_constraints_method="advanced",
+            monotone_constraints_method="intermediate",  # "advanced" breaks them beside categorical features (measured)
             random_state=self.random_state,
             n_jobs=self.n_jobs,
             deterministic=True,

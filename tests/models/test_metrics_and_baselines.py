@@ -1,0 +1,65 @@
+"""Metrics and baselines on tiny hand-typed data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.baselines import ABCRule
+from models.matrix import feature_matrix
+from models.metrics import expected_calibration_error, lead_times, precision_recall_at, top_k_mask
+
+
+def test_precision_and_recall_at_capacity() -> None:
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    assert precision_recall_at(y, score, 0.2) == (0.5, pytest.approx(1 / 3))
+    assert precision_recall_at(y, score, 0.3) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+
+
+def test_capacity_per_group_takes_the_top_of_each_group() -> None:
+    score = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.05])
+    groups = np.array(["a", "a", "a", "b", "b", "b"])
+    assert top_k_mask(score, 0.34, groups).tolist() == [True, True, False, True, True, False]
+    assert top_k_mask(score, 0.2, groups).tolist() == [True, False, False, False, True, False]
+
+
+def test_calibration_error_is_zero_when_rates_match_and_large_when_not() -> None:
+    y = np.array([0] * 90 + [1] * 10)
+    assert expected_calibration_error(y, np.full(100, 0.1), bins=1) == pytest.approx(0)
+    assert expected_calibration_error(y, np.full(100, 0.5), bins=1) == pytest.approx(0.4)
+
+
+def test_lead_time_counts_from_the_first_flag_before_the_event() -> None:
+    frame = pd.DataFrame(
+        {
+            "pupil_id": ["a", "a", "b", "b", "c", "c"] + [f"x{i}" for i in range(14)] * 2,
+            "as_of": [date(2023, 1, 1), date(2023, 3, 1)] * 3 + [date(2023, 1, 1)] * 14 + [date(2023, 3, 1)] * 14,
+            "event_date": [date(2023, 6, 1)] * 4 + [None, None] + [None] * 28,
+        }
+    )
+    frame = frame.sort_values("as_of", kind="stable").reset_index(drop=True)
+    score = np.where(frame["pupil_id"].isin(["a"]), 0.9, 0.1)
+    score[(frame["pupil_id"] == "b") & (frame["as_of"] == date(2023, 3, 1))] = 0.95
+    lead = lead_times(frame, score, capacity=0.05)  # one pupil of 17 per date
+    assert lead.to_dict() == {"a": 151, "b": 92}
+
+
+def test_abc_rule_flags_absence_grades_or_repeating() -> None:
+    X = pd.DataFrame(
+        {"months_with_4_unjustified_halfdays": [0, 2, 0, 0], "grade_mean_year": [12, 12, 7.5, np.nan],
+         "repeating": [0, 0, 0, 1]}
+    )  # fmt: skip
+    rule = ABCRule().fit(X)
+    assert rule.predict(X).tolist() == [0, 1, 1, 1]
+    assert rule.predict_proba(X)[:, 1].argmin() == 0
+
+
+def test_feature_matrix_refuses_missing_columns_and_fixes_categories() -> None:
+    with pytest.raises(ValueError, match="lacks model input"):
+        feature_matrix(pd.DataFrame({"grade_level": ["6E"]}), ["grade_level", "track"])
+    matrix = feature_matrix(pd.DataFrame({"grade_level": ["TLE", "6E"]}), ["grade_level"])
+    assert matrix["grade_level"].cat.codes.tolist() == [6, 0]

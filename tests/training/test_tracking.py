@@ -1,0 +1,69 @@
+"""MLflow: a run with its artifacts, a registered version, the champion alias moved only by the gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from models.matrix import feature_matrix, model_input
+from training.config import GateConfig, TrainConfig
+from training.tracking import CHAMPION, log_training, promotion_gate
+from training.train import FeatureSet, train
+
+pytestmark = pytest.mark.integration
+
+
+def test_gate_blocks_what_it_must() -> None:
+    good = {"precision_at_10pct": 0.3, "ece": 0.01}
+    abc = {"precision_at_10pct": 0.1}
+    assert promotion_gate(good, abc, None, GateConfig()).promoted
+    assert not promotion_gate({**good, "ece": 0.05}, abc, None, GateConfig()).promoted
+    assert not promotion_gate(good, {"precision_at_10pct": 0.35}, None, GateConfig()).promoted
+    assert not promotion_gate(good, abc, {"precision_at_10pct": 0.3}, GateConfig()).promoted
+    strict = GateConfig(require_fairness=True)
+    assert not promotion_gate(good, abc, None, strict).promoted
+    assert not promotion_gate(good, abc, None, strict, fairness_passed=False).promoted
+    assert promotion_gate(good, abc, None, strict, fairness_passed=True).promoted
+
+
+def test_run_registry_and_champion(
+    feature_set: FeatureSet, small_train_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)  # artifacts of a plain sqlite URI land in ./mlruns: keep them here
+    result = train(feature_set, small_train_config)
+    first = log_training(result, feature_set, small_train_config, data_dir=tmp_path)
+    assert first.version == "1" and first.gate.promoted
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias(small_train_config.registered_model, CHAMPION).version) == "1"
+
+    champion = mlflow.pyfunc.load_model(f"models:/{small_train_config.registered_model}@{CHAMPION}")
+    served = champion.predict(model_input(result.test.head(50)))["risk"].to_numpy()
+    direct = result.model.predict_proba(feature_matrix(result.test.head(50)))[:, 1]
+    np.testing.assert_allclose(served, direct)
+
+    run = client.get_run(first.run_id)
+    assert {"git_commit", "data_hash", "config_hash"} <= set(run.data.tags)
+    assert run.data.metrics["test.model.precision_at_10pct"] > run.data.metrics["test.abc_rule.precision_at_10pct"]
+    artifacts = {a.path for a in client.list_artifacts(first.run_id)}
+    assert {"figures", "model_card", "features.json", "gate.json", "evaluation"} <= artifacts
+    card = first.card[0].read_text(encoding="utf-8")
+    assert "Usages exclus" in card and "champion" in card
+
+    second = log_training(result, feature_set, small_train_config, data_dir=tmp_path)
+    assert second.version == "2" and not second.gate.promoted
+    assert any(c.passed is False and "champion" in c.label for c in second.gate.checks)
+    assert str(client.get_model_version_by_alias(small_train_config.registered_model, CHAMPION).version) == "1"
+
+    pupils = set(result.test["pupil_id"])
+    local = client.download_artifacts(first.run_id, "", str(tmp_path / "dl"))
+    for path in Path(local).rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".md", ".html", ".txt", ".yaml", ".csv", ""}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert not any(p in text for p in list(pupils)[:500]), path
+    assert isinstance(pd.DataFrame(), pd.DataFrame)
