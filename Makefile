@@ -14,7 +14,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup demo test lint lock clean mlflow-ui
 
 setup: $(STAMP)
 
@@ -31,7 +31,8 @@ demo: $(STAMP)
 	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key $(DEMO_DIR)/raw $(DEMO_DIR)/extract
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
 	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features)."
+	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features); MLflow store: data/mlflow (make mlflow-ui)."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,6 +49,9 @@ lock:
 	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
 	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie)'; } > requirements.lock
 	rm -rf .lockenv
+
+mlflow-ui: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache
