@@ -26,41 +26,6 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 AS_OF = [date(2023, 12, 15), date(2024, 3, 31), date(2024, 6, 15)]
 
 
-def prepare(pupils: int, folder: Path) -> dict[str, object]:
-    """A validated-form extract of one school year (2023-2024), straight from the generator.
-
-    Validation itself is measured elsewhere; here it is replaced by typing the generator's
-    Parquet into the contract's schema, which the generator already follows.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from features.pseudonymise import pseudonym
-    from features.synthetic import SynthConfig, synthesise
-
-    began = time.perf_counter()
-    raw = folder / "raw"
-    summary = synthesise(SynthConfig(pupils, seed=0, first_year=2023, last_year=2023, format="parquet"), raw)
-    key = b"benchmark-key-not-a-secret-0123456789"
-    out = folder / "validated"
-    out.mkdir()
-    for path in raw.glob("*.parquet"):
-        table = pq.read_table(path)
-        if "ine" in table.column_names:
-            encoded = pc.dictionary_encode(table["ine"]).combine_chunks()
-            ids = pa.array([pseudonym(key, v) for v in encoded.dictionary.to_pylist()])
-            table = table.set_column(table.column_names.index("ine"), "pupil_id", ids.take(encoded.indices))
-        if path.stem == "pupils":
-            month = pc.strftime(table["birth_date"], format="%Y-%m")
-            table = table.drop_columns(["last_name", "first_name", "birth_date"]).append_column("birth_month", month)
-        if path.stem == "grades":
-            table = table.set_column(2 + 3, "coefficient", pc.fill_null(table["coefficient"], 1.0))
-        pq.write_table(table, out / path.name)
-    (out / "validation_report.json").write_text('{"note": "benchmark: typed from the generator, not validated"}')
-    return {"rows": summary.rows, "prepare_seconds": round(time.perf_counter() - began, 1)}
-
-
 def run_engine(engine: str, folder: Path) -> dict[str, object]:
     from benchmarks._measure import PeakMemory
     from features.build import FeatureConfig, build_features
@@ -78,6 +43,8 @@ def run_engine(engine: str, folder: Path) -> dict[str, object]:
 
 
 def main() -> None:
+    from benchmarks._prepare import prepare
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pupils", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark", "pandas"])
@@ -89,11 +56,11 @@ def main() -> None:
         return
     for pupils in args.pupils:
         with tempfile.TemporaryDirectory() as tmp:
-            prepared = prepare(pupils, Path(tmp))
+            prepared = prepare(pupils, Path(tmp), first_year=2023, last_year=2023)
             for engine in args.engines:
-                done = subprocess.run(
+                done = subprocess.run(  # stderr passes through: a failure shows its cause
                     [sys.executable, __file__, "--engine-in", f"{engine}:{tmp}"],
-                    capture_output=True,
+                    stdout=subprocess.PIPE,
                     text=True,
                     check=True,
                 )

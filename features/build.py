@@ -165,6 +165,16 @@ def snapshot_expressions(
     return table, audit
 
 
+def _concatenate_parts(parts: list[Path], target: Path) -> None:
+    """One Parquet file from Spark's ordered part files, a row group at a time."""
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(target, schema) as writer:
+        for part in parts:
+            table = pq.ParquetFile(part)
+            for group in range(table.num_row_groups):
+                writer.write_table(table.read_row_group(group).cast(schema))
+
+
 def _hash_inputs(extract_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in sorted(TABLES):
@@ -209,8 +219,11 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
     for expr, name in ((table, FEATURE_TABLE), (audit, AUDIT_TABLE)):
         if config.engine == "duckdb":
             con.to_parquet(expr, out_dir / name)  # streamed, out of core
-        else:  # Spark writes folders of parts; one file keeps the hand-off identical
-            pq.write_table(con.to_pyarrow(expr), out_dir / name)
+        else:  # Spark writes a folder of sorted parts; stream them into one file, never through the driver
+            parts = out_dir / f".{name}.parts"
+            con.to_parquet(expr, parts)
+            _concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
+            shutil.rmtree(parts)
     rows = pq.read_metadata(out_dir / FEATURE_TABLE).num_rows
     label_counts = (
         pd.read_parquet(out_dir / FEATURE_TABLE, columns=["as_of", "label"])
