@@ -39,7 +39,7 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
         positive_weight: Literal["none", "sqrt", "balanced"] = "sqrt",
         monotone: bool = True,
         early_stopping_rounds: int = 50,
-        calibration: Literal["isotonic", "sigmoid"] = "isotonic",
+        calibration: Literal["isotonic", "sigmoid"] = "sigmoid",
         random_state: int = 0,
         n_jobs: int = 2,
     ) -> None:

@@ -34,7 +34,7 @@ class ModelConfig(_Strict):
     positive_weight: Literal["none", "sqrt", "balanced"] = "sqrt"
     monotone: bool = True
     early_stopping_rounds: int = Field(default=50, ge=1)
-    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid"] = "sigmoid"
 
 
 class TuningConfig(_Strict):

@@ -1,0 +1,176 @@
+"""Batch scoring: the contract's score output for every pupil enrolled on D, with tiers and reasons.
+
+Risk for everyone (fast), tiers by capacity (top ``high`` share overall or per school, then
+the next ``medium`` share), and reasons in batch for the high and medium tiers only: exact
+TreeSHAP is the costly part, so the low tier's reasons are computed on demand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.catalog import FEATURE_NAMES
+from models.estimator import DropoutRiskModel
+from models.matrix import feature_matrix
+from models.reasons import reasons as build_reasons
+
+TIERS = ("high", "medium", "low")
+REASON_TYPE = pa.list_(
+    pa.struct([("signal", pa.string()), ("value", pa.float64()), ("contribution", pa.float64()), ("text", pa.string())])
+)
+SCORE_SCHEMA = pa.schema(
+    [
+        ("pupil_id", pa.string()),
+        ("school_id", pa.string()),
+        ("grade_level", pa.string()),
+        ("as_of", pa.date32()),
+        ("risk", pa.float64()),
+        ("tier", pa.string()),
+        ("reasons", REASON_TYPE),
+        ("model_version", pa.string()),
+    ]
+)
+
+
+class TierConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    high: float = Field(default=0.10, gt=0, lt=1, description="share of pupils in the high tier")
+    medium: float = Field(default=0.20, ge=0, lt=1, description="share in the next band")
+    scope: Literal["overall", "school"] = "overall"
+    reasons: int = Field(default=3, ge=1, le=10)
+    chunk_rows: int = Field(default=50_000, ge=1000)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Risk cut-offs of a batch: one pair overall, or one per school."""
+
+    scope: str
+    high: dict[str, float]
+    medium: dict[str, float]
+
+
+def tiers(risk: np.ndarray, schools: np.ndarray, config: TierConfig) -> tuple[np.ndarray, Thresholds]:
+    """high = top ``config.high`` share, medium = the next ``config.medium``, within the scope."""
+    groups = schools if config.scope == "school" else np.full(len(risk), "all", dtype=object)
+    frame = pd.DataFrame({"risk": risk, "group": groups})
+    rank = frame.groupby("group")["risk"].rank(method="first", ascending=False).to_numpy()
+    size = frame.groupby("group")["risk"].transform("size").to_numpy()
+    high = rank <= np.ceil(config.high * size)
+    medium = ~high & (rank <= np.ceil((config.high + config.medium) * size))
+    tier = np.where(high, "high", np.where(medium, "medium", "low"))
+    frame["tier"] = tier
+    lowest = frame.groupby(["group", "tier"])["risk"].min().unstack()
+    return tier, Thresholds(
+        config.scope,
+        {str(g): float(v) for g, v in lowest.get("high", pd.Series(dtype=float)).items()},
+        {str(g): float(v) for g, v in lowest.get("medium", pd.Series(dtype=float)).items()},
+    )
+
+
+@dataclass
+class ScoreBatch:
+    scores: pa.Table
+    thresholds: Thresholds
+    model_version: str
+    as_of: date
+
+    def metadata(self) -> dict[str, Any]:
+        counts = pd.Series(self.scores.column("tier").to_pylist()).value_counts().to_dict()
+        return {
+            "as_of": self.as_of.isoformat(),
+            "model_version": self.model_version,
+            "rows": self.scores.num_rows,
+            "tiers": counts,
+            "thresholds": asdict(self.thresholds),
+        }
+
+
+def references(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each numeric feature per grade level in the batch: the "au même niveau" figures."""
+    numeric = [f for f in FEATURE_NAMES if f not in ("grade_level", "track")]
+    return frame.groupby("grade_level")[numeric].mean()
+
+
+def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str, config: TierConfig) -> ScoreBatch:
+    """Score one as-of date's feature rows (pupil_id, as_of, school_id, grade_level and features)."""
+    dates = pd.to_datetime(frame["as_of"]).dt.date.unique()
+    if len(dates) != 1:
+        raise ValueError(f"The frame parameter of score_frame must hold one as-of date. Got {len(dates)} instead.")
+    features = list(model.feature_names_in_)
+    risk = np.empty(len(frame))
+    for start in range(0, len(frame), config.chunk_rows):
+        chunk = frame.iloc[start : start + config.chunk_rows]
+        risk[start : start + len(chunk)] = model.predict_proba(feature_matrix(chunk, features))[:, 1]
+    tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), config)
+    reasons: list[list[dict[str, object]]] = [[] for _ in range(len(frame))]
+    refs = references(frame)
+    explained = np.flatnonzero(tier != "low")
+    for start in range(0, len(explained), config.chunk_rows):
+        rows = explained[start : start + config.chunk_rows]
+        chunk = frame.iloc[rows]
+        contributions = model.contributions(feature_matrix(chunk, features))
+        for row, items in zip(rows, build_reasons(contributions, chunk, features, refs, config.reasons), strict=True):
+            reasons[row] = items
+    table = pa.table(
+        {
+            "pupil_id": frame["pupil_id"].astype(str).to_numpy(),
+            "school_id": frame["school_id"].astype(str).to_numpy(),
+            "grade_level": frame["grade_level"].astype(str).to_numpy(),
+            "as_of": pa.array(pd.to_datetime(frame["as_of"]).dt.date, pa.date32()),
+            "risk": risk,
+            "tier": tier,
+            "reasons": pa.array(reasons, REASON_TYPE),
+            "model_version": np.full(len(frame), model_version),
+        },
+        schema=SCORE_SCHEMA,
+    )
+    return ScoreBatch(table, thresholds, model_version, dates[0])
+
+
+def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"] = "parquet") -> Path:
+    """The contract's score file (reasons as a JSON string in CSV) and its metadata beside it."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"scores_{batch.as_of.isoformat()}"
+    if fmt == "parquet":
+        path = out / f"{stem}.parquet"
+        pq.write_table(batch.scores, path)
+    else:
+        path = out / f"{stem}.csv"
+        frame = batch.scores.to_pandas()
+        frame["reasons"] = [json.dumps(list(r), ensure_ascii=False) for r in frame["reasons"]]
+        frame.to_csv(path, index=False)
+    (out / f"{stem}.json").write_text(json.dumps(batch.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def append_history(batch: ScoreBatch, history: Path) -> Path:
+    """Keep every batch (one file per as-of date and model version) to follow a pupil over time."""
+    folder = history / f"as_of={batch.as_of.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"model_version={batch.model_version.replace('/', '_')}.parquet"
+    pq.write_table(batch.scores, path)
+    return path
+
+
+def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
+    """One pupil's risk and tier over successive batches, oldest first."""
+    files = sorted(history.glob("as_of=*/*.parquet"))
+    frames = [
+        pq.read_table(
+            f, columns=["pupil_id", "as_of", "risk", "tier", "model_version"], filters=[("pupil_id", "=", pupil_id)]
+        ).to_pandas()
+        for f in files
+    ]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames).sort_values("as_of").reset_index(drop=True) if frames else pd.DataFrame()
