@@ -9,8 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.build import FeatureConfig, build_features
 from features.pseudonymise import generate_key, pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
+from features.validation import validate_extract, write_validated
+from training.config import TrainConfig, load_train_config
+from training.train import FeatureSet, load_feature_set
 
 SMALL = SynthConfig(pupils=800, seed=7, first_year=2021, last_year=2023)
 
@@ -37,8 +41,6 @@ def extract(raw_extract: Path, key_file: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="session")
 def validated(extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small district, validated: typed Parquet tables, the input of the feature stage."""
-    from features.validation import validate_extract, write_validated
-
     out = tmp_path_factory.mktemp("validated") / "validated"
     write_validated(validate_extract(extract), out)
     return out
@@ -66,3 +68,27 @@ def append_rows(path: Path, rows: list[dict[str, str]]) -> int:
     first = len(frame) + 1
     pd.concat([frame, pd.DataFrame(rows)], ignore_index=True).fillna("").to_csv(path, index=False)
     return first
+
+
+@pytest.fixture(scope="session")
+def long_features(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Path:
+    root = tmp_path_factory.mktemp("long")
+    synthesise(SynthConfig(pupils=3000, seed=21, first_year=2019, last_year=2023), root / "raw")
+    pseudonymise_extract(root / "raw", root / "extract", key_file=key_file)
+    write_validated(validate_extract(root / "extract"), root / "validated")
+    build_features(
+        root / "validated", root / "features", FeatureConfig.model_validate({"schedule": {"from_year": 2019}})
+    )
+    return root / "features"
+
+
+@pytest.fixture(scope="session")
+def small_train_config() -> TrainConfig:
+    return load_train_config(None, {"split.test_dates": 2, "split.valid_dates": 2, "model.min_child_samples": 40})
+
+
+@pytest.fixture(scope="session")
+def feature_set(
+    long_features: Path, small_train_config: TrainConfig, tmp_path_factory: pytest.TempPathFactory
+) -> FeatureSet:
+    return load_feature_set(long_features, small_train_config, tmp_path_factory.mktemp("work"))

@@ -1,0 +1,137 @@
+"""Batch scores: the contract's columns and types, tiers by capacity, reasons that add up and say no secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import shap
+
+from features.catalog import AUDIT_COLUMNS
+from features.contract import IDENTIFYING_COLUMNS
+from models.matrix import feature_matrix
+from models.reasons import CONTEXT, SIGNALS
+from serving.batch import SCORE_SCHEMA, ScoreBatch, TierConfig, append_history, pupil_history, score_frame, write_scores
+from training.config import TrainConfig
+from training.train import FeatureSet, TrainingResult, train
+
+
+@pytest.fixture(scope="module")
+def trained(feature_set: FeatureSet, small_train_config: TrainConfig) -> TrainingResult:
+    return train(feature_set, small_train_config)
+
+
+@pytest.fixture(scope="module")
+def snapshot(feature_set: FeatureSet) -> pd.DataFrame:
+    frame = feature_set.frame
+    last = frame["as_of"].max()
+    return frame[frame["as_of"] == last].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def batch(trained: TrainingResult, snapshot: pd.DataFrame) -> ScoreBatch:
+    return score_frame(snapshot, trained.model, "vigie-dropout/7", TierConfig(chunk_rows=1000))
+
+
+def test_output_follows_the_contract(batch: ScoreBatch, snapshot: pd.DataFrame, tmp_path: Path) -> None:
+    assert batch.scores.schema == SCORE_SCHEMA
+    assert batch.scores.column_names == [
+        "pupil_id",
+        "school_id",
+        "grade_level",
+        "as_of",
+        "risk",
+        "tier",
+        "reasons",
+        "model_version",
+    ]
+    assert batch.scores.num_rows == len(snapshot)
+    frame = batch.scores.to_pandas()
+    assert frame["risk"].between(0, 1).all() and set(frame["tier"]) == {"high", "medium", "low"}
+    assert (frame["model_version"] == "vigie-dropout/7").all()
+    parquet = write_scores(batch, tmp_path)
+    assert pq.read_schema(parquet).equals(SCORE_SCHEMA)
+    csv = pd.read_csv(write_scores(batch, tmp_path, fmt="csv"))
+    first = json.loads(csv.loc[csv["tier"] == "high", "reasons"].iloc[0])
+    assert set(first[0]) == {"signal", "value", "contribution", "text"}
+    metadata = json.loads((tmp_path / f"scores_{batch.as_of.isoformat()}.json").read_text())
+    assert metadata["thresholds"]["high"]["all"] >= metadata["thresholds"]["medium"]["all"]
+
+
+def test_tiers_follow_capacity_overall_and_per_school(trained: TrainingResult, snapshot: pd.DataFrame) -> None:
+    overall = score_frame(snapshot, trained.model, "v", TierConfig(high=0.1, medium=0.2)).scores.to_pandas()
+    assert (overall["tier"] == "high").sum() == int(np.ceil(0.1 * len(snapshot)))
+    assert overall.loc[overall["tier"] == "high", "risk"].min() >= overall.loc[overall["tier"] != "high", "risk"].max()
+    per_school = score_frame(snapshot, trained.model, "v", TierConfig(scope="school")).scores.to_pandas()
+    shares = per_school.groupby("school_id")["tier"].apply(lambda t: (t == "high").mean())
+    assert (shares.between(0.09, 0.2)).all()
+
+
+def test_reasons_for_high_and_medium_only_most_raising_first(batch: ScoreBatch) -> None:
+    frame = batch.scores.to_pandas()
+    flagged = frame[frame["tier"] != "low"]
+    assert flagged["reasons"].map(len).between(1, 3).all()
+    assert (frame.loc[frame["tier"] == "low", "reasons"].map(len) == 0).all()
+    for items in flagged["reasons"]:
+        contributions = [r["contribution"] for r in items]
+        assert contributions == sorted(contributions, reverse=True) and min(contributions) > 0
+        assert all(r["signal"] in SIGNALS and r["text"] for r in items)
+
+
+def test_no_identifier_or_sensitive_attribute_in_reasons(batch: ScoreBatch) -> None:
+    words = {
+        "sexe",
+        "boursier",
+        "bourse",
+        "handicap",
+        "PPS",
+        "PAP",
+        "ULIS",
+        "REP",
+        "allophone",
+        *AUDIT_COLUMNS,
+        *IDENTIFYING_COLUMNS,
+    }
+    text = " ".join(
+        r["text"] + " " + r["signal"] for items in batch.scores.column("reasons").to_pylist() for r in items
+    )
+    assert not [w for w in words if w in text.split() or f" {w} " in f" {text} "]
+    assert not any(c in SIGNALS for c in CONTEXT)
+
+
+def test_contributions_are_exact_treeshap_and_add_up(trained: TrainingResult, snapshot: pd.DataFrame) -> None:
+    X = feature_matrix(snapshot.head(500), list(trained.model.feature_names_in_))
+    contributions = trained.model.contributions(X)
+    np.testing.assert_allclose(contributions.sum(axis=1), trained.model.decision_function(X), atol=1e-9)
+    values = shap.TreeExplainer(trained.model.lgbm_).shap_values(X)
+    values = values[1] if isinstance(values, list) else values
+    assert np.abs(values - contributions[:, :-1]).max() < 1e-6
+
+
+def test_more_unjustified_absence_never_lowers_a_score(trained: TrainingResult, snapshot: pd.DataFrame) -> None:
+    base = score_frame(snapshot, trained.model, "v", TierConfig()).scores.column("risk").to_numpy()
+    worse = snapshot.copy()
+    worse["unjustified_absence_rate_4w"] = worse["unjustified_absence_rate_4w"] + 0.1
+    worse["months_with_4_unjustified_halfdays"] = worse["months_with_4_unjustified_halfdays"] + 1
+    after = score_frame(worse, trained.model, "v", TierConfig()).scores.column("risk").to_numpy()
+    assert (after >= base - 1e-12).all() and (after > base).mean() > 0.1
+
+
+def test_history_follows_a_pupil_across_batches(
+    trained: TrainingResult, feature_set: FeatureSet, tmp_path: Path
+) -> None:
+    frame = feature_set.frame
+    dates = sorted(frame["as_of"].unique())[-3:]
+    for day in dates:
+        append_history(
+            score_frame(frame[frame["as_of"] == day].reset_index(drop=True), trained.model, "m/1", TierConfig()),
+            tmp_path,
+        )
+    pupil = frame.loc[frame["as_of"] == dates[-1], "pupil_id"].iloc[0]
+    history = pupil_history(tmp_path, pupil)
+    assert list(history["as_of"]) == sorted(history["as_of"]) and 1 <= len(history) <= 3
+    assert set(history.columns) == {"pupil_id", "as_of", "risk", "tier", "model_version"}
