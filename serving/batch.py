@@ -60,11 +60,18 @@ class Thresholds:
     medium: dict[str, float]
 
 
-def tiers(risk: np.ndarray, schools: np.ndarray, config: TierConfig) -> tuple[np.ndarray, Thresholds]:
-    """high = top ``config.high`` share, medium = the next ``config.medium``, within the scope."""
+def tiers(
+    risk: np.ndarray, schools: np.ndarray, pupils: np.ndarray, config: TierConfig
+) -> tuple[np.ndarray, Thresholds]:
+    """high = top ``config.high`` share, medium = the next ``config.medium``, within the scope.
+
+    Equal risks are ordered by pupil_id, so a batch gets the same tiers on any engine.
+    """
     groups = schools if config.scope == "school" else np.full(len(risk), "all", dtype=object)
-    frame = pd.DataFrame({"risk": risk, "group": groups})
-    rank = frame.groupby("group")["risk"].rank(method="first", ascending=False).to_numpy()
+    frame = pd.DataFrame({"risk": risk, "group": groups, "pupil": pupils})
+    order = frame.sort_values(["group", "risk", "pupil"], ascending=[True, False, True]).index
+    rank = np.empty(len(frame))
+    rank[order] = frame.loc[order].groupby("group").cumcount().to_numpy() + 1
     size = frame.groupby("group")["risk"].transform("size").to_numpy()
     high = rank <= np.ceil(config.high * size)
     medium = ~high & (rank <= np.ceil((config.high + config.medium) * size))
@@ -112,7 +119,7 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
     for start in range(0, len(frame), config.chunk_rows):
         chunk = frame.iloc[start : start + config.chunk_rows]
         risk[start : start + len(chunk)] = model.predict_proba(feature_matrix(chunk, features))[:, 1]
-    tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), config)
+    tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), frame["pupil_id"].to_numpy(), config)
     reasons: list[list[dict[str, object]]] = [[] for _ in range(len(frame))]
     refs = references(frame)
     explained = np.flatnonzero(tier != "low")
