@@ -38,8 +38,8 @@ def spark_session(master: str = "local[*]") -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.driver.memory", os.environ.get("VIGIE_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.sql.adaptive.enabled", "true")  # coalesces small shuffle partitions, splits skewed ones
+        .config("spark.driver.memory", os.environ.get("VIGIE_SPARK_DRIVER_MEMORY", "6g"))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

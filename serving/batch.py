@@ -145,6 +145,14 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
     return ScoreBatch(table, thresholds, model_version, dates[0])
 
 
+def explain_rows(
+    rows: pd.DataFrame, model: DropoutRiskModel, refs: pd.DataFrame, k: int = 3
+) -> list[list[dict[str, object]]]:
+    """Reasons on demand (a low-tier pupil, say), against the batch's grade-level references."""
+    features = list(model.feature_names_in_)
+    return build_reasons(model.contributions(feature_matrix(rows, features)), rows, features, refs, k)
+
+
 def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"] = "parquet") -> Path:
     """The contract's score file (reasons as a JSON string in CSV) and its metadata beside it."""
     out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from models.matrix import feature_matrix
 from models.metrics import reliability_curve
 from training.train import TrainingResult
 
@@ -71,3 +72,25 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 def importance_table(result: TrainingResult) -> pd.DataFrame:
     share = result.importance / result.importance.sum()
     return pd.DataFrame({"gain": result.importance, "share": share})
+
+
+def write_shap_figures(result: TrainingResult, folder: Path, *, sample: int = 2000) -> list[Path]:
+    """Global explanations for reviewers: SHAP summary and dependence of the three strongest features."""
+    import shap
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = result.test.sample(n=min(sample, len(result.test)), random_state=0)
+    X = feature_matrix(rows, list(result.model.feature_names_in_))
+    values = result.model.contributions(X)[:, :-1]
+    shown = X.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype) else c)
+    paths = []
+    shap.summary_plot(values, shown, show=False, max_display=20)
+    plt.title("Contributions SHAP au risque (log-odds), pli de test")
+    paths.append(_save(plt.gcf(), folder / "shap_summary.png"))
+    strongest = np.abs(values).mean(axis=0).argsort()[::-1][:3]
+    for index in strongest:
+        name = shown.columns[index]
+        shap.dependence_plot(int(index), values, shown, show=False, interaction_index=None)
+        plt.title(f"Dépendance SHAP : {name}")
+        paths.append(_save(plt.gcf(), folder / f"shap_dependence_{name}.png"))
+    return paths

@@ -30,7 +30,7 @@ from models.matrix import model_input
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from training.config import GateConfig, TrainConfig
 from training.model_card import CardContext, write_model_card
-from training.plots import write_figures
+from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
 
 CHAMPION = "champion"
@@ -243,6 +243,8 @@ def log_training(
         mlflow.log_dict({str(k): float(v) for k, v in result.importance.items()}, "importance.json")
         for figure in write_figures(result, folder / "figures"):
             mlflow.log_artifact(str(figure), "figures")
+        for figure in write_shap_figures(result, folder / "shap"):
+            mlflow.log_artifact(str(figure), "explanations")
 
         mlflow.lightgbm.log_model(result.model.lgbm_, name="lightgbm", pip_requirements=PIP_REQUIREMENTS)
         estimator_path = folder / "estimator.joblib"

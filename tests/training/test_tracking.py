@@ -51,7 +51,9 @@ def test_run_registry_and_champion(
     assert {"git_commit", "data_hash", "config_hash"} <= set(run.data.tags)
     assert run.data.metrics["test.model.precision_at_10pct"] > run.data.metrics["test.abc_rule.precision_at_10pct"]
     artifacts = {a.path for a in client.list_artifacts(first.run_id)}
-    assert {"figures", "model_card", "features.json", "gate.json", "evaluation"} <= artifacts
+    assert {"figures", "explanations", "model_card", "features.json", "gate.json", "evaluation"} <= artifacts
+    shap_plots = {a.path for a in client.list_artifacts(first.run_id, "explanations")}
+    assert "explanations/shap_summary.png" in shap_plots and len(shap_plots) == 4
     card = first.card[0].read_text(encoding="utf-8")
     assert "Usages exclus" in card and "champion" in card
 
