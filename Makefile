@@ -32,7 +32,8 @@ demo: $(STAMP)
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
 	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
 	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features); MLflow store: data/mlflow (make mlflow-ui)."
+	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2025-03-31 --out $(DEMO_DIR)/scores
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features, scores); MLflow store: data/mlflow (make mlflow-ui)."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
