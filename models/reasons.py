@@ -4,8 +4,9 @@ Contributions are LightGBM's exact TreeSHAP (``pred_contrib``) in log-odds. Rela
 add up into one signal ("Absences non justifiées", "Résultats en mathématiques"...); the
 risk-raising signals come first, each with the value of its most contributing feature and a
 sentence comparing it with the pupils of the same grade level. Grade level, track and age
-are context, not reasons: they count in the score but are never offered as something to act
-on. Sensitive attributes cannot appear: they are not features.
+are context, not reasons: they count in the score but are offered only when nothing else
+raises the risk (then as "Situation scolaire", said plainly). Sensitive attributes cannot
+appear: they are not features.
 """
 
 from __future__ import annotations
@@ -190,5 +191,18 @@ def reasons(
                     "text": sentence(lead, value, None if reference is None else float(reference)),
                 }
             )
+        if not items:
+            items.append(_context_reason(contributions[row], column, frame.iloc[row]))
         out.append(items)
     return out
+
+
+def _context_reason(contributions: np.ndarray, column: dict[str, int], row: pd.Series) -> dict[str, object]:
+    """When no signal raises the risk, say plainly that it comes from the pupil's situation."""
+    total = float(sum(contributions[column[f]] for f in CONTEXT if f in column))
+    age = float(row["age_years"]) if "age_years" in row and pd.notna(row["age_years"]) else float("nan")
+    text = (
+        f"Le risque tient au niveau ({row.get('grade_level', '—')}) et à l'âge ({age:.0f} ans) ; "
+        "aucun signal d'assiduité, de résultats ou de comportement ne l'augmente"
+    )
+    return {"signal": "Situation scolaire", "value": age, "contribution": total, "text": text}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.build import FeatureConfig, build_features
-from features.pseudonymise import generate_key, pseudonymise_extract
+from features.pseudonymise import pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
 from features.validation import validate_extract, write_validated
 from training.config import TrainConfig, load_train_config
@@ -28,7 +28,11 @@ def raw_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_key(tmp_path_factory.mktemp("secrets") / "vigie.key")
+    """A fixed key, so pseudonyms, row order and models are the same on every run."""
+    path = tmp_path_factory.mktemp("secrets") / "vigie.key"
+    path.write_text("vigie-tests-fixed-key-0123456789abcdef\n")
+    path.chmod(0o600)
+    return path
 
 
 @pytest.fixture(scope="session")
