@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.build import FEATURE_TABLE, FeatureConfig, build_features
 from features.catalog import FEATURE_NAMES
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
@@ -189,3 +190,27 @@ def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     ]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames).sort_values("as_of").reset_index(drop=True) if frames else pd.DataFrame()
+
+
+def score_extract(
+    extract: Path, as_of: date, model: DropoutRiskModel, model_version: str, config: TierConfig, *, work_dir: Path
+) -> ScoreBatch:
+    """Features of a validated extract at ``as_of`` (DuckDB), then :func:`score_frame`."""
+    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
+    build_features(extract, folder, FeatureConfig(as_of=[as_of]))
+    return score_frame(pd.read_parquet(folder / FEATURE_TABLE), model, model_version, config)
+
+
+def top_of_batch(batch: ScoreBatch, n: int = 5) -> list[dict[str, Any]]:
+    """The highest risks of the high tier, most at risk first, with their reasons' sentences."""
+    frame = batch.scores.to_pandas()
+    top = frame[frame["tier"] == "high"].sort_values("risk", ascending=False).head(n)
+    return [
+        {
+            "pupil_id": r.pupil_id,
+            "grade_level": r.grade_level,
+            "risk": float(r.risk),
+            "texts": [str(item["text"]) for item in r.reasons],
+        }
+        for r in top.itertuples()
+    ]

@@ -8,19 +8,18 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from features.build import FeatureConfig, build_features, load_feature_config
+from features.build import build_features, load_feature_config
 from features.extract import ContractError
 from features.pseudonymise import generate_key, pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
 from features.validation import render_report, validate_extract, write_validated
-from serving.batch import TierConfig, append_history, score_frame, write_scores
+from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
 from serving.model_store import load_registered, use_tracking_store
 from training.config import load_train_config
 from training.report import render_training
@@ -215,22 +214,18 @@ def score(
         use_tracking_store(settings.data_dir)
         with console.status(f"Loading {model_name}@{model}..."):
             loaded = load_registered(model_name, model)
-        with console.status(f"Building features as of {day}..."):
-            feature_dir = settings.data_dir / "scoring" / f"features-{day.isoformat()}"
-            build_features(data, feature_dir, FeatureConfig(as_of=[day]))
-            frame = pd.read_parquet(feature_dir / "features.parquet")
-        with console.status(f"Scoring {len(frame):,} pupils..."):
-            batch = score_frame(frame, loaded.estimator, loaded.label, tier_config)
+        with console.status(f"Building features as of {day} and scoring..."):
+            batch = score_extract(data, day, loaded.estimator, loaded.label, tier_config, work_dir=settings.data_dir)
             path = write_scores(batch, out, fmt="csv" if format == "csv" else "parquet")
             append_history(batch, settings.data_dir / "score_history")
     except (ContractError, MlflowException) as error:
         raise _fail(error) from error
     meta = batch.metadata()
     console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to [bold]{path}[/].")
-    shown = batch.scores.to_pandas().query("tier == 'high'").sort_values("risk", ascending=False).head(5)
-    for row in shown.itertuples():
-        texts = "; ".join(str(r["text"]) for r in row.reasons)
-        console.print(f"  {row.pupil_id} {row.grade_level} risque {100 * row.risk:.0f} % — {texts}")
+    for row in top_of_batch(batch):
+        console.print(
+            f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
+        )
 
 
 @app.command()
