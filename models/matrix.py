@@ -6,6 +6,9 @@ keeps its code forever, and a missing or extra column is an error, not a silent 
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
@@ -22,13 +25,16 @@ def feature_matrix(frame: pd.DataFrame, features: tuple[str, ...] | list[str] = 
     missing = [f for f in features if f not in frame.columns]
     if missing:
         raise ValueError(f"The feature table lacks model input(s) {', '.join(missing)}.")
-    matrix = pd.DataFrame(index=frame.index)
+    columns: dict[str, Any] = {}  # built whole: inserting column by column costs ~10 ms a call
     for name in features:
+        values = frame[name]
         if name in CATEGORICAL_FEATURES:
-            matrix[name] = pd.Categorical(frame[name].astype("object"), categories=list(CATEGORIES[name]))
+            columns[name] = pd.Categorical(values.to_numpy(dtype=object), categories=list(CATEGORIES[name]))
+        elif pd.api.types.is_numeric_dtype(values):
+            columns[name] = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
-            matrix[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
-    return matrix
+            columns[name] = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def model_input(frame: pd.DataFrame, features: tuple[str, ...] | list[str] = FEATURE_NAMES) -> pd.DataFrame:

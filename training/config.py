@@ -25,8 +25,8 @@ class SplitConfig(_Strict):
 class ModelConfig(_Strict):
     n_estimators: int = Field(default=600, ge=1)
     learning_rate: float = Field(default=0.05, gt=0, le=1)
-    num_leaves: int = Field(default=31, ge=2)
-    max_depth: int = Field(default=7, ge=-1)
+    num_leaves: int = Field(default=7, ge=2)
+    max_depth: int = Field(default=3, ge=-1)
     min_child_samples: int = Field(default=100, ge=1)
     colsample_bytree: float = Field(default=0.8, gt=0, le=1)
     subsample: float = Field(default=0.8, gt=0, le=1)
