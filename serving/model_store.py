@@ -32,6 +32,20 @@ def use_tracking_store(data_dir: Path) -> str:
     return uri
 
 
+def parse_model_reference(reference: str, default_name: str) -> tuple[str, str]:
+    """``models:/name@alias``, ``models:/name/3``, or a bare alias or version of ``default_name``."""
+    if not reference.startswith("models:/"):
+        return default_name, reference
+    path = reference.removeprefix("models:/")
+    name, sep, alias = path.partition("@")
+    if sep:
+        return name, alias
+    name, _, version = path.rpartition("/")
+    if not name or not version:
+        raise ValueError(f"model URI {reference!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    return name, version
+
+
 def load_registered(name: str, reference: str = "champion") -> LoadedModel:
     """``reference`` is an alias or a version number."""
     client = MlflowClient()

@@ -1,12 +1,14 @@
-"""The data scientist's path through the CLI: train, then score with the champion."""
+"""The data scientist's path through the CLI: train, score with the champion, audit it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from serving.batch import SCORE_SCHEMA
@@ -22,6 +24,7 @@ def test_train_then_score(long_features: Path, tmp_path: Path, monkeypatch: pyte
     trained = runner.invoke(app, ["train", "--data", str(long_features), "--config", "configs/train.yaml"])
     assert trained.exit_code == 0, trained.output
     assert "promoted to @champion" in trained.output
+    assert "Fairness report:" in trained.output and "[ok] Audit d'équité" in trained.output
     validated = long_features.parent / "validated"
     scored = runner.invoke(
         app,
@@ -37,3 +40,28 @@ def test_train_then_score(long_features: Path, tmp_path: Path, monkeypatch: pyte
     )
     assert missing.exit_code == 2
     assert pd.Timestamp("2024-03-31").date() == table.column("as_of")[0].as_py()
+
+
+def test_audit_a_registered_version(long_features: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--data", str(long_features), "--no-fairness"])
+    assert trained.exit_code == 0, trained.output
+    assert "[n/a] Audit d'équité" in trained.output
+    validated = long_features.parent / "validated"
+    args = ["audit", "--data", str(validated), "--model", "models:/vigie-dropout/1", "--synthetic-data"]
+    open_horizon = runner.invoke(app, [*args, "--as-of", "2024-03-31"])
+    assert open_horizon.exit_code == 2 and "horizon" in open_horizon.output
+    audited = runner.invoke(app, [*args, "--as-of", "2023-03-31", "--capacity", "0.2"])
+    assert audited.exit_code == 0, audited.output
+    report = tmp_path / "data" / "fairness" / "vigie-dropout-v1-2023-03-31" / "fairness_report.json"
+    assert report.exists()
+    published = json.loads(report.read_text(encoding="utf-8"))
+    assert published["as_of"] == ["2023-03-31"] and published["audit"]["capacity"] == 0.2
+    assert published["model"] == "vigie-dropout/1" and published["synthetic_data"] is True
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'data' / 'mlflow' / 'mlflow.db'}")
+    version = client.get_model_version("vigie-dropout", "1")
+    assert version.tags["fairness_audit_as_of"] == "2023-03-31"
+    logged = {a.path for a in client.list_artifacts(str(version.run_id), "fairness/2023-03-31")}
+    assert "fairness/2023-03-31/fairness_report.html" in logged

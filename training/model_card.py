@@ -40,6 +40,8 @@ class CardContext:
     config_hash: str
     gate: dict[str, Any]
     synthetic: bool
+    #: The fairness audit's summary sentences (empty: no audit with this version).
+    fairness: tuple[str, ...] = ()
 
 
 def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]) -> dict[str, Any]:

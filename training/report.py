@@ -44,4 +44,6 @@ def render_training(result: TrainingResult, tracked: TrackedRun) -> Group:
         lines.append(Text(f"  gate [{mark}] {check.label}: {check.detail}"))
     verdict = "promoted to @champion" if tracked.gate.promoted else "champion unchanged"
     lines.append(Text(f"Gate: {verdict}. Model card: {tracked.card[0]}"))
+    if tracked.fairness_report is not None:
+        lines.append(Text(f"Fairness report: {tracked.fairness_report}"))
     return Group(*lines)

@@ -10,10 +10,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import joblib
 import mlflow
@@ -44,6 +45,28 @@ PIP_REQUIREMENTS = [
         ("mlflow", "3.17.2"),
     )
 ]
+
+
+class FairnessOutcome(Protocol):
+    """What training needs of a fairness audit (``fairness.review.FairnessReview`` is one).
+
+    Training does not import the fairness package: the CLI hands the audit in as a
+    :data:`FairnessCheck`, so the promotion gate can judge it.
+    """
+
+    @property
+    def passed(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    def summary_lines(self) -> list[str]: ...
+
+    def write(self, folder: Path, model: str | None = None) -> list[Path]: ...
+
+
+#: The test fold (pupil_id, as_of, label, track...) and the candidate's risk -> an audit.
+FairnessCheck = Callable[[pd.DataFrame, np.ndarray], FairnessOutcome]
 
 
 def configure_tracking(data_dir: Path) -> str:
@@ -96,6 +119,7 @@ def promotion_gate(
     gate: GateConfig,
     fairness_passed: bool | None = None,
     champion_note: str = "aucun champion jusqu'ici",
+    fairness_detail: str = "audit d'équité non évalué",
 ) -> GateDecision:
     """Better than the champion and the ABC rule at the gate's capacity, calibrated, fair."""
     key = f"precision_at_{round(gate.capacity * 100)}pct"
@@ -122,7 +146,6 @@ def promotion_gate(
                 f"{ours:.4f} contre {theirs:.4f} sur le même pli de test",
             )
         )
-    fairness_detail = "audit d'équité non encore branché" if fairness_passed is None else "seuils de l'audit"
     checks.append(GateCheck("Audit d'équité", fairness_passed, fairness_detail))
     required = [c.passed for c in checks[:3]] + ([fairness_passed] if gate.require_fairness else [])
     return GateDecision(promoted=all(p is True for p in required), checks=checks)
@@ -168,10 +191,17 @@ class TrackedRun:
     gate: GateDecision
     card: list[Path]
     tracking_uri: str
+    fairness_report: Path | None = None
 
 
 def log_training(
-    result: TrainingResult, features: FeatureSet, config: TrainConfig, *, data_dir: Path, register: bool = True
+    result: TrainingResult,
+    features: FeatureSet,
+    config: TrainConfig,
+    *,
+    data_dir: Path,
+    register: bool = True,
+    fairness: FairnessCheck | None = None,
 ) -> TrackedRun:
     """Log the run, register the pyfunc model, apply the gate and write the model card."""
     uri = configure_tracking(data_dir)
@@ -183,12 +213,15 @@ def log_training(
     champion_metrics = None
     if champion_p is not None:
         champion_metrics = evaluate(result.test, champion_p, config.capacities).metrics
+    review = fairness(result.test, result.evaluations["model"].probability) if fairness is not None else None
     gate = promotion_gate(
         result.evaluations["model"].metrics,
         result.evaluations["abc_rule"].metrics,
         champion_metrics,
         config.gate,
         champion_note=champion_note,
+        fairness_passed=review.passed if review is not None else None,
+        fairness_detail=review.detail if review is not None else "audit d'équité non évalué (aucun audit fourni)",
     )
 
     with (
@@ -271,10 +304,18 @@ def log_training(
             config_hash=config_hash,
             gate=gate.as_dict(),
             synthetic=config.synthetic_data,
+            fairness=tuple(review.summary_lines()) if review is not None else (),
         )
         card_paths = write_model_card(result, card, features.metadata, folder / "card")
         for path in card_paths:
             mlflow.log_artifact(str(path), "model_card")
+        if review is not None:
+            label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
+            fairness_paths = review.write(folder / "fairness", model=label)
+            for path in fairness_paths:
+                mlflow.log_artifact(str(path), "fairness")
+            mlflow.set_tag("fairness_audit", "passed" if review.passed else "failed")
+            card_paths += fairness_paths
         if version is not None:
             client = MlflowClient()
             client.update_model_version(
@@ -283,6 +324,10 @@ def log_training(
             client.set_model_version_tag(
                 config.registered_model, version, "gate", "passed" if gate.promoted else "failed"
             )
+            if review is not None:
+                client.set_model_version_tag(
+                    config.registered_model, version, "fairness_audit", "passed" if review.passed else "failed"
+                )
             if gate.promoted:
                 client.set_registered_model_alias(config.registered_model, CHAMPION, version)
         kept = data_dir / "model_cards" / f"{config.registered_model}-v{version or run.info.run_id}"
@@ -292,4 +337,5 @@ def log_training(
             target = kept / path.name
             target.write_bytes(path.read_bytes())
             final.append(target)
-    return TrackedRun(run.info.run_id, version, gate, final, uri)
+    report = next((p for p in final if p.name.endswith("report.html")), None)
+    return TrackedRun(run.info.run_id, version, gate, [p for p in final if "fairness" not in p.name], uri, report)

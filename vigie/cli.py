@@ -14,13 +14,15 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fairness.config import load_fairness_config
+from fairness.review import audit_extract, fold_audit_check, log_review
 from features.build import build_features, load_feature_config
 from features.extract import ContractError
 from features.pseudonymise import generate_key, pseudonymise_extract
 from features.synthetic import SynthConfig, synthesise
 from features.validation import render_report, validate_extract, write_validated
 from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
-from serving.model_store import load_registered, use_tracking_store
+from serving.model_store import load_registered, parse_model_reference, use_tracking_store
 from training.config import load_train_config
 from training.report import render_training
 from training.splits import SplitError
@@ -76,12 +78,33 @@ def synth(
     years: Annotated[str, typer.Option(help="School years FIRST-LAST, named by their start year.")] = "2019-2024",
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     inject_errors: Annotated[int, typer.Option(help="Rule-breaking rows to append (to exercise validation).")] = 0,
+    recording_bias: Annotated[
+        float, typer.Option(help="Unjustified absences of one group recorded this many times more strictly.")
+    ] = 1.0,
+    recording_bias_group: Annotated[str, typer.Option(help="The group: rep_plus or scholarship.")] = "rep_plus",
+    recording_bias_from: Annotated[
+        int | None, typer.Option(help="First school year of that bias [default: all years].")
+    ] = None,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
     first, last = _parse_years(years)
     if format not in ("csv", "parquet"):
         raise typer.BadParameter(f"--format must be csv or parquet, got {format!r}")
-    config = SynthConfig(pupils, seed, first, last, format, inject_errors)  # type: ignore[arg-type]
+    if recording_bias_group not in ("rep_plus", "scholarship"):
+        raise typer.BadParameter(
+            f"--recording-bias-group must be rep_plus or scholarship, got {recording_bias_group!r}"
+        )
+    config = SynthConfig(
+        pupils,
+        seed,
+        first,
+        last,
+        format,  # type: ignore[arg-type]
+        inject_errors,
+        recording_bias=recording_bias,
+        recording_bias_group=recording_bias_group,  # type: ignore[arg-type]
+        recording_bias_from=recording_bias_from,
+    )
     with _progress() as progress:
         task = progress.add_task("Simulating school years", total=last - first + 1)
         summary = synthesise(config, out, on_year=lambda _year: progress.advance(task))
@@ -171,11 +194,14 @@ def train(
     trials: Annotated[int | None, typer.Option(help="Optuna trials for the hyperparameter search.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Time budget of the search, seconds.")] = None,
     register: Annotated[bool, typer.Option(help="Register the model and apply the promotion gate.")] = True,
+    fairness: Annotated[bool, typer.Option(help="Audit fairness on the test fold (the gate may require it).")] = True,
+    fairness_config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
 ) -> None:
     """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
     overrides = {"seed": seed, "tuning.trials": trials, "tuning.timeout_seconds": timeout}
     try:
         train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
+        audit_config = load_fairness_config(fairness_config) if fairness else None
     except ValueError as error:
         raise _fail(error) from error
     settings = get_settings()
@@ -184,8 +210,18 @@ def train(
             feature_set = load_feature_set(data, train_config, settings.data_dir)
         with console.status("Training the model and the baselines on temporal folds..."):
             result = run_training(feature_set, train_config)
-        with console.status("Logging to MLflow..."):
-            tracked = log_training(result, feature_set, train_config, data_dir=settings.data_dir, register=register)
+        check = None
+        if audit_config is not None:
+            check = fold_audit_check(
+                feature_set.folder,
+                audit_config,
+                data_hash=str(feature_set.metadata.get("input_hash", "")),
+                synthetic=train_config.synthetic_data,
+            )
+        with console.status("Auditing fairness on the test fold, logging to MLflow..."):
+            tracked = log_training(
+                result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
+            )
     except (ContractError, SplitError) as error:
         raise _fail(error) from error
     console.print(render_training(result, tracked))
@@ -226,6 +262,56 @@ def score(
         console.print(
             f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
         )
+
+
+@app.command()
+def audit(
+    data: Annotated[Path, typer.Option(help="Validated extract with outcomes up to D + horizon.")],
+    as_of: Annotated[str, typer.Option(help="As-of date D (YYYY-MM-DD); its horizon must have closed.")],
+    model: Annotated[
+        str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION, or an alias or version.")
+    ] = "champion",
+    model_name: Annotated[str, typer.Option(help="Registered model name (when --model is not a URI).")] = (
+        "vigie-dropout"
+    ),
+    capacity: Annotated[float | None, typer.Option(help="Share of pupils flagged (the operating point).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder [default: DATA_DIR/fairness/...].")] = None,
+    synthetic_data: Annotated[bool, typer.Option(help="Say on the report that the data are synthetic.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit with 1 when the fairness gate fails.")] = False,
+) -> None:
+    """Fairness audit of a registered model at D: groups, intervals, mitigation, a French report in MLflow."""
+    settings = get_settings()
+    try:
+        day = date.fromisoformat(as_of)
+        audit_config = load_fairness_config(config, {"capacity": capacity} if capacity is not None else None)
+        name, reference = parse_model_reference(model, model_name)
+    except ValueError as error:
+        raise _fail(error) from error
+    try:
+        use_tracking_store(settings.data_dir)
+        with console.status(f"Loading {name}@{reference}..."):
+            loaded = load_registered(name, reference)
+        with console.status(f"Building features as of {day}, scoring, auditing..."):
+            review = audit_extract(
+                data,
+                day,
+                loaded.estimator,
+                loaded.label,
+                audit_config,
+                work_dir=settings.data_dir,
+                synthetic=synthetic_data,
+            )
+            folder = out or settings.data_dir / "fairness" / f"{name}-v{loaded.version}-{day.isoformat()}"
+            paths = review.write(folder)
+            where = log_review(paths, review, name, loaded.version)
+    except (ContractError, MlflowException) as error:
+        raise _fail(error) from error
+    for line in review.summary_lines():
+        console.print(f"  {line}", markup=False, highlight=False)
+    console.print(f"Fairness report: [bold]{paths[0]}[/] (JSON beside it); logged to MLflow: {where}")
+    if strict and not review.passed:
+        raise typer.Exit(code=1)
 
 
 @app.command()

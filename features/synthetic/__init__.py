@@ -5,6 +5,9 @@ Model
 *Schools* are collèges, lycées généraux et technologiques (GT) and lycées professionnels (LP),
 about 520, 950 and 450 pupils each. Collèges get a social index; the most deprived 8% are REP+
 and the next 14% REP (at least one of each). Each school also has a *recording strictness* for unjustified absences.
+``recording_bias`` multiplies it for one group (pupils of REP+ collèges, or scholarship
+holders), from a given year: a bias in the records that does not change who drops out, for
+the fairness audit to find.
 
 *Pupils* enter 6E in cohorts of equal size: six cohorts entered before the first simulated
 year (so every grade level is populated from the start) and one enters each year after. Each

@@ -62,7 +62,13 @@ class YearEvents:
 
 
 def draw_year(
-    rng: np.random.Generator, state: YearState, pupils: Pupils, schools: Schools, d: np.ndarray, timeline: Timeline
+    rng: np.random.Generator,
+    state: YearState,
+    pupils: Pupils,
+    schools: Schools,
+    d: np.ndarray,
+    timeline: Timeline,
+    recording_bias: np.ndarray | None = None,
 ) -> YearEvents:
     stop = np.where(np.isnat(state.exit), np.datetime64("9999-12-31"), state.exit)
     s0, s1 = timeline.slot(state.entry), timeline.slot(stop)
@@ -72,6 +78,8 @@ def draw_year(
     kind = _kind_of_level(state.level)
     male = pupils.sex[state.pupil] == 1
     strict = schools.recording_strictness[state.school][:, None]
+    if recording_bias is not None:
+        strict = strict * recording_bias[:, None]
     lagged = np.concatenate([d[:, :1], d[:, :-1]], axis=1)
 
     episodes = []  # (rate per half-day, mean length, kind code, justified)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,12 +43,21 @@ class SynthConfig:
     inject_errors: int = 0
     #: Shifts every pupil's dropout log-odds (for sensitivity studies).
     dropout_shift: float = 0.0
+    #: Multiplies how strictly unjustified absences are recorded for one group (1: no bias),
+    #: from the school year ``recording_bias_from`` on (default: every year): ``rep_plus``, the
+    #: pupils of REP+ collèges, or ``scholarship``, pupils holding a bourse (whose absences can
+    #: cost them part of it). A bias in the records with no effect on who drops out.
+    recording_bias: float = 1.0
+    recording_bias_group: Literal["rep_plus", "scholarship"] = "rep_plus"
+    recording_bias_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.pupils < 50:
             raise ValueError(f"The 'pupils' parameter of SynthConfig must be at least 50. Got {self.pupils} instead.")
         if self.last_year < self.first_year:
             raise ValueError(f"The 'years' parameter must run forward. Got {self.first_year}-{self.last_year} instead.")
+        if self.recording_bias <= 0:
+            raise ValueError(f"The 'recording_bias' parameter must be positive. Got {self.recording_bias} instead.")
 
 
 @dataclass
@@ -72,6 +82,17 @@ def _identifiers(rng: np.random.Generator, n: int, seed: int) -> tuple[np.ndarra
     first_f = np.array(sorted({fake.first_name_female() for _ in range(600)}))
     first_m = np.array(sorted({fake.first_name_male() for _ in range(600)}))
     return ines, last, np.stack([first_f[rng.integers(0, first_f.size, n)], first_m[rng.integers(0, first_m.size, n)]])
+
+
+def _recording_bias(config: SynthConfig, year: int, state: YearState, pupils: Pupils, schools: Schools) -> np.ndarray:
+    """Per enrolled pupil, how much more strictly unjustified absences are recorded this year."""
+    if config.recording_bias == 1 or year < (config.recording_bias_from or config.first_year):
+        return np.ones(state.pupil.size)
+    if config.recording_bias_group == "rep_plus":
+        group = schools.priority[state.school] == 2
+    else:
+        group = _scholarship(pupils.social[state.pupil], state.level) > 0
+    return np.where(group, config.recording_bias, 1.0)
 
 
 def _scholarship(social: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -107,7 +128,8 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
         holidays = french_holidays(year)
         days = school_days(date(year, 9, 1), date(year + 1, 9, 1), holidays)
         timeline = Timeline.build(days, _month_starts(year))
-        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline)
+        bias = _recording_bias(config, year, state, pupils, schools)
+        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias)
         _write_year(writer, rng, state, pupils, schools, events, ines, holidays)
         if year == config.first_year:
             sample = {key: events.grades[key][:1000] for key in ("pupil", "day")}

@@ -1,0 +1,66 @@
+"""The audit's settings and the thresholds the promotion gate checks: one YAML file, validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GateThresholds(_Strict):
+    """A disparity breaks its threshold when its interval's ``judge`` bound is above it.
+
+    ``lower`` blocks what is above the threshold with 95% confidence (a small group's wide
+    interval does not block by itself); ``upper`` also blocks what cannot be shown to be under it.
+    A threshold left empty (null) is reported but not gated.
+    """
+
+    max_equalized_odds_difference: float | None = Field(default=None, gt=0)
+    max_calibration_gap_difference: float | None = Field(default=0.02, gt=0)
+    #: Block when a group's risk is over- or under-estimated (see ``calibration_tolerance``).
+    block_on_group_alerts: bool = True
+    judge: Literal["lower", "upper"] = "lower"
+    #: The attributes the gate judges (track is a model input, reported but not gated).
+    attributes: list[str] = Field(
+        default=["sexe", "bourse", "plan d'accompagnement", "éducation prioritaire (collèges)", "allophone"]
+    )
+
+
+class FairnessConfig(_Strict):
+    version: Literal[1] = 1
+    #: The operating point: the top share of pupils flagged at each as-of date (the high tier).
+    capacity: float = Field(default=0.10, gt=0, lt=1)
+    n_boot: int = Field(default=200, ge=20)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    #: Cells resting on fewer pupils are withheld, so that no pupil can be singled out.
+    min_cell: int = Field(default=10, ge=1)
+    #: A group is flagged when its risk is over- or under-estimated by more than this (points
+    #: of probability), on the whole confidence interval.
+    calibration_tolerance: float = Field(default=0.005, ge=0)
+    seed: int = 0
+    gate: GateThresholds = GateThresholds()
+    #: Compare with Fairlearn's ThresholdOptimizer in the report. Never used for scoring: it
+    #: would need the sensitive attribute of every pupil at scoring time.
+    mitigation: bool = True
+
+
+def load_fairness_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FairnessConfig:
+    values: dict[str, Any] = {}
+    if path is not None:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping, got {type(loaded).__name__}.")
+        values = loaded
+    values.update(overrides or {})
+    try:
+        return FairnessConfig.model_validate(values)
+    except ValidationError as error:
+        where = f"{path}: " if path else ""
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"{where}invalid fairness config: {problems}") from None

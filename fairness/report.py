@@ -1,0 +1,244 @@
+"""The audit report for ethics reviewers: self-contained HTML (charts inline) and JSON, in French."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from fairness.audit import DISPARITIES, METRICS, AttributeAudit, Estimate
+
+if TYPE_CHECKING:
+    from fairness.review import FairnessReview
+
+METRIC_FR = {
+    "n": "Effectif (instantanés)",
+    "base_rate": "Taux de décrochage observé",
+    "selection_rate": "Taux de signalement",
+    "tpr": "Rappel (taux de vrais positifs)",
+    "fpr": "Taux de faux positifs",
+    "precision": "Précision",
+    "fnr": "Taux de faux négatifs",
+    "auc": "AUC",
+    "ece": "Erreur de calibration (ECE)",
+    "calibration_gap": "Écart de calibration (risque moyen − taux observé)",
+}
+METRIC_HELP = {
+    "base_rate": "part des élèves du groupe qui ont effectivement décroché dans les 12 mois.",
+    "selection_rate": "part des élèves du groupe placés dans le niveau « élevé » (les k % les plus à risque).",
+    "tpr": "parmi les élèves qui ont décroché, part de ceux que l'outil avait signalés.",
+    "fpr": "parmi les élèves qui n'ont pas décroché, part de ceux que l'outil a signalés quand même.",
+    "precision": "parmi les élèves signalés, part de ceux qui ont effectivement décroché.",
+    "fnr": "parmi les élèves qui ont décroché, part de ceux que l'outil n'avait pas signalés (1 − rappel).",
+    "auc": "capacité à classer un décrocheur au-dessus d'un non-décrocheur du même groupe (0,5 = hasard, 1 = parfait).",
+    "ece": "écart moyen entre le risque annoncé et le taux observé, par tranche de risque (0 = parfait).",
+    "calibration_gap": "positif : l'outil surestime le risque du groupe ; négatif : il le sous-estime. "
+    "C'est l'indicateur le plus direct d'un biais de mesure (par exemple des absences relevées plus "
+    "strictement pour un groupe).",
+}
+DISPARITY_FR = {
+    "demographic_parity_difference": "Parité démographique (différence des taux de signalement)",
+    "demographic_parity_ratio": "Parité démographique (rapport des taux de signalement)",
+    "equal_opportunity_difference": "Égalité des chances (différence des rappels)",
+    "false_positive_rate_difference": "Différence des taux de faux positifs",
+    "equalized_odds_difference": "Égalité des taux d'erreur (equalized odds : la plus grande des deux différences)",
+    "calibration_gap_difference": "Différence des écarts de calibration",
+}
+PERCENT = {"base_rate", "selection_rate", "tpr", "fpr", "precision", "fnr", "calibration_gap", "ece"}
+
+
+def _fr(value: float | None, digits: int = 1, percent: bool = True) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if percent:
+        return f"{100 * value:.{digits}f} %".replace(".", ",")
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def _int(value: float | None) -> str:
+    return f"{int(value or 0):,}".replace(",", "\u202f")
+
+
+def _cell(metric: str, estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "effectif insuffisant"
+    if metric == "n":
+        return _int(estimate.value)
+    percent = metric in PERCENT
+    digits = 2 if metric in ("calibration_gap", "ece") else (1 if percent else 3)
+    value = _fr(estimate.value, digits, percent)
+    return f"{value} [{_fr(estimate.lower, digits, percent)} ; {_fr(estimate.upper, digits, percent)}]"
+
+
+def _disparity(key: str, estimate: Estimate | None) -> str:
+    if estimate is None:
+        return "non calculable (moins de deux groupes assez grands)"
+    percent = not key.endswith("ratio")
+    digits = 1 if percent else 2
+    if key == "calibration_gap_difference":
+        digits = 2
+    value = _fr(estimate.value, digits, percent)
+    return f"{value} [{_fr(estimate.lower, digits, percent)} ; {_fr(estimate.upper, digits, percent)}]"
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _reliability_figure(audit: AttributeAudit) -> str | None:
+    if not audit.reliability:
+        return None
+    fig, ax = plt.subplots(figsize=(5.2, 4))
+    top = 0.0
+    for group, points in audit.reliability.items():
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        top = max(top, *xs, *ys)
+        ax.plot(xs, ys, marker="o", label=group)
+    ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--", label="calibration parfaite")
+    ax.set(xlabel="Risque annoncé (moyenne par tranche)", ylabel="Taux de décrochage observé", title=audit.attribute)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _disparity_figure(review: FairnessReview) -> str:
+    """Equalized-odds and calibration-gap differences with their intervals, per attribute."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(review.audit.attributes) + 1.5), sharey=True)
+    names = [a.attribute for a in review.audit.attributes]
+    thresholds = {
+        "equalized_odds_difference": review.config.gate.max_equalized_odds_difference,
+        "calibration_gap_difference": review.config.gate.max_calibration_gap_difference,
+    }
+    for ax, key in zip(axes, thresholds, strict=True):
+        for i, audit in enumerate(review.audit.attributes):
+            e = audit.disparities.get(key)
+            if e is None or e.value is None:
+                continue
+            judged = audit.attribute in review.config.gate.attributes
+            color = "#b2182b" if judged else "#777777"
+            low, high = e.lower if e.lower is not None else e.value, e.upper if e.upper is not None else e.value
+            # a percentile interval need not contain the point estimate: draw what it spans
+            spread = [[max(0.0, e.value - low)], [max(0.0, high - e.value)]]
+            ax.errorbar(e.value, i, xerr=spread, fmt="o", color=color, capsize=3)
+        if thresholds[key] is not None:
+            ax.axvline(thresholds[key], color="black", ls="--", lw=0.8, label="seuil du contrôle")
+            ax.legend(fontsize=7)
+        ax.set(title=DISPARITY_FR[key].split(" (")[0], xlabel="différence entre groupes")
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    return _png(fig)
+
+
+def _tradeoff_figure(review: FairnessReview) -> str | None:
+    mitigation = review.mitigation
+    if mitigation is None:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    plain = [p for p in mitigation.points if not p.needs_sensitive_attribute_at_scoring]
+    fixed = [p for p in mitigation.points if p.needs_sensitive_attribute_at_scoring]
+    ax.plot([p.tpr_range for p in plain], [p.precision for p in plain], "o-", label="sans correction (k variable)")
+    for p in plain:
+        ax.annotate(
+            f"{p.selection_rate:.0%}", (p.tpr_range, p.precision), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    ax.plot(
+        [p.tpr_range for p in fixed],
+        [p.precision for p in fixed],
+        "s",
+        color="#b2182b",
+        label="ThresholdOptimizer (seuils par groupe)",
+    )
+    for p in fixed:
+        ax.annotate(
+            f"{p.selection_rate:.0%}",
+            (p.tpr_range, p.precision),
+            fontsize=7,
+            xytext=(3, -9),
+            textcoords="offset points",
+            color="#b2182b",
+        )
+    ax.set(
+        xlabel="Écart de rappel entre groupes (égalité des chances)",
+        ylabel="Précision parmi les signalés",
+        title=f"Compromis précision / disparité — {mitigation.attribute}",
+    )
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def summary_lines(review: FairnessReview) -> list[str]:
+    """The audit in a few sentences, fit for the model card."""
+    audit = review.audit
+    lines = [
+        f"Audit d'équité sur {_int(audit.pupils)} élèves ({_int(audit.n)} instantanés, "
+        f"{_int(audit.positives)} décrochages), au point de fonctionnement « {_fr(audit.capacity, 0)} des élèves "
+        "signalés à chaque date ».",
+        "Contrôle d'équité : " + ("réussi" if review.passed else "échoué") + f" — {review.detail}.",
+    ]
+    if audit.alerts:
+        lines.append("Groupes au risque mal estimé : " + " ; ".join(audit.alerts) + ".")
+    else:
+        lines.append("Aucun groupe dont le risque soit sur- ou sous-estimé au-delà de la tolérance.")
+    widest = [
+        (a.attribute, a.disparities["equalized_odds_difference"])
+        for a in audit.attributes
+        if a.disparities.get("equalized_odds_difference") is not None
+    ]
+    widest.sort(key=lambda item: -(item[1].value or 0))  # type: ignore[union-attr]
+    if widest:
+        name, estimate = widest[0]
+        lines.append(
+            f"Plus grand écart d'erreurs entre groupes : {name}, "
+            f"{_disparity('equalized_odds_difference', estimate)} (il reflète aussi des taux de décrochage "
+            "différents entre groupes)."
+        )
+    return lines
+
+
+def write_report(review: FairnessReview, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    env = Environment(loader=PackageLoader("fairness", "templates"), autoescape=select_autoescape(["html"]))
+    attributes = []
+    for audit in review.audit.attributes:
+        attributes.append(
+            {
+                "name": audit.attribute,
+                "judged": audit.attribute in review.config.gate.attributes,
+                "rows": [(g, [_cell(m, audit.cells[g][m]) for m in METRICS]) for g in audit.groups],
+                "disparities": [
+                    (DISPARITY_FR[k], _disparity(k, audit.disparities[k]), ", ".join(audit.compared[k]) or "—")
+                    for k in DISPARITIES
+                ],
+                "alerts": audit.alerts,
+                "figure": _reliability_figure(audit),
+            }
+        )
+    html = env.get_template("report.html.j2").render(
+        review=review,
+        context=review.context,
+        audit=review.audit,
+        config=review.config,
+        summary=summary_lines(review),
+        metric_names=[METRIC_FR[m] for m in METRICS],
+        metric_help=[(METRIC_FR[m], text) for m, text in METRIC_HELP.items()],
+        attributes=attributes,
+        disparity_figure=_disparity_figure(review),
+        tradeoff_figure=_tradeoff_figure(review),
+        mitigation=review.mitigation,
+        fr=_fr,
+    )
+    paths = [folder / "fairness_report.html", folder / "fairness_report.json"]
+    paths[0].write_text(html, encoding="utf-8")
+    paths[1].write_text(json.dumps(review.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    return paths

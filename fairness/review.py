@@ -1,0 +1,173 @@
+"""An audit from end to end: snapshots and their risk in, a verdict, a report and its MLflow
+record out. Training calls :func:`review_snapshots` on its test fold (through the CLI, which
+hands it over); ``vigie audit`` calls :func:`audit_extract` on an extract at a date."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from fairness.audit import AuditResult, audit_predictions
+from fairness.config import FairnessConfig
+from fairness.gate import FairnessVerdict, fairness_gate
+from fairness.groups import audit_groups
+from fairness.mitigation import MitigationResult, compare_mitigations
+from fairness.report import summary_lines, write_report
+from features.build import AUDIT_TABLE, FEATURE_TABLE, METADATA, FeatureConfig, build_features
+from features.extract import ContractError
+from models.estimator import DropoutRiskModel
+from models.matrix import feature_matrix
+
+log = logging.getLogger(__name__)
+KEYS = ["pupil_id", "as_of"]
+
+
+@dataclass
+class ReviewContext:
+    model: str
+    as_of: list[str]
+    data_hash: str
+    synthetic: bool
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+@dataclass
+class FairnessReview:
+    audit: AuditResult
+    verdict: FairnessVerdict
+    mitigation: MitigationResult | None
+    context: ReviewContext
+    config: FairnessConfig
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def detail(self) -> str:
+        return self.verdict.detail
+
+    def summary_lines(self) -> list[str]:
+        """The audit in a few French sentences, for the model card."""
+        return summary_lines(self)
+
+    def write(self, folder: Path, model: str | None = None) -> list[Path]:
+        """report.html (self-contained) and report.json; ``model`` names the registered version."""
+        if model is not None:
+            self.context.model = model
+        return write_report(self, folder)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.context.model,
+            "as_of": self.context.as_of,
+            "data_hash": self.context.data_hash,
+            "synthetic_data": self.context.synthetic,
+            "generated_at": self.context.generated_at,
+            "config": self.config.model_dump(mode="json"),
+            "gate": {"passed": self.verdict.passed, "judged": self.verdict.judged, "breaches": self.verdict.breaches},
+            "audit": self.audit.as_dict(),
+            "mitigation": self.mitigation.as_dict() if self.mitigation else None,
+        }
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(as_of=pd.to_datetime(frame["as_of"]).dt.date)
+
+
+def attach_audit(snapshots: pd.DataFrame, audit: pd.DataFrame) -> pd.DataFrame:
+    """The audit table's rows for the given snapshots, in their order (keys: pupil, as-of date)."""
+    keys = _dated(snapshots[KEYS].reset_index(drop=True))
+    joined = keys.merge(_dated(audit), on=KEYS, how="left", validate="one_to_one")
+    if joined["sex"].isna().any():
+        raise ContractError(f"{int(joined['sex'].isna().sum())} snapshots have no row in the audit table.")
+    return joined
+
+
+def _mitigated_attribute(result: AuditResult, config: FairnessConfig) -> str | None:
+    """The judged attribute with the widest equalized-odds gap: where a mitigation would aim."""
+    gaps = {
+        a.attribute: a.disparities["equalized_odds_difference"].value or 0.0  # type: ignore[union-attr]
+        for a in result.attributes
+        if a.attribute in config.gate.attributes and a.disparities.get("equalized_odds_difference") is not None
+    }
+    return max(gaps, key=lambda k: gaps[k]) if gaps else None
+
+
+def review_snapshots(
+    snapshots: pd.DataFrame, risk: np.ndarray, audit: pd.DataFrame, config: FairnessConfig, context: ReviewContext
+) -> FairnessReview:
+    """Audit labelled snapshots (pupil_id, as_of, label, track) scored with ``risk``."""
+    labelled = snapshots["label"].notna().to_numpy()
+    if not labelled.all():
+        raise ContractError(
+            "the audit needs outcomes: the label horizon of some snapshots has not closed "
+            f"({int((~labelled).sum())} of {len(snapshots)})."
+        )
+    frame = snapshots.reset_index(drop=True)
+    groups = audit_groups(attach_audit(frame, audit), frame["track"].astype(str))
+    y = frame["label"].to_numpy(dtype=int)
+    as_of = pd.to_datetime(frame["as_of"]).to_numpy()
+    pupils = frame["pupil_id"].to_numpy()
+    result = audit_predictions(y, risk, as_of, pupils, groups, config)
+    verdict = fairness_gate(result, config.gate)
+    mitigation = None
+    target = _mitigated_attribute(result, config) if config.mitigation else None
+    if target is not None:
+        mitigation = compare_mitigations(y, risk, as_of, pupils, groups[target], seed=config.seed)
+    log.info("fairness audit: %s", verdict.detail)
+    return FairnessReview(result, verdict, mitigation, context, config)
+
+
+def fold_audit_check(
+    feature_folder: Path, config: FairnessConfig, *, data_hash: str, synthetic: bool
+) -> Callable[[pd.DataFrame, np.ndarray], FairnessReview]:
+    """The audit training runs on its test fold, reading the feature folder's audit table."""
+    audit = pd.read_parquet(feature_folder / AUDIT_TABLE)
+
+    def check(test: pd.DataFrame, risk: np.ndarray) -> FairnessReview:
+        dates = sorted({str(d)[:10] for d in test["as_of"]})
+        return review_snapshots(test, risk, audit, config, ReviewContext("candidat", dates, data_hash, synthetic))
+
+    return check
+
+
+def audit_extract(
+    extract: Path,
+    as_of: date,
+    model: DropoutRiskModel,
+    model_label: str,
+    config: FairnessConfig,
+    *,
+    work_dir: Path,
+    synthetic: bool = False,
+) -> FairnessReview:
+    """Features of a validated extract at ``as_of`` (labels need the horizon closed), scored by ``model``."""
+    folder = work_dir / "audits" / f"features-{as_of.isoformat()}"
+    build_features(extract, folder, FeatureConfig(as_of=[as_of]))
+    frame = pd.read_parquet(folder / FEATURE_TABLE)
+    metadata = pd.read_json(folder / METADATA, typ="series")
+    risk = model.predict_proba(feature_matrix(frame))[:, 1]
+    context = ReviewContext(model_label, [as_of.isoformat()], str(metadata.get("input_hash", "")), synthetic)
+    return review_snapshots(frame, risk, pd.read_parquet(folder / AUDIT_TABLE), config, context)
+
+
+def log_review(paths: list[Path], review: FairnessReview, name: str, version: str) -> str:
+    """Attach the report to the model version's run and tag the version with the verdict."""
+    client = MlflowClient()
+    run_id = str(client.get_model_version(name, version).run_id)
+    folder = "fairness/" + "_".join(review.context.as_of)
+    for path in paths:
+        client.log_artifact(run_id, str(path), folder)
+    client.set_model_version_tag(name, version, "fairness_audit", "passed" if review.passed else "failed")
+    client.set_model_version_tag(name, version, "fairness_audit_as_of", ",".join(review.context.as_of))
+    return f"{mlflow.get_tracking_uri()} run {run_id}, {folder}/"

@@ -1,0 +1,113 @@
+"""The audit's figures: suppression of small cells, intervals that cover the truth, the gate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairness.audit import SUPPRESSED, audit_predictions
+from fairness.config import FairnessConfig, GateThresholds
+from fairness.gate import fairness_gate
+
+FAST = FairnessConfig(n_boot=60, mitigation=False)
+
+
+def _population(n: int, rng: np.random.Generator, inflate_b: float = 0.0) -> pd.DataFrame:
+    """Calibrated risks for two groups with different dropout rates; ``inflate_b`` adds a
+    recording bias: group B's announced risk exceeds its true risk by that much."""
+    group = np.where(rng.random(n) < 0.3, "B", "A")
+    true_risk = rng.beta(1.2, 40, n) * np.where(group == "B", 2.0, 1.0)
+    y = (rng.random(n) < true_risk).astype(int)
+    risk = np.clip(true_risk + np.where(group == "B", inflate_b, 0.0), 0, 1)
+    return pd.DataFrame({"y": y, "risk": risk, "group": group, "pupil": np.arange(n), "as_of": "2024-03-31"})
+
+
+def _audit(frame: pd.DataFrame, config: FairnessConfig = FAST) -> object:
+    return audit_predictions(
+        frame["y"].to_numpy(),
+        frame["risk"].to_numpy(),
+        frame["as_of"].to_numpy(),
+        frame["pupil"].to_numpy(),
+        frame[["group"]].rename(columns={"group": "groupe"}),
+        config,
+    )
+
+
+def test_small_cells_are_suppressed_in_figures_and_json() -> None:
+    rng = np.random.default_rng(1)
+    frame = _population(3000, rng)
+    frame.loc[:6, "group"] = "tiny"  # 7 pupils
+    frame.loc[7:206, "group"] = "few_dropouts"  # 200 pupils, 3 dropouts
+    frame.loc[7:206, "y"] = 0
+    frame.loc[7:9, "y"] = 1
+    result = _audit(frame)
+    attribute = result.attributes[0]  # type: ignore[attr-defined]
+    assert all(cell is None for cell in attribute.cells["tiny"].values())
+    few = attribute.cells["few_dropouts"]
+    assert few["tpr"] is None and few["fnr"] is None and few["auc"] is None
+    assert few["selection_rate"] is not None and few["fpr"] is not None and few["n"].value == 200
+    assert "tiny" not in attribute.compared["demographic_parity_difference"]
+    assert "few_dropouts" not in attribute.compared["equal_opportunity_difference"]
+    assert "few_dropouts" in attribute.compared["demographic_parity_difference"]
+    published = json.loads(json.dumps(result.as_dict()))  # type: ignore[attr-defined]
+    groups = published["attributes"][0]["groups"]
+    assert set(groups["tiny"].values()) == {SUPPRESSED}
+    assert groups["few_dropouts"]["tpr"] == SUPPRESSED and isinstance(groups["few_dropouts"]["fpr"], dict)
+
+
+def test_point_figures_are_the_metricframe_ones() -> None:
+    frame = _population(4000, np.random.default_rng(2))
+    result = _audit(frame)
+    cells = result.attributes[0].cells  # type: ignore[attr-defined]
+    b = frame[frame["group"] == "B"]
+    assert cells["B"]["base_rate"].value == pytest.approx(b["y"].mean())
+    assert cells["B"]["calibration_gap"].value == pytest.approx(b["risk"].mean() - b["y"].mean())
+    threshold = np.sort(frame["risk"].to_numpy())[::-1][399]
+    assert cells["B"]["selection_rate"].value == pytest.approx((b["risk"] >= threshold).mean(), abs=2e-3)
+
+
+def test_intervals_cover_the_truth_on_simulated_data() -> None:
+    """95% intervals from samples of 2,000 pupils contain the population value about 95% of the time."""
+    rng = np.random.default_rng(3)
+    population = _population(400_000, rng)
+    cut = np.quantile(population["risk"], 0.9)
+    flagged = population["risk"] >= cut
+    truth = {}
+    for g, rows in population.groupby("group").groups.items():
+        part, f = population.loc[rows], flagged.loc[rows]
+        truth[g] = {
+            "base_rate": part["y"].mean(),
+            "selection_rate": f.mean(),
+            "tpr": f[part["y"] == 1].mean(),
+            "calibration_gap": part["risk"].mean() - part["y"].mean(),
+        }
+    covered = {(g, m): 0 for g in truth for m in truth[g]}
+    repeats = 40
+    for _ in range(repeats):
+        sample = population.sample(2000, random_state=int(rng.integers(1 << 31)))
+        cells = _audit(sample, FairnessConfig(n_boot=100, mitigation=False)).attributes[0].cells  # type: ignore[attr-defined]
+        for g, m in covered:
+            e = cells[g][m]
+            covered[g, m] += int(e.lower <= truth[g][m] <= e.upper)
+    rates = {k: v / repeats for k, v in covered.items()}
+    assert min(rates.values()) >= 0.8, rates
+    assert np.mean(list(rates.values())) >= 0.88, rates
+
+
+def test_gate_blocks_a_mis_estimated_group_and_a_broken_threshold() -> None:
+    rng = np.random.default_rng(4)
+    fair = _audit(_population(6000, rng))
+    assert fairness_gate(fair, GateThresholds(attributes=["groupe"])).passed  # type: ignore[arg-type]
+
+    biased = _audit(_population(6000, rng, inflate_b=0.03))
+    verdict = fairness_gate(biased, GateThresholds(attributes=["groupe"]))  # type: ignore[arg-type]
+    assert not verdict.passed
+    assert any(b.startswith("groupe — B : risque surestimé") for b in verdict.breaches), verdict.breaches
+    assert fairness_gate(biased, GateThresholds(attributes=["autre"])).passed  # type: ignore[arg-type]
+
+    strict = GateThresholds(attributes=["groupe"], max_equalized_odds_difference=0.01, block_on_group_alerts=False)
+    blocked = fairness_gate(fair, strict)  # type: ignore[arg-type]
+    assert not blocked.passed and "equalized odds" in blocked.breaches[0]
