@@ -31,9 +31,10 @@ demo: $(STAMP)
 	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key $(DEMO_DIR)/raw $(DEMO_DIR)/extract
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
 	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
-	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml
+	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml --fairness-config configs/fairness.yaml
 	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2025-03-31 --out $(DEMO_DIR)/scores
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features, scores); MLflow store: data/mlflow (make mlflow-ui)."
+	$(BIN)/vigie audit --data $(DEMO_DIR)/validated --as-of 2024-06-15 --model champion --config configs/fairness.yaml --synthetic-data --out $(DEMO_DIR)/fairness
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features, scores, fairness); MLflow store: data/mlflow (make mlflow-ui)."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
