@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from fairness.audit import SUPPRESSED, audit_predictions
 from fairness.config import FairnessConfig, GateThresholds
@@ -65,6 +66,16 @@ def test_point_figures_are_the_metricframe_ones() -> None:
     b = frame[frame["group"] == "B"]
     assert cells["B"]["base_rate"].value == pytest.approx(b["y"].mean())
     assert cells["B"]["calibration_gap"].value == pytest.approx(b["risk"].mean() - b["y"].mean())
+    assert cells["B"]["auc"].value == pytest.approx(roc_auc_score(b["y"], b["risk"]))
+    tied = b.assign(risk=b["risk"].round(3))  # ties averaged as scikit-learn does
+    assert audit_predictions(
+        tied["y"].to_numpy(),
+        tied["risk"].to_numpy(),
+        tied["as_of"].to_numpy(),
+        tied["pupil"].to_numpy(),
+        tied[["group"]],
+        FAST,
+    ).attributes[0].cells["B"]["auc"].value == pytest.approx(roc_auc_score(tied["y"], tied["risk"]))
     threshold = np.sort(frame["risk"].to_numpy())[::-1][399]
     assert cells["B"]["selection_rate"].value == pytest.approx((b["risk"] >= threshold).mean(), abs=2e-3)
 
