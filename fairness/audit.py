@@ -240,6 +240,7 @@ def audit_predictions(
             np.stack(frame.by_group["all"].to_numpy()), index=frame.by_group.index.astype(str), columns=list(METRICS)
         )
         order = list(by_group.index)
+        point = by_group.to_numpy(dtype=float)
         codes = pd.Categorical(labels.astype(object), categories=order).codes.astype(np.int64)
         codes = np.where(inside, codes, len(order))
         boot = np.stack(
@@ -255,12 +256,11 @@ def audit_predictions(
             row: dict[str, Estimate | None] = {}
             for mi, (metric, (_, basis)) in enumerate(METRICS.items()):
                 small = min(size[g]["n"], size[g][basis]) < config.min_cell
-                value = float(by_group.at[g, metric])
+                value = float(point[gi, mi])
                 row[metric] = None if small else Estimate(_clean(value), _clean(low[gi, mi]), _clean(high[gi, mi]))
             cells[g] = row
         disparities: dict[str, Estimate | None] = {}
         compared: dict[str, list[str]] = {}
-        point = by_group[names].to_numpy(dtype=float)
         for key, (metrics, how) in DISPARITIES.items():
             columns = [names.index(m) for m in metrics]
             eligible = [gi for gi, g in enumerate(order) if all(cells[g][m] is not None for m in metrics)]

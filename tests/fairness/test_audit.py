@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from fairness.audit import SUPPRESSED, audit_predictions
+from fairness.audit import SUPPRESSED, AuditResult, Estimate, audit_predictions
 from fairness.config import FairnessConfig, GateThresholds
 from fairness.gate import fairness_gate
 
@@ -26,7 +26,13 @@ def _population(n: int, rng: np.random.Generator, inflate_b: float = 0.0) -> pd.
     return pd.DataFrame({"y": y, "risk": risk, "group": group, "pupil": np.arange(n), "as_of": "2024-03-31"})
 
 
-def _audit(frame: pd.DataFrame, config: FairnessConfig = FAST) -> object:
+def _cell(cells: dict[str, dict[str, Estimate | None]], group: str, metric: str) -> Estimate:
+    estimate = cells[group][metric]
+    assert estimate is not None, (group, metric)
+    return estimate
+
+
+def _audit(frame: pd.DataFrame, config: FairnessConfig = FAST) -> AuditResult:
     return audit_predictions(
         frame["y"].to_numpy(),
         frame["risk"].to_numpy(),
@@ -45,15 +51,19 @@ def test_small_cells_are_suppressed_in_figures_and_json() -> None:
     frame.loc[7:206, "y"] = 0
     frame.loc[7:9, "y"] = 1
     result = _audit(frame)
-    attribute = result.attributes[0]  # type: ignore[attr-defined]
+    attribute = result.attributes[0]
     assert all(cell is None for cell in attribute.cells["tiny"].values())
     few = attribute.cells["few_dropouts"]
     assert few["tpr"] is None and few["fnr"] is None and few["auc"] is None
-    assert few["selection_rate"] is not None and few["fpr"] is not None and few["n"].value == 200
+    assert (
+        few["selection_rate"] is not None
+        and few["fpr"] is not None
+        and _cell(attribute.cells, "few_dropouts", "n").value == 200
+    )
     assert "tiny" not in attribute.compared["demographic_parity_difference"]
     assert "few_dropouts" not in attribute.compared["equal_opportunity_difference"]
     assert "few_dropouts" in attribute.compared["demographic_parity_difference"]
-    published = json.loads(json.dumps(result.as_dict()))  # type: ignore[attr-defined]
+    published = json.loads(json.dumps(result.as_dict()))
     groups = published["attributes"][0]["groups"]
     assert set(groups["tiny"].values()) == {SUPPRESSED}
     assert groups["few_dropouts"]["tpr"] == SUPPRESSED and isinstance(groups["few_dropouts"]["fpr"], dict)
@@ -62,22 +72,16 @@ def test_small_cells_are_suppressed_in_figures_and_json() -> None:
 def test_point_figures_are_the_metricframe_ones() -> None:
     frame = _population(4000, np.random.default_rng(2))
     result = _audit(frame)
-    cells = result.attributes[0].cells  # type: ignore[attr-defined]
+    cells = result.attributes[0].cells
     b = frame[frame["group"] == "B"]
-    assert cells["B"]["base_rate"].value == pytest.approx(b["y"].mean())
-    assert cells["B"]["calibration_gap"].value == pytest.approx(b["risk"].mean() - b["y"].mean())
-    assert cells["B"]["auc"].value == pytest.approx(roc_auc_score(b["y"], b["risk"]))
+    assert _cell(cells, "B", "base_rate").value == pytest.approx(b["y"].mean())
+    assert _cell(cells, "B", "calibration_gap").value == pytest.approx(b["risk"].mean() - b["y"].mean())
+    assert _cell(cells, "B", "auc").value == pytest.approx(roc_auc_score(b["y"], b["risk"]))
     tied = b.assign(risk=b["risk"].round(3))  # ties averaged as scikit-learn does
-    assert audit_predictions(
-        tied["y"].to_numpy(),
-        tied["risk"].to_numpy(),
-        tied["as_of"].to_numpy(),
-        tied["pupil"].to_numpy(),
-        tied[["group"]],
-        FAST,
-    ).attributes[0].cells["B"]["auc"].value == pytest.approx(roc_auc_score(tied["y"], tied["risk"]))
+    tied_auc = _audit(tied).attributes[0].cells["B"]["auc"]
+    assert tied_auc is not None and tied_auc.value == pytest.approx(roc_auc_score(tied["y"], tied["risk"]))
     threshold = np.sort(frame["risk"].to_numpy())[::-1][399]
-    assert cells["B"]["selection_rate"].value == pytest.approx((b["risk"] >= threshold).mean(), abs=2e-3)
+    assert _cell(cells, "B", "selection_rate").value == pytest.approx((b["risk"] >= threshold).mean(), abs=2e-3)
 
 
 def test_intervals_cover_the_truth_on_simulated_data() -> None:
@@ -99,9 +103,9 @@ def test_intervals_cover_the_truth_on_simulated_data() -> None:
     repeats = 40
     for _ in range(repeats):
         sample = population.sample(2000, random_state=int(rng.integers(1 << 31)))
-        cells = _audit(sample, FairnessConfig(n_boot=100, mitigation=False)).attributes[0].cells  # type: ignore[attr-defined]
+        cells = _audit(sample, FairnessConfig(n_boot=100, mitigation=False)).attributes[0].cells
         for g, m in covered:
-            e = cells[g][m]
+            e = _cell(cells, str(g), m)
             covered[g, m] += int(e.lower <= truth[g][m] <= e.upper)
     rates = {k: v / repeats for k, v in covered.items()}
     assert min(rates.values()) >= 0.8, rates
@@ -111,14 +115,14 @@ def test_intervals_cover_the_truth_on_simulated_data() -> None:
 def test_gate_blocks_a_mis_estimated_group_and_a_broken_threshold() -> None:
     rng = np.random.default_rng(4)
     fair = _audit(_population(6000, rng))
-    assert fairness_gate(fair, GateThresholds(attributes=["groupe"])).passed  # type: ignore[arg-type]
+    assert fairness_gate(fair, GateThresholds(attributes=["groupe"])).passed
 
     biased = _audit(_population(6000, rng, inflate_b=0.03))
-    verdict = fairness_gate(biased, GateThresholds(attributes=["groupe"]))  # type: ignore[arg-type]
+    verdict = fairness_gate(biased, GateThresholds(attributes=["groupe"]))
     assert not verdict.passed
     assert any(b.startswith("groupe — B : risque surestimé") for b in verdict.breaches), verdict.breaches
-    assert fairness_gate(biased, GateThresholds(attributes=["autre"])).passed  # type: ignore[arg-type]
+    assert fairness_gate(biased, GateThresholds(attributes=["autre"])).passed
 
     strict = GateThresholds(attributes=["groupe"], max_equalized_odds_difference=0.01, block_on_group_alerts=False)
-    blocked = fairness_gate(fair, strict)  # type: ignore[arg-type]
+    blocked = fairness_gate(fair, strict)
     assert not blocked.passed and "equalized odds" in blocked.breaches[0]
