@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.configfile import load_config_file
 
 
 class _Strict(BaseModel):
@@ -51,16 +52,5 @@ class FairnessConfig(_Strict):
 
 
 def load_fairness_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FairnessConfig:
-    values: dict[str, Any] = {}
-    if path is not None:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping, got {type(loaded).__name__}.")
-        values = loaded
-    values.update(overrides or {})
-    try:
-        return FairnessConfig.model_validate(values)
-    except ValidationError as error:
-        where = f"{path}: " if path else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
-        raise ValueError(f"{where}invalid fairness config: {problems}") from None
+    """Read and validate the YAML audit config, then apply overrides (dotted keys) on top."""
+    return load_config_file(FairnessConfig, path, overrides, "fairness")

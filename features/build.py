@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features import signals
 from features.calendar import school_days
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
+from features.configfile import load_config_file
 from features.contract import TABLES
 from features.engines import Engine, connect
 from features.extract import ContractError
@@ -78,19 +78,7 @@ class FeatureConfig(BaseModel):
 
 def load_feature_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FeatureConfig:
     """Read and validate a YAML feature config, then apply overrides (CLI flags) on top."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}.")
-        values.update(loaded)
-    values.update(overrides or {})
-    try:
-        return FeatureConfig.model_validate(values)
-    except ValidationError as error:
-        where = f"{path}: " if path else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
-        raise ValueError(f"{where}invalid feature config: {problems}") from None
+    return load_config_file(FeatureConfig, path, overrides, "feature")
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import FeatureConfig
+from features.configfile import load_config_file
 
 
 class _Strict(BaseModel):
@@ -69,21 +69,4 @@ class TrainConfig(_Strict):
 
 def load_train_config(path: Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read and validate the YAML config (errors name the section), then apply CLI overrides."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping of sections, got {type(loaded).__name__}.")
-        values = loaded
-    for dotted, value in (overrides or {}).items():
-        section = values
-        *parents, leaf = dotted.split(".")
-        for parent in parents:
-            section = section.setdefault(parent, {})
-        section[leaf] = value
-    try:
-        return TrainConfig.model_validate(values)
-    except ValidationError as error:
-        where = f"{path}: " if path else ""
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in error.errors())
-        raise ValueError(f"{where}invalid training config: {problems}") from None
+    return load_config_file(TrainConfig, path, overrides, "training")
