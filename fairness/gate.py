@@ -22,7 +22,7 @@ class FairnessVerdict:
     @property
     def detail(self) -> str:
         if self.passed:
-            return "seuils respectés : " + "; ".join(self.judged)
+            return "seuils respectés : " + " ; ".join(self.judged)
         return "seuils dépassés : " + " | ".join(self.breaches)
 
 

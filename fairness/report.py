@@ -193,13 +193,13 @@ def summary_lines(review: FairnessReview) -> list[str]:
     widest = [
         (a.attribute, a.disparities["equalized_odds_difference"])
         for a in audit.attributes
-        if a.disparities.get("equalized_odds_difference") is not None
+        if a.disparities.get("equalized_odds_difference") is not None and a.attribute in review.config.gate.attributes
     ]
     widest.sort(key=lambda item: -(item[1].value or 0))  # type: ignore[union-attr]
     if widest:
         name, estimate = widest[0]
         lines.append(
-            f"Plus grand écart d'erreurs entre groupes : {name}, "
+            f"Plus grand écart d'erreurs entre groupes d'une caractéristique sensible : {name}, "
             f"{_disparity('equalized_odds_difference', estimate)} (il reflète aussi des taux de décrochage "
             "différents entre groupes)."
         )

@@ -4,6 +4,7 @@ hands it over); ``vigie audit`` calls :func:`audit_extract` on an extract at a d
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,11 +96,11 @@ def attach_audit(snapshots: pd.DataFrame, audit: pd.DataFrame) -> pd.DataFrame:
 
 def _mitigated_attribute(result: AuditResult, config: FairnessConfig) -> str | None:
     """The judged attribute with the widest equalized-odds gap: where a mitigation would aim."""
-    gaps = {
-        a.attribute: a.disparities["equalized_odds_difference"].value or 0.0  # type: ignore[union-attr]
-        for a in result.attributes
-        if a.attribute in config.gate.attributes and a.disparities.get("equalized_odds_difference") is not None
-    }
+    gaps = {}
+    for audit in result.attributes:
+        estimate = audit.disparities.get("equalized_odds_difference")
+        if audit.attribute in config.gate.attributes and estimate is not None:
+            gaps[audit.attribute] = estimate.value or 0.0
     return max(gaps, key=lambda k: gaps[k]) if gaps else None
 
 
@@ -155,7 +156,7 @@ def audit_extract(
     folder = work_dir / "audits" / f"features-{as_of.isoformat()}"
     build_features(extract, folder, FeatureConfig(as_of=[as_of]))
     frame = pd.read_parquet(folder / FEATURE_TABLE)
-    metadata = pd.read_json(folder / METADATA, typ="series")
+    metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
     risk = model.predict_proba(feature_matrix(frame))[:, 1]
     context = ReviewContext(model_label, [as_of.isoformat()], str(metadata.get("input_hash", "")), synthetic)
     return review_snapshots(frame, risk, pd.read_parquet(folder / AUDIT_TABLE), config, context)

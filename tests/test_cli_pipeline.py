@@ -53,7 +53,7 @@ def test_audit_a_registered_version(long_features: Path, tmp_path: Path, monkeyp
     args = ["audit", "--data", str(validated), "--model", "models:/vigie-dropout/1", "--synthetic-data"]
     open_horizon = runner.invoke(app, [*args, "--as-of", "2024-03-31"])
     assert open_horizon.exit_code == 2 and "horizon" in open_horizon.output
-    audited = runner.invoke(app, [*args, "--as-of", "2023-03-31", "--capacity", "0.2"])
+    audited = runner.invoke(app, [*args, "--as-of", "2023-03-31", "--capacity", "20%"])
     assert audited.exit_code == 0, audited.output
     report = tmp_path / "data" / "fairness" / "vigie-dropout-v1-2023-03-31" / "fairness_report.json"
     assert report.exists()

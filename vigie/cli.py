@@ -70,6 +70,14 @@ def _parse_years(years: str) -> tuple[int, int]:
         raise typer.BadParameter(f"expected YEAR or FIRST-LAST (e.g. 2019-2024), got {years!r}") from None
 
 
+def _parse_share(text: str) -> float:
+    """``10%`` or ``0.1``."""
+    try:
+        return float(text.removesuffix("%")) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a share such as 10% or 0.1, got {text!r}") from None
+
+
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="Folder of the raw extract to write.")],
@@ -274,7 +282,9 @@ def audit(
     model_name: Annotated[str, typer.Option(help="Registered model name (when --model is not a URI).")] = (
         "vigie-dropout"
     ),
-    capacity: Annotated[float | None, typer.Option(help="Share of pupils flagged (the operating point).")] = None,
+    capacity: Annotated[
+        str | None, typer.Option(help="Share of pupils flagged, the operating point: 10% or 0.1.")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder [default: DATA_DIR/fairness/...].")] = None,
     synthetic_data: Annotated[bool, typer.Option(help="Say on the report that the data are synthetic.")] = False,
@@ -284,7 +294,8 @@ def audit(
     settings = get_settings()
     try:
         day = date.fromisoformat(as_of)
-        audit_config = load_fairness_config(config, {"capacity": capacity} if capacity is not None else None)
+        share = None if capacity is None else _parse_share(capacity)
+        audit_config = load_fairness_config(config, {"capacity": share} if share is not None else None)
         name, reference = parse_model_reference(model, model_name)
     except ValueError as error:
         raise _fail(error) from error
