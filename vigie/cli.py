@@ -91,7 +91,7 @@ def synth(
     ] = 1.0,
     recording_bias_group: Annotated[str, typer.Option(help="The group: rep_plus or scholarship.")] = "rep_plus",
     recording_bias_from: Annotated[
-        int | None, typer.Option(help="First school year of that bias [default: all years].")
+        int | None, typer.Option(help="First school year of that bias (default: every year).")
     ] = None,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
@@ -164,7 +164,7 @@ def validate(
     extract_dir: Annotated[Path, typer.Argument(help="Pseudonymised extract to check.")],
     out: Annotated[
         Path | None,
-        typer.Option(help="Where to write kept tables, quarantine and report [default: EXTRACT_DIR.validated]."),
+        typer.Option(help="Where to write kept tables, quarantine and report (default: EXTRACT_DIR.validated)."),
     ] = None,
     require_outcomes: Annotated[bool, typer.Option(help="Treat a missing outcomes table as an error.")] = True,
     strict: Annotated[bool, typer.Option(help="Exit with 1 when any row is quarantined.")] = False,
@@ -286,7 +286,9 @@ def audit(
         str | None, typer.Option(help="Share of pupils flagged, the operating point: 10% or 0.1.")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Report folder [default: DATA_DIR/fairness/...].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: DATA_DIR/fairness/NAME-vVERSION-D).")
+    ] = None,
     synthetic_data: Annotated[bool, typer.Option(help="Say on the report that the data are synthetic.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with 1 when the fairness gate fails.")] = False,
 ) -> None:
