@@ -124,9 +124,6 @@ class AuditResult:
     min_cell: int
     attributes: list[AttributeAudit] = field(default_factory=list)
 
-    def attribute(self, name: str) -> AttributeAudit:
-        return next(a for a in self.attributes if a.attribute == name)
-
     @property
     def alerts(self) -> list[str]:
         return [alert for a in self.attributes for alert in a.alerts]
@@ -182,12 +179,19 @@ def _pupil_samples(pupils: np.ndarray, n_boot: int, rng: np.random.Generator) ->
         yield order[np.repeat(starts[drawn], size) + offsets]
 
 
-def _counts(y: np.ndarray, flagged: np.ndarray, labels: pd.Series) -> pd.DataFrame:
-    frame = pd.DataFrame({"group": labels.to_numpy(), "y": y, "flagged": flagged})
-    counts = frame.groupby("group").agg(n=("y", "size"), positives=("y", "sum"), flagged=("flagged", "sum"))
-    counts["negatives"] = counts["n"] - counts["positives"]
-    counts["positives_and_negatives"] = counts[["positives", "negatives"]].min(axis=1)
-    return counts
+def _counts(point: np.ndarray) -> dict[str, np.ndarray]:
+    """The counts each group's figures rest on, read back from its point figures."""
+    names = list(METRICS)
+    n = point[:, names.index("n")]
+    positives = np.rint(n * point[:, names.index("base_rate")])
+    negatives = n - positives
+    return {
+        "n": n,
+        "positives": positives,
+        "negatives": negatives,
+        "flagged": np.rint(n * point[:, names.index("selection_rate")]),
+        "positives_and_negatives": np.minimum(positives, negatives),
+    }
 
 
 def _clean(value: float) -> float | None:
@@ -248,7 +252,7 @@ def _bootstrap(
 
 
 def _attribute_audit(
-    f: _Figures, boot: np.ndarray, y: np.ndarray, risk: np.ndarray, flagged: np.ndarray, config: FairnessConfig
+    f: _Figures, boot: np.ndarray, y: np.ndarray, risk: np.ndarray, config: FairnessConfig
 ) -> AttributeAudit:
     alpha = (1 - config.confidence) / 2
     names = list(METRICS)
@@ -256,13 +260,12 @@ def _attribute_audit(
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
     labels = f.labels[f.inside].astype(str)
-    counts = _counts(y[f.inside], flagged[f.inside], labels).reindex(f.order)
-    size = {str(g): {str(k): int(v) for k, v in row.items()} for g, row in counts.to_dict("index").items()}
+    counts = _counts(f.point)
     cells: dict[str, dict[str, Estimate | None]] = {}
     for gi, g in enumerate(f.order):
         row: dict[str, Estimate | None] = {}
         for mi, (metric, (_, basis)) in enumerate(METRICS.items()):
-            small = min(size[g]["n"], size[g][basis]) < config.min_cell
+            small = min(counts["n"][gi], counts[basis][gi]) < config.min_cell
             estimate = Estimate(_clean(f.point[gi, mi]), _clean(low[gi, mi]), _clean(high[gi, mi]))
             row[metric] = None if small else estimate
         cells[g] = row
@@ -285,7 +288,7 @@ def _attribute_audit(
         disparities,
         compared,
         _alerts(f.attribute, cells, config.calibration_tolerance),
-        _reliability(y[f.inside], risk[f.inside], labels, counts, config.min_cell),
+        _reliability(y[f.inside], risk[f.inside], labels, f.order, counts["n"], config.min_cell),
     )
 
 
@@ -312,7 +315,7 @@ def audit_predictions(
         config.n_boot,
         config.confidence,
         config.min_cell,
-        [_attribute_audit(f, boot, y, risk, flagged, config) for f, boot in zip(figures, boots, strict=True)],
+        [_attribute_audit(f, boot, y, risk, config) for f, boot in zip(figures, boots, strict=True)],
     )
 
 
@@ -341,12 +344,12 @@ def _alerts(attribute: str, cells: dict[str, dict[str, Estimate | None]], tolera
 
 
 def _reliability(
-    y: np.ndarray, risk: np.ndarray, labels: pd.Series, counts: pd.DataFrame, min_cell: int, bins: int = 5
+    y: np.ndarray, risk: np.ndarray, labels: pd.Series, order: list[str], n: np.ndarray, min_cell: int, bins: int = 5
 ) -> dict[str, list[tuple[float, float]]]:
     """Reliability points of the groups large enough for every bin to hold ``min_cell`` pupils."""
     curves = {}
     values = labels.to_numpy()
-    for group in counts.index[counts["n"] >= bins * min_cell]:
+    for group in [g for g, size in zip(order, n, strict=True) if size >= bins * min_cell]:
         rows = values == group
         curve = reliability_curve(y[rows], risk[rows], bins=bins)
         curves[str(group)] = [(float(p), float(o)) for p, o in zip(curve["predicted"], curve["observed"], strict=True)]

@@ -101,8 +101,8 @@ def compare_mitigations(
     risk = np.asarray(risk, dtype=float)
     inside = groups.notna().to_numpy()
     labels = groups.astype(str).to_numpy()
-    fit = _half(np.asarray(pupils)) & inside
-    judge = ~_half(np.asarray(pupils)) & inside
+    first_half = _half(np.asarray(pupils))
+    fit, judge = first_half & inside, ~first_half & inside
     points = []
     for capacity in CAPACITIES:
         flagged = top_k_mask(risk, capacity, np.asarray(as_of))

@@ -309,13 +309,13 @@ def log_training(
         card_paths = write_model_card(result, card, features.metadata, folder / "card")
         for path in card_paths:
             mlflow.log_artifact(str(path), "model_card")
+        fairness_paths: list[Path] = []
         if review is not None:
             label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
             fairness_paths = review.write(folder / "fairness", model=label)
             for path in fairness_paths:
                 mlflow.log_artifact(str(path), "fairness")
             mlflow.set_tag("fairness_audit", "passed" if review.passed else "failed")
-            card_paths += fairness_paths
         if version is not None:
             client = MlflowClient()
             client.update_model_version(
@@ -332,10 +332,14 @@ def log_training(
                 client.set_registered_model_alias(config.registered_model, CHAMPION, version)
         kept = data_dir / "model_cards" / f"{config.registered_model}-v{version or run.info.run_id}"
         kept.mkdir(parents=True, exist_ok=True)
-        final = []
-        for path in card_paths:
-            target = kept / path.name
-            target.write_bytes(path.read_bytes())
-            final.append(target)
-    report = next((p for p in final if p.name.endswith("report.html")), None)
-    return TrackedRun(run.info.run_id, version, gate, [p for p in final if "fairness" not in p.name], uri, report)
+        cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
+    return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
+
+
+def _copy_into(paths: list[Path], folder: Path) -> list[Path]:
+    """Copies kept outside the temporary run folder (the data directory's model cards)."""
+    copies = []
+    for path in paths:
+        copies.append(folder / path.name)
+        copies[-1].write_bytes(path.read_bytes())
+    return copies
