@@ -16,7 +16,7 @@ def prepare(pupils: int, folder: Path, *, first_year: int, last_year: int) -> di
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from features.pseudonymise import pseudonym
+    from features.ingest import pseudonym
     from features.synthetic import SynthConfig, synthesise
 
     began = time.perf_counter()

@@ -28,8 +28,8 @@ AS_OF = [date(2023, 12, 15), date(2024, 3, 31), date(2024, 6, 15)]
 
 def run_engine(engine: str, folder: Path) -> dict[str, object]:
     from benchmarks._measure import PeakMemory
-    from features.build import FeatureConfig, build_features
-    from features.pandas_reference import reference_signals
+    from features.signals import FeatureConfig, build_features
+    from features.signals.pandas_reference import reference_signals
 
     with PeakMemory() as memory:
         began = time.perf_counter()

@@ -39,7 +39,7 @@ def main() -> None:
 
     from benchmarks._measure import PeakMemory
     from benchmarks._prepare import prepare
-    from features.build import FeatureConfig, build_features
+    from features.signals import FeatureConfig, build_features
     from models.matrix import feature_matrix
     from serving.batch import TierConfig, explain_rows, references, score_frame
     from training.config import load_train_config

@@ -54,7 +54,7 @@ def main() -> None:
         print(json.dumps(run(Path(args.folder))))
         return
     from benchmarks._prepare import prepare
-    from features.build import FeatureConfig, build_features
+    from features.signals import FeatureConfig, build_features
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(args.pupils, Path(tmp), first_year=2019, last_year=2023)

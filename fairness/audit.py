@@ -20,6 +20,8 @@ from fairlearn.metrics import MetricFrame
 from scipy.stats import rankdata
 
 from fairness.config import FairnessConfig
+from fairness.groups import attribute_label
+from features import french
 from models.metrics import expected_calibration_error, reliability_curve, top_k_mask
 
 SUPPRESSED = "effectif insuffisant"
@@ -29,6 +31,10 @@ MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> float:
     count = int(denominator.sum())
     return float((numerator & denominator).sum() / count) if count else float("nan")
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else float("nan")
 
 
 def _auc(y: np.ndarray, risk: np.ndarray, flagged: np.ndarray) -> float:
@@ -56,6 +62,8 @@ METRICS: dict[str, tuple[MetricFn, str]] = {
     # bootstrap sample of a group sees (nearly) none and the interval is falsely narrow.
     "ece": (lambda y, risk, flagged: expected_calibration_error(y, risk, bins=5), "positives"),
     "calibration_gap": (lambda y, risk, flagged: float(np.mean(risk) - np.mean(y)), "positives"),
+    # The same judged against the group's own rate: 0.5 = half the dropouts the risk announced.
+    "observed_expected": (lambda y, risk, flagged: _ratio(float(np.mean(y)), float(np.mean(risk))), "positives"),
 }
 
 
@@ -99,9 +107,21 @@ class AttributeAudit:
     alerts: list[str]
     reliability: dict[str, list[tuple[float, float]]]  # group -> (mean risk, observed rate) per bin
 
+    @property
+    def status(self) -> str | None:
+        """Why nothing is compared for this attribute, in French; None when groups are compared."""
+        if not self.groups:
+            return "aucun élève concerné"
+        if len(self.groups) == 1:
+            return f"un seul groupe ({self.groups[0]})"
+        if all(d is None for d in self.disparities.values()):
+            return "moins de deux groupes assez grands pour être comparés"
+        return None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "attribute": self.attribute,
+            "status": self.status,
             "groups": {
                 g: {m: (e.as_dict() if e is not None else SUPPRESSED) for m, e in cells.items()}
                 for g, cells in self.cells.items()
@@ -212,6 +232,9 @@ class _Figures:
 
 def _point_figures(attribute: str, labels: pd.Series, y: np.ndarray, risk: np.ndarray, flagged: np.ndarray) -> _Figures:
     inside = labels.notna().to_numpy()
+    if not inside.any():  # the attribute applies to nobody here (no collège, say): nothing to compare
+        empty = np.full(len(labels), 0, dtype=np.int16)
+        return _Figures(attribute, labels, inside, [], np.empty((0, len(METRICS))), empty)
     frame = MetricFrame(
         metrics={"all": group_metrics},
         y_true=y[inside],
@@ -258,7 +281,7 @@ def _attribute_audit(
     names = list(METRICS)
     with warnings.catch_warnings():  # a cell can be empty in every sample (it is then suppressed)
         warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
+        low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0) if f.order else np.empty((2, 0, len(names)))
     labels = f.labels[f.inside].astype(str)
     counts = _counts(f.point)
     cells: dict[str, dict[str, Estimate | None]] = {}
@@ -287,7 +310,7 @@ def _attribute_audit(
         cells,
         disparities,
         compared,
-        _alerts(f.attribute, cells, config.calibration_tolerance),
+        _alerts(f.attribute, cells, config.calibration_tolerance, config.calibration_ratio_tolerance),
         _reliability(y[f.inside], risk[f.inside], labels, f.order, counts["n"], config.min_cell),
     )
 
@@ -319,27 +342,35 @@ def audit_predictions(
     )
 
 
-def _points(value: float) -> str:
-    return f"{100 * value:.1f}".replace(".", ",")
+def _bounds(estimate: Estimate | None) -> tuple[float, float, float] | None:
+    """(value, lower, upper) when the estimate and its whole interval are known."""
+    if estimate is None or estimate.value is None or estimate.lower is None or estimate.upper is None:
+        return None
+    return estimate.value, estimate.lower, estimate.upper
 
 
-def _alerts(attribute: str, cells: dict[str, dict[str, Estimate | None]], tolerance: float) -> list[str]:
-    """Groups whose risk is over- or under-estimated beyond ``tolerance`` on the whole interval."""
+def _alerts(
+    attribute: str, cells: dict[str, dict[str, Estimate | None]], tolerance: float, ratio_tolerance: float
+) -> list[str]:
+    """Groups whose risk is over- or under-estimated on the whole interval: by more than
+    ``tolerance`` points, or by more than ``ratio_tolerance`` of the group's own dropout rate."""
     alerts = []
+    name = attribute_label(attribute)
     for group, row in cells.items():
-        gap = row["calibration_gap"]
-        if gap is None or gap.lower is None or gap.upper is None or gap.value is None:
-            continue
-        if gap.lower > tolerance:
-            way = "surestimé"
-        elif gap.upper < -tolerance:
-            way = "sous-estimé"
-        else:
-            continue
-        alerts.append(
-            f"{attribute} — {group} : risque {way} de {_points(abs(gap.value))} points en moyenne "
-            f"(intervalle {_points(gap.lower)} à {_points(gap.upper)})"
-        )
+        gap, ratio = _bounds(row["calibration_gap"]), _bounds(row["observed_expected"])
+        if gap is not None and (gap[1] > tolerance or gap[2] < -tolerance):
+            way = "surestimé" if gap[1] > tolerance else "sous-estimé"
+            alerts.append(
+                f"{name} — {group} : risque {way} de {french.points(abs(gap[0]))} points en moyenne "
+                f"(intervalle {french.points(gap[1])} à {french.points(gap[2])})"
+            )
+        elif ratio is not None and (ratio[2] < 1 / (1 + ratio_tolerance) or ratio[1] > 1 + ratio_tolerance):
+            way = "surestimé" if ratio[2] < 1 else "sous-estimé"
+            per_100 = [french.integer(100 * v) for v in ratio]
+            alerts.append(
+                f"{name} — {group} : risque {way} au regard du taux du groupe, {per_100[0]} décrochages "
+                f"observés pour 100 attendus (intervalle {per_100[1]} à {per_100[2]})"
+            )
     return alerts
 
 

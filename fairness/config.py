@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fairness.groups import AttributeId
 from features.configfile import load_config_file
 
 
@@ -27,9 +28,9 @@ class GateThresholds(_Strict):
     #: Block when a group's risk is over- or under-estimated (see ``calibration_tolerance``).
     block_on_group_alerts: bool = True
     judge: Literal["lower", "upper"] = "lower"
-    #: The attributes the gate judges (track is a model input, reported but not gated).
-    attributes: list[str] = Field(
-        default=["sexe", "bourse", "plan d'accompagnement", "éducation prioritaire (collèges)", "allophone"]
+    #: The attributes the gate judges, by identifier (track is a model input, reported but not gated).
+    attributes: list[AttributeId] = Field(
+        default=["sex", "scholarship", "disability_plan", "priority_education", "allophone"]
     )
 
 
@@ -44,6 +45,10 @@ class FairnessConfig(_Strict):
     #: A group is flagged when its risk is over- or under-estimated by more than this (points
     #: of probability), on the whole confidence interval.
     calibration_tolerance: float = Field(default=0.005, ge=0)
+    #: ... and when its observed dropouts per expected one (observed / expected) lies, on the
+    #: whole interval, outside [1 / (1 + r), 1 + r]: with dropout rates of 2-5 %, a point
+    #: tolerance alone lets through a model that misjudges a group by half its rate.
+    calibration_ratio_tolerance: float = Field(default=0.5, gt=0)
     seed: int = 0
     gate: GateThresholds = GateThresholds()
     #: Compare with Fairlearn's ThresholdOptimizer in the report. Never used for scoring: it

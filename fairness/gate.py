@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from fairness.audit import AuditResult
 from fairness.config import GateThresholds
+from fairness.groups import attribute_label
+from features import french
 
 LABELS_FR = {
     "equalized_odds_difference": "différence d'égalité des taux d'erreur (equalized odds)",
@@ -27,7 +29,7 @@ class FairnessVerdict:
 
 
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}".replace(".", ",")
+    return french.number(value, 3)
 
 
 def fairness_gate(result: AuditResult, thresholds: GateThresholds) -> FairnessVerdict:
@@ -52,7 +54,7 @@ def fairness_gate(result: AuditResult, thresholds: GateThresholds) -> FairnessVe
             bound = estimate.lower if thresholds.judge == "lower" else estimate.upper
             if bound is not None and bound > limit:
                 breaches.append(
-                    f"{audit.attribute} : {LABELS_FR[key]} {_num(estimate.value)} "
+                    f"{attribute_label(audit.attribute)} : {LABELS_FR[key]} {_num(estimate.value)} "
                     f"(intervalle {_num(estimate.lower)} à {_num(estimate.upper)}) au-delà de {_num(limit)}"
                 )
         if thresholds.block_on_group_alerts:

@@ -1,12 +1,45 @@
 """The groups an audit compares, read from the audit table: one text column per attribute or
-intersection, French labels, missing where the attribute does not apply."""
+intersection, keyed by identifier (``sex``, ``scholarship``...), missing where it does not apply.
+
+Identifiers are what configs name; :data:`ATTRIBUTE_LABELS_FR` is what reports show.
+"""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import pandas as pd
 
-TRACK_FR = {"college": "collège", "lycee_gt": "lycée GT", "lycee_pro": "lycée professionnel"}
-PRIORITY = "éducation prioritaire (collèges)"
+from features.catalog import TRACK_LABELS_FR
+
+AttributeId = Literal[
+    "sex",
+    "scholarship",
+    "scholarship_band",
+    "disability_plan",
+    "priority_education",
+    "allophone",
+    "track",
+    "sex_x_scholarship",
+    "priority_education_x_plan",
+]
+ATTRIBUTES: tuple[AttributeId, ...] = get_args(AttributeId)
+ATTRIBUTE_LABELS_FR: dict[AttributeId, str] = {
+    "sex": "sexe",
+    "scholarship": "bourse",
+    "scholarship_band": "échelon de bourse",
+    "disability_plan": "plan d'accompagnement",
+    "priority_education": "éducation prioritaire (collèges)",
+    "allophone": "allophone",
+    "track": "voie",
+    "sex_x_scholarship": "sexe × bourse",
+    "priority_education_x_plan": "éducation prioritaire × plan (collèges)",
+}
+
+
+def attribute_label(attribute: str) -> str:
+    """The French name of an attribute identifier (the identifier itself if unknown)."""
+    return ATTRIBUTE_LABELS_FR.get(attribute, attribute)  # type: ignore[call-overload]
 
 
 def _scholarship_band(echelon: pd.Series) -> pd.Series:
@@ -15,7 +48,7 @@ def _scholarship_band(echelon: pd.Series) -> pd.Series:
 
 
 def audit_groups(audit: pd.DataFrame, track: pd.Series) -> pd.DataFrame:
-    """Attributes and intersections as text columns aligned with ``audit``.
+    """Attributes and intersections as text columns aligned with ``audit``, one per identifier.
 
     REP and REP+ are networks of collèges, so priority education compares collège pupils only
     (lycée pupils, with other dropout rates, would otherwise stand in for "hors EP").
@@ -29,18 +62,15 @@ def audit_groups(audit: pd.DataFrame, track: pd.Series) -> pd.DataFrame:
     allophone = audit["allophone"].map({True: "allophone", False: "non allophone"}).fillna("non renseigné")
     sex = audit["sex"].map({"F": "filles", "M": "garçons"})
     with_plan = plan.map(lambda v: "sans plan" if v == "aucun plan" else "avec plan")
-    groups = pd.DataFrame(
-        {
-            "sexe": sex,
-            "bourse": scholar,
-            "échelon de bourse": _scholarship_band(echelon),
-            "plan d'accompagnement": plan,
-            PRIORITY: priority,
-            "allophone": allophone,
-            "voie": track.map(TRACK_FR).fillna(track),
-            "sexe × bourse": sex + " · " + scholar,
-            "éducation prioritaire × plan (collèges)": priority + " · " + with_plan,
-        },
-        index=audit.index,
-    )
-    return groups.astype("string")
+    columns: dict[AttributeId, pd.Series] = {
+        "sex": sex,
+        "scholarship": scholar,
+        "scholarship_band": _scholarship_band(echelon),
+        "disability_plan": plan,
+        "priority_education": priority,
+        "allophone": allophone,
+        "track": track.map(TRACK_LABELS_FR).fillna(track),
+        "sex_x_scholarship": sex + " · " + scholar,
+        "priority_education_x_plan": priority + " · " + with_plan,
+    }
+    return pd.DataFrame(columns, index=audit.index).astype("string")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,8 @@ import matplotlib.pyplot as plt
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fairness.audit import DISPARITIES, METRICS, AttributeAudit, Estimate
+from fairness.groups import attribute_label
+from features import french
 
 if TYPE_CHECKING:
     from fairness.review import FairnessReview
@@ -31,6 +32,7 @@ METRIC_FR = {
     "auc": "AUC",
     "ece": "Erreur de calibration (ECE)",
     "calibration_gap": "Écart de calibration (risque moyen − taux observé)",
+    "observed_expected": "Décrochages observés pour 100 attendus",
 }
 METRIC_HELP = {
     "base_rate": "part des élèves du groupe qui ont effectivement décroché dans les 12 mois.",
@@ -44,6 +46,9 @@ METRIC_HELP = {
     "calibration_gap": "positif : l'outil surestime le risque du groupe ; négatif : il le sous-estime. "
     "C'est l'indicateur le plus direct d'un biais de mesure (par exemple des absences relevées plus "
     "strictement pour un groupe).",
+    "observed_expected": "le même écart rapporté au taux du groupe : 100 quand le risque annoncé est juste, "
+    "50 quand le groupe a décroché deux fois moins que l'outil ne l'annonçait. Avec des taux de décrochage "
+    "de 2 à 5 %, un écart de quelques points peut représenter la moitié du risque d'un groupe.",
 }
 DISPARITY_FR = {
     "demographic_parity_difference": "Parité démographique (différence des taux de signalement)",
@@ -57,22 +62,19 @@ PERCENT = {"base_rate", "selection_rate", "tpr", "fpr", "precision", "fnr", "cal
 
 
 def _fr(value: float | None, digits: int = 1, percent: bool = True) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if percent:
-        return f"{100 * value:.{digits}f} %".replace(".", ",")
-    return f"{value:.{digits}f}".replace(".", ",")
-
-
-def _int(value: float | None) -> str:
-    return f"{int(value or 0):,}".replace(",", "\u202f")
+    return french.percent(value, digits) if percent else french.number(value, digits)
 
 
 def _cell(metric: str, estimate: Estimate | None) -> str:
     if estimate is None:
         return "effectif insuffisant"
     if metric == "n":
-        return _int(estimate.value)
+        return french.integer(estimate.value)
+    if metric == "observed_expected":
+        per_100 = [
+            french.integer(None if v is None else 100 * v) for v in (estimate.value, estimate.lower, estimate.upper)
+        ]
+        return f"{per_100[0]} [{per_100[1]} ; {per_100[2]}]"
     percent = metric in PERCENT
     digits = 2 if metric in ("calibration_gap", "ece") else (1 if percent else 3)
     value = _fr(estimate.value, digits, percent)
@@ -107,7 +109,11 @@ def _reliability_figure(audit: AttributeAudit) -> str | None:
         top = max(top, *xs, *ys)
         ax.plot(xs, ys, marker="o", label=group)
     ax.plot([0, top], [0, top], color="grey", lw=0.8, ls="--", label="calibration parfaite")
-    ax.set(xlabel="Risque annoncé (moyenne par tranche)", ylabel="Taux de décrochage observé", title=audit.attribute)
+    ax.set(
+        xlabel="Risque annoncé (moyenne par tranche)",
+        ylabel="Taux de décrochage observé",
+        title=attribute_label(audit.attribute),
+    )
     ax.legend(fontsize=7)
     return _png(fig)
 
@@ -115,7 +121,7 @@ def _reliability_figure(audit: AttributeAudit) -> str | None:
 def _disparity_figure(review: FairnessReview) -> str:
     """Equalized-odds and calibration-gap differences with their intervals, per attribute."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(review.audit.attributes) + 1.5), sharey=True)
-    names = [a.attribute for a in review.audit.attributes]
+    names = [attribute_label(a.attribute) for a in review.audit.attributes]
     thresholds = {
         "equalized_odds_difference": review.config.gate.max_equalized_odds_difference,
         "calibration_gap_difference": review.config.gate.max_calibration_gap_difference,
@@ -171,7 +177,7 @@ def _tradeoff_figure(review: FairnessReview) -> str | None:
     ax.set(
         xlabel="Écart de rappel entre groupes (égalité des chances)",
         ylabel="Précision parmi les signalés",
-        title=f"Compromis précision / disparité — {mitigation.attribute}",
+        title=f"Compromis précision / disparité — {attribute_label(mitigation.attribute)}",
     )
     ax.legend(fontsize=8)
     return _png(fig)
@@ -181,9 +187,9 @@ def summary_lines(review: FairnessReview) -> list[str]:
     """The audit in a few sentences, fit for the model card."""
     audit = review.audit
     lines = [
-        f"Audit d'équité sur {_int(audit.pupils)} élèves ({_int(audit.n)} instantanés, "
-        f"{_int(audit.positives)} décrochages), au point de fonctionnement « {_fr(audit.capacity, 0)} des élèves "
-        "signalés à chaque date ».",
+        f"Audit d'équité sur {french.integer(audit.pupils)} élèves ({french.integer(audit.n)} instantanés, "
+        f"{french.integer(audit.positives)} décrochages), au point de fonctionnement "
+        f"« {_fr(audit.capacity, 0)} des élèves signalés à chaque date ».",
         "Contrôle d'équité : " + ("réussi" if review.passed else "échoué") + f" — {review.detail}.",
     ]
     if audit.alerts:
@@ -199,7 +205,7 @@ def summary_lines(review: FairnessReview) -> list[str]:
     if widest:
         name, estimate = widest[0]
         lines.append(
-            f"Plus grand écart d'erreurs entre groupes d'une caractéristique sensible : {name}, "
+            f"Plus grand écart d'erreurs entre groupes d'une caractéristique sensible : {attribute_label(name)}, "
             f"{_disparity('equalized_odds_difference', estimate)} (il reflète aussi des taux de décrochage "
             "différents entre groupes)."
         )
@@ -213,8 +219,9 @@ def write_report(review: FairnessReview, folder: Path) -> list[Path]:
     for audit in review.audit.attributes:
         attributes.append(
             {
-                "name": audit.attribute,
+                "name": attribute_label(audit.attribute),
                 "judged": audit.attribute in review.config.gate.attributes,
+                "status": audit.status,
                 "rows": [(g, [_cell(m, audit.cells[g][m]) for m in METRICS]) for g in audit.groups],
                 "disparities": [
                     (DISPARITY_FR[k], _disparity(k, audit.disparities[k]), ", ".join(audit.compared[k]) or "—")
@@ -236,6 +243,8 @@ def write_report(review: FairnessReview, folder: Path) -> list[Path]:
         disparity_figure=_disparity_figure(review),
         tradeoff_figure=_tradeoff_figure(review),
         mitigation=review.mitigation,
+        mitigated=attribute_label(review.mitigation.attribute) if review.mitigation else None,
+        judged_attributes=[attribute_label(a) for a in review.config.gate.attributes],
         fr=_fr,
     )
     paths = [folder / "fairness_report.html", folder / "fairness_report.json"]

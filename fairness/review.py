@@ -23,8 +23,8 @@ from fairness.gate import FairnessVerdict, fairness_gate
 from fairness.groups import audit_groups
 from fairness.mitigation import MitigationResult, compare_mitigations
 from fairness.report import summary_lines, write_report
-from features.build import AUDIT_TABLE, FEATURE_TABLE, METADATA, FeatureConfig, build_features
-from features.extract import ContractError
+from features.ingest import ContractError
+from features.signals import AUDIT_TABLE, FEATURE_TABLE, METADATA, FeatureConfig, build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 

@@ -7,9 +7,34 @@ metadata file written beside each feature table), never from column positions.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Final, Literal
 
 Family = Literal["attendance", "course", "behaviour", "trajectory"]
+#: How a reason's value is shown: a share of half-days, a count, a grade /20, a duration, a yes/no.
+Unit = Literal["pct", "count", "grade", "days", "years", "months", "flag", "share"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """How a feature reads as a reason for school staff, in French.
+
+    ``one`` and ``many`` are the singular and plural sentences (``{value}`` is filled in);
+    ``compare`` adds the mean of the pupils of the same grade level where that helps the
+    reader (a rate, a count, a grade), not where the sentence already compares (a delay, a
+    rank) or where a mean means nothing (days since the last absence).
+    """
+
+    signal: str  # the group staff recognise: contributions of its features add up
+    unit: Unit
+    one: str
+    many: str | None = None
+    compare: bool = False
+    #: Shown with the sign turned (a fall of the mean reads "en baisse de 2 points").
+    negate: bool = False
+
+
+#: A feature that weighs in the score but is never offered as a reason (context, not a lever).
+CONTEXT_ONLY: Final = "context"
 
 
 @dataclass(frozen=True)
@@ -21,8 +46,17 @@ class Feature:
     categorical: bool = False
     #: Direction the field is sure of: +1 never lowers risk as it grows, -1 never raises it, 0 unsure.
     monotone: int = 0
+    #: How it reads as a reason, or :data:`CONTEXT_ONLY`; None only for a feature nobody has
+    #: worded yet (a test fails on it: a feature must say one or the other).
+    reason: Reason | Literal["context"] | None = None
 
 
+#: The three tracks of secondary school, as staff and reviewers name them.
+TRACK_LABELS_FR = {
+    "college": "collège",
+    "lycee_gt": "lycée général et technologique",
+    "lycee_pro": "lycée professionnel",
+}
 #: Rolling windows in days, and the school year so far.
 WINDOWS = {"4w": 28, "12w": 84}
 SERIOUS_INCIDENTS = ("exclusion_temporaire", "conseil_discipline")
@@ -200,8 +234,147 @@ _RAISING = {
     "age_for_grade_delay_years",
 }
 _LOWERING = {"grade_mean_year", "grade_mean_previous_year"}
+
+_UNJ, _JUS, _LATE = "Absences non justifiées", "Absences justifiées", "Retards"
+_RES = "Résultats scolaires"
+_WINDOW_FR = {"4w": "sur les 4 dernières semaines", "12w": "sur les 12 dernières semaines", "year": "depuis la rentrée"}
+REASONS: dict[str, Reason | Literal["context"]] = {
+    **{
+        f"unjustified_absence_rate_{w}": Reason(
+            _UNJ, "pct", f"{{value}} des demi-journées manquées sans justification {fr}", compare=True
+        )
+        for w, fr in _WINDOW_FR.items()
+    },
+    **{
+        f"justified_absence_rate_{w}": Reason(
+            _JUS, "pct", f"{{value}} des demi-journées manquées avec justification {fr}", compare=True
+        )
+        for w, fr in _WINDOW_FR.items()
+    },
+    **{
+        f"late_rate_{w}": Reason(_LATE, "pct", f"Retards sur {{value}} des demi-journées {fr}", compare=True)
+        for w, fr in _WINDOW_FR.items()
+    },
+    "exclusion_rate_year": Reason(
+        "Exclusions de cours",
+        "pct",
+        "Exclusions de cours sur {value} des demi-journées depuis la rentrée",
+        compare=True,
+    ),
+    "unjustified_absence_trend": Reason(
+        _UNJ, "pct", "Absences non justifiées en hausse de {value} des demi-journées sur les 4 dernières semaines"
+    ),
+    "months_with_4_unjustified_halfdays": Reason(
+        _UNJ,
+        "count",
+        "{value} mois avec au moins 4 demi-journées d'absence non justifiée cette année",
+        compare=True,
+    ),
+    "longest_unjustified_run_halfdays": Reason(
+        _UNJ,
+        "count",
+        "{value} demi-journée d'absence non justifiée au plus long cette année",
+        "{value} demi-journées consécutives d'absence non justifiée au plus long cette année",
+        compare=True,
+    ),
+    "days_since_last_unjustified_absence": Reason(
+        _UNJ,
+        "days",
+        "Dernière absence non justifiée il y a {value} jour",
+        "Dernière absence non justifiée il y a {value} jours",
+    ),
+    "unjustified_absences_previous_year": Reason(
+        _UNJ,
+        "count",
+        "{value} demi-journée d'absence non justifiée l'an dernier",
+        "{value} demi-journées d'absence non justifiée l'an dernier",
+        compare=True,
+    ),
+    "grade_mean_year": Reason(_RES, "grade", "Moyenne générale de {value}/20 cette année", compare=True),
+    "grade_mean_6w": Reason(_RES, "grade", "Moyenne de {value}/20 sur les 6 dernières semaines", compare=True),
+    "grade_mean_change": Reason(
+        _RES,
+        "grade",
+        "Moyenne récente en baisse de {value} point",
+        "Moyenne récente en baisse de {value} points",
+        negate=True,
+    ),
+    "subjects_below_10_year": Reason(
+        _RES, "count", "{value} matière sous 10/20 cette année", "{value} matières sous 10/20 cette année", compare=True
+    ),
+    "grade_percentile_in_level": Reason(
+        _RES, "share", "Résultats au niveau des {value} les plus faibles du niveau dans l'établissement"
+    ),
+    "grades_count_6w": Reason(
+        _RES,
+        "count",
+        "{value} note sur les 6 dernières semaines",
+        "{value} notes sur les 6 dernières semaines",
+        compare=True,
+    ),
+    "grade_mean_previous_year": Reason(_RES, "grade", "Moyenne de {value}/20 l'an dernier", compare=True),
+    **{
+        f"grade_mean_{group}_year": Reason(
+            f"Résultats en {fr}", "grade", f"Moyenne de {{value}}/20 en {fr} cette année", compare=True
+        )
+        for group, fr in (
+            ("maths", "mathématiques"),
+            ("french", "français"),
+            ("sciences", "sciences"),
+            ("languages", "langues vivantes"),
+        )
+    },
+    "incidents_12w": Reason(
+        "Incidents",
+        "count",
+        "{value} incident sur les 12 dernières semaines",
+        "{value} incidents sur les 12 dernières semaines",
+        compare=True,
+    ),
+    "incidents_year": Reason(
+        "Incidents", "count", "{value} incident depuis la rentrée", "{value} incidents depuis la rentrée", compare=True
+    ),
+    "serious_incidents_year": Reason(
+        "Incidents",
+        "count",
+        "{value} exclusion temporaire ou conseil de discipline cette année",
+        "{value} exclusions temporaires ou conseils de discipline cette année",
+        compare=True,
+    ),
+    "days_since_last_incident": Reason(
+        "Incidents", "days", "Dernier incident il y a {value} jour", "Dernier incident il y a {value} jours"
+    ),
+    "repeating": Reason("Redoublement", "flag", "Redouble son année"),
+    "repeats_so_far": Reason(
+        "Redoublement", "count", "{value} redoublement dans sa scolarité", "{value} redoublements dans sa scolarité"
+    ),
+    "age_for_grade_delay_years": Reason(
+        "Retard scolaire",
+        "years",
+        "{value} an de plus que l'âge habituel du niveau",
+        "{value} ans de plus que l'âge habituel du niveau",
+    ),
+    "school_changes_so_far": Reason(
+        "Changements d'établissement",
+        "count",
+        "{value} changement d'établissement",
+        "{value} changements d'établissement",
+    ),
+    "months_in_current_school": Reason(
+        "Changements d'établissement", "months", "Dans l'établissement depuis {value} mois"
+    ),
+    "mid_year_entry": Reason("Changements d'établissement", "flag", "Arrivée dans l'établissement en cours d'année"),
+    "grade_level": CONTEXT_ONLY,
+    "track": CONTEXT_ONLY,
+    "age_years": CONTEXT_ONLY,
+}
 FEATURES: tuple[Feature, ...] = tuple(
-    replace(f, monotone=1 if f.name in _RAISING else -1 if f.name in _LOWERING else 0) for f in (*_A, *_C, *_B, *_T)
+    replace(
+        f,
+        monotone=1 if f.name in _RAISING else -1 if f.name in _LOWERING else 0,
+        reason=REASONS.get(f.name),
+    )
+    for f in (*_A, *_C, *_B, *_T)
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 CATEGORICAL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categorical)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
-from features.contract import GRADE_LEVELS
+from features.ingest import GRADE_LEVELS
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "grade_level": GRADE_LEVELS,

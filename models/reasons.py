@@ -11,136 +11,52 @@ appear: they are not features.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-Unit = Literal["pct", "count", "grade", "days", "years", "months", "flag", "share"]
+from features import french
+from features.catalog import CONTEXT_ONLY, FEATURES, Reason, Unit
 
-
-@dataclass(frozen=True)
-class Phrase:
-    unit: Unit
-    text: str  # "{value}" and "{reference}" are filled in
-
-
-SIGNALS: dict[str, dict[str, Phrase]] = {
-    "Absences non justifiées": {
-        "unjustified_absence_rate_4w": Phrase(
-            "pct", "{value} des demi-journées manquées sans justification sur les 4 dernières semaines"
-        ),
-        "unjustified_absence_rate_12w": Phrase(
-            "pct", "{value} des demi-journées manquées sans justification sur les 12 dernières semaines"
-        ),
-        "unjustified_absence_rate_year": Phrase(
-            "pct", "{value} des demi-journées manquées sans justification depuis la rentrée"
-        ),
-        "unjustified_absence_trend": Phrase(
-            "pct", "Absences non justifiées en hausse de {value} des demi-journées sur les 4 dernières semaines"
-        ),
-        "months_with_4_unjustified_halfdays": Phrase(
-            "count", "{value} mois avec au moins 4 demi-journées d'absence non justifiée cette année"
-        ),
-        "longest_unjustified_run_halfdays": Phrase(
-            "count", "{value} demi-journées consécutives d'absence non justifiée au plus long cette année"
-        ),
-        "days_since_last_unjustified_absence": Phrase("days", "Dernière absence non justifiée il y a {value} jours"),
-        "unjustified_absences_previous_year": Phrase(
-            "count", "{value} demi-journées d'absence non justifiée l'an dernier"
-        ),
-    },
-    "Absences justifiées": {
-        "justified_absence_rate_4w": Phrase(
-            "pct", "{value} des demi-journées manquées avec justification sur les 4 dernières semaines"
-        ),
-        "justified_absence_rate_12w": Phrase(
-            "pct", "{value} des demi-journées manquées avec justification sur les 12 dernières semaines"
-        ),
-        "justified_absence_rate_year": Phrase(
-            "pct", "{value} des demi-journées manquées avec justification depuis la rentrée"
-        ),
-    },
-    "Retards": {
-        "late_rate_4w": Phrase("pct", "Retards sur {value} des demi-journées des 4 dernières semaines"),
-        "late_rate_12w": Phrase("pct", "Retards sur {value} des demi-journées des 12 dernières semaines"),
-        "late_rate_year": Phrase("pct", "Retards sur {value} des demi-journées depuis la rentrée"),
-    },
-    "Exclusions de cours": {
-        "exclusion_rate_year": Phrase("pct", "Exclu de cours sur {value} des demi-journées depuis la rentrée"),
-    },
-    "Résultats scolaires": {
-        "grade_mean_year": Phrase("grade", "Moyenne générale de {value}/20 cette année"),
-        "grade_mean_6w": Phrase("grade", "Moyenne de {value}/20 sur les 6 dernières semaines"),
-        "grade_mean_change": Phrase("grade", "Moyenne récente en baisse de {value} points"),
-        "subjects_below_10_year": Phrase("count", "{value} matières sous 10/20 cette année"),
-        "grade_percentile_in_level": Phrase(
-            "share", "Résultats au niveau des {value} les plus faibles du niveau dans l'établissement"
-        ),
-        "grades_count_6w": Phrase("count", "{value} notes sur les 6 dernières semaines"),
-        "grade_mean_previous_year": Phrase("grade", "Moyenne de {value}/20 l'an dernier"),
-    },
-    "Résultats en mathématiques": {
-        "grade_mean_maths_year": Phrase("grade", "Moyenne de {value}/20 en mathématiques cette année")
-    },
-    "Résultats en français": {
-        "grade_mean_french_year": Phrase("grade", "Moyenne de {value}/20 en français cette année")
-    },
-    "Résultats en sciences": {
-        "grade_mean_sciences_year": Phrase("grade", "Moyenne de {value}/20 en sciences cette année")
-    },
-    "Résultats en langues vivantes": {
-        "grade_mean_languages_year": Phrase("grade", "Moyenne de {value}/20 en langues vivantes cette année")
-    },
-    "Incidents": {
-        "incidents_12w": Phrase("count", "{value} incidents sur les 12 dernières semaines"),
-        "incidents_year": Phrase("count", "{value} incidents depuis la rentrée"),
-        "serious_incidents_year": Phrase(
-            "count", "{value} exclusions temporaires ou conseils de discipline cette année"
-        ),
-        "days_since_last_incident": Phrase("days", "Dernier incident il y a {value} jours"),
-    },
-    "Redoublement": {
-        "repeating": Phrase("flag", "Redouble son année"),
-        "repeats_so_far": Phrase("count", "{value} redoublements dans sa scolarité"),
-    },
-    "Retard scolaire": {
-        "age_for_grade_delay_years": Phrase("years", "{value} an(s) de plus que l'âge habituel du niveau")
-    },
-    "Changements d'établissement": {
-        "school_changes_so_far": Phrase("count", "{value} changements d'établissement"),
-        "months_in_current_school": Phrase("months", "Dans l'établissement depuis {value} mois"),
-        "mid_year_entry": Phrase("flag", "Arrivé(e) en cours d'année"),
-    },
-}
+#: Every feature worded as a reason, by the catalogue; the rest are context only.
+WORDING: dict[str, Reason] = {f.name: f.reason for f in FEATURES if isinstance(f.reason, Reason)}
+#: Signals staff recognise, in catalogue order; each sums the contributions of its features.
+SIGNALS: dict[str, tuple[str, ...]] = {}
+for _feature, _reason in WORDING.items():
+    SIGNALS[_reason.signal] = (*SIGNALS.get(_reason.signal, ()), _feature)
 #: Features that weigh in the score but are never offered as a reason.
-CONTEXT = ("grade_level", "track", "age_years")
-SIGNAL_OF = {feature: signal for signal, phrases in SIGNALS.items() for feature in phrases}
-PHRASE_OF = {feature: phrase for phrases in SIGNALS.values() for feature, phrase in phrases.items()}
+CONTEXT = tuple(f.name for f in FEATURES if f.reason == CONTEXT_ONLY)
 
 
-def _format(value: float, unit: Unit) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
+def _shown(value: float, unit: Unit, *, reference: bool = False) -> str:
+    """The value as staff read it; a reference count keeps a decimal (« 0,4 en moyenne »)."""
     if unit == "pct":
-        return f"{100 * value:.0f} %"
+        return french.percent(value)
     if unit == "share":
-        return f"{max(1, round(100 * value))} %"
+        return french.percent(max(0.01, value))
     if unit == "grade":
-        return f"{abs(value):.1f}".replace(".", ",")
-    return f"{value:.0f}"
+        return french.number(value, 1)
+    if reference and unit in ("count", "years"):
+        return french.number(value, 1)
+    return french.integer(value)
 
 
 def sentence(feature: str, value: float, reference: float | None) -> str:
-    phrase = PHRASE_OF[feature]
-    shown = -value if feature == "grade_mean_change" else value
-    text = phrase.text.format(value=_format(shown, phrase.unit))
-    if reference is not None and phrase.unit not in ("flag",) and not np.isnan(reference):
-        ref = -reference if feature == "grade_mean_change" else reference
-        suffix = "/20" if phrase.unit == "grade" else ""
-        text += f" ({_format(ref, phrase.unit)}{suffix} en moyenne au même niveau)"
-    return text
+    """The catalogue's sentence for ``feature`` at ``value``, with the same-level mean where it helps."""
+    wording = WORDING[feature]
+    shown = -value if wording.negate else value
+    text = _shown(shown, wording.unit)
+    template = wording.one if wording.many is None or np.isnan(shown) else None
+    if template is None:
+        template = french.plural(round(shown) if wording.unit != "grade" else shown, wording.one, wording.many or "")
+    out = template.format(value=text)
+    if wording.compare and reference is not None and not np.isnan(reference) and not np.isnan(value):
+        ref = _shown(-reference if wording.negate else reference, wording.unit, reference=True)
+        if ref != text:  # the same figure twice tells the reader nothing
+            suffix = "/20" if wording.unit == "grade" else ""
+            out += f" ({ref}{suffix} en moyenne au même niveau)"
+    return out
 
 
 def signal_matrix(features: list[str]) -> tuple[list[str], np.ndarray]:
@@ -148,8 +64,8 @@ def signal_matrix(features: list[str]) -> tuple[list[str], np.ndarray]:
     signals = list(SIGNALS)
     matrix = np.zeros((len(features), len(signals)))
     for i, feature in enumerate(features):
-        if feature in SIGNAL_OF:
-            matrix[i, signals.index(SIGNAL_OF[feature])] = 1.0
+        if feature in WORDING:
+            matrix[i, signals.index(WORDING[feature].signal)] = 1.0
     return signals, matrix
 
 
@@ -201,8 +117,9 @@ def _context_reason(contributions: np.ndarray, column: dict[str, int], row: pd.S
     """When no signal raises the risk, say plainly that it comes from the pupil's situation."""
     total = float(sum(contributions[column[f]] for f in CONTEXT if f in column))
     age = float(row["age_years"]) if "age_years" in row and pd.notna(row["age_years"]) else float("nan")
+    level = row.get("grade_level", french.MISSING)
     text = (
-        f"Le risque tient au niveau ({row.get('grade_level', '—')}) et à l'âge ({age:.0f} ans) ; "
+        f"Le risque tient au niveau ({level}) et à l'âge ({french.integer(age)} ans) ; "
         "aucun signal d'assiduité, de résultats ou de comportement ne l'augmente"
     )
     return {"signal": "Situation scolaire", "value": age, "contribution": total, "text": text}

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.build import FEATURE_TABLE, FeatureConfig, build_features
 from features.catalog import FEATURE_NAMES
+from features.signals import FEATURE_TABLE, FeatureConfig, build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.reasons import reasons as build_reasons

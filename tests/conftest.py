@@ -9,10 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.build import FeatureConfig, build_features
-from features.pseudonymise import pseudonymise_extract
+from features.ingest import pseudonymise_extract, validate_extract, write_validated
+from features.signals import FeatureConfig, build_features
 from features.synthetic import SynthConfig, synthesise
-from features.validation import validate_extract, write_validated
 from training.config import TrainConfig, load_train_config
 from training.train import FeatureSet, load_feature_set
 

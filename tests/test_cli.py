@@ -36,3 +36,14 @@ def test_validate_writes_report_and_strict_fails_on_quarantine(tmp_path: Path, e
     strict = CliRunner().invoke(app, ["validate", str(tmp_path / "ex"), "--out", str(out), "--strict", "--json"])
     assert strict.exit_code == 1
     assert '"rows_quarantined": 1' in strict.output
+
+
+def test_empty_table_file_exits_2_naming_the_file(tmp_path: Path, extract: Path) -> None:
+    import shutil
+
+    shutil.copytree(extract, tmp_path / "ex")
+    (tmp_path / "ex" / "attendance.csv").write_bytes(b"")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "ex"), "--out", str(tmp_path / "val")])
+    assert result.exit_code == 2, result.output
+    assert "attendance.csv: the file is empty" in result.output
+    assert "Traceback" not in result.output

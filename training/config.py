@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.build import FeatureConfig
 from features.configfile import load_config_file
+from features.signals import FeatureConfig
 
 
 class _Strict(BaseModel):

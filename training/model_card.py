@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from features.catalog import AUDIT_COLUMNS, FEATURES
+from features import french
+from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from training.train import TrainingResult
 
 ROWS_FR = {
@@ -26,7 +26,6 @@ ROWS_FR = {
 
 
 FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
-TRACK_FR = {"college": "collège", "lycee_gt": "lycée général et technologique", "lycee_pro": "lycée professionnel"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,10 @@ def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]
             (label, [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")])
             for key, label in ROWS_FR.items()
         ],
-        "by_track": evaluations["model"].by_track.rename(index=TRACK_FR).reset_index(names="voie").to_dict("records"),
+        "by_track": evaluations["model"]
+        .by_track.rename(index=TRACK_LABELS_FR)
+        .reset_index(names="voie")
+        .to_dict("records"),
         "test_rows": len(result.test),
         "test_positives": int(result.test["label"].sum()),
         "lead_median": float(lead.median()) if len(lead) else None,
@@ -71,16 +73,9 @@ def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]
     }
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    """French decimal comma; a dash for what is missing."""
-    if value is None or math.isnan(value):
-        return "—"
-    return f"{value:.{digits}f}".replace(".", ",")
-
-
 def write_model_card(result: TrainingResult, card: CardContext, metadata: dict[str, Any], folder: Path) -> list[Path]:
     env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]))
-    env.filters["num"] = _number
+    env.filters["num"] = lambda value, digits=3: french.number(value, digits)
     context = _context(result, card, metadata)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

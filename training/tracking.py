@@ -25,8 +25,8 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
-from features.build import code_version
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
+from features.signals import code_version
 from models.matrix import model_input
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from training.config import GateConfig, TrainConfig

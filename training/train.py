@@ -17,8 +17,8 @@ import optuna
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from features.build import FEATURE_TABLE, METADATA, FeatureConfig, build_features
-from features.extract import ContractError
+from features.ingest import ContractError
+from features.signals import FEATURE_TABLE, METADATA, FeatureConfig, build_features
 from models.baselines import ABCRule, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix

@@ -16,11 +16,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fairness.config import load_fairness_config
 from fairness.review import audit_extract, fold_audit_check, log_review
-from features.build import build_features, load_feature_config
-from features.extract import ContractError
-from features.pseudonymise import generate_key, pseudonymise_extract
+from features.ingest import (
+    ContractError,
+    generate_key,
+    pseudonymise_extract,
+    render_report,
+    validate_extract,
+    write_validated,
+)
+from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
-from features.validation import render_report, validate_extract, write_validated
 from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
 from serving.model_store import load_registered, parse_model_reference, use_tracking_store
 from training.config import load_train_config

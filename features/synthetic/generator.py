@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from features import contract as c
-from features.calendar import french_holidays, school_days
+from features.ingest import contract as c
+from features.ingest import french_holidays, school_days
 from features.synthetic.events import Timeline, YearEvents, draw_year
 from features.synthetic.population import (
     KIND_COLLEGE,

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from features import contract as c
+from features.ingest import contract as c
 
 LEVEL_INDEX = {level: i for i, level in enumerate(c.GRADE_LEVELS)}
 KIND_COLLEGE, KIND_GT, KIND_PRO = 0, 1, 2

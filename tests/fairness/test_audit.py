@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ def _audit(frame: pd.DataFrame, config: FairnessConfig = FAST) -> AuditResult:
         frame["risk"].to_numpy(),
         frame["as_of"].to_numpy(),
         frame["pupil"].to_numpy(),
-        frame[["group"]].rename(columns={"group": "groupe"}),
+        frame[["group"]].rename(columns={"group": "scholarship"}),
         config,
     )
 
@@ -115,14 +116,73 @@ def test_intervals_cover_the_truth_on_simulated_data() -> None:
 def test_gate_blocks_a_mis_estimated_group_and_a_broken_threshold() -> None:
     rng = np.random.default_rng(4)
     fair = _audit(_population(6000, rng))
-    assert fairness_gate(fair, GateThresholds(attributes=["groupe"])).passed
+    assert fairness_gate(fair, GateThresholds(attributes=["scholarship"])).passed
 
     biased = _audit(_population(6000, rng, inflate_b=0.03))
-    verdict = fairness_gate(biased, GateThresholds(attributes=["groupe"]))
+    verdict = fairness_gate(biased, GateThresholds(attributes=["scholarship"]))
     assert not verdict.passed
-    assert any(b.startswith("groupe — B : risque surestimé") for b in verdict.breaches), verdict.breaches
-    assert fairness_gate(biased, GateThresholds(attributes=["autre"])).passed
+    assert any(b.startswith("bourse — B : risque surestimé") for b in verdict.breaches), verdict.breaches
+    assert fairness_gate(biased, GateThresholds(attributes=["sex"])).passed
 
-    strict = GateThresholds(attributes=["groupe"], max_equalized_odds_difference=0.01, block_on_group_alerts=False)
+    strict = GateThresholds(attributes=["scholarship"], max_equalized_odds_difference=0.01, block_on_group_alerts=False)
     blocked = fairness_gate(fair, strict)
     assert not blocked.passed and "equalized odds" in blocked.breaches[0]
+
+
+def test_attributes_with_one_group_or_no_pupil_are_reported_not_crashed() -> None:
+    """Real extracts (OULAD in the contract's form) have attributes with one value for everyone,
+    or none that applies (priority education without a collège): reported as such."""
+    frame = _population(2000, np.random.default_rng(4))
+    groups = pd.DataFrame(
+        {
+            "scholarship": frame["group"],
+            "allophone": pd.Series("tous", index=frame.index, dtype="string"),
+            "priority_education": pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "disability_plan": pd.Series(np.where(frame.index < 5, "rare", "courant"), dtype="string"),
+        }
+    )
+    result = audit_predictions(
+        frame["y"].to_numpy(),
+        frame["risk"].to_numpy(),
+        frame["as_of"].to_numpy(),
+        frame["pupil"].to_numpy(),
+        groups,
+        FAST,
+    )
+    by_name = {a.attribute: a for a in result.attributes}
+    assert by_name["scholarship"].status is None
+    assert by_name["allophone"].groups == ["tous"] and by_name["allophone"].status == "un seul groupe (tous)"
+    assert by_name["priority_education"].groups == []
+    assert by_name["priority_education"].status == "aucun élève concerné"
+    assert by_name["disability_plan"].status == "moins de deux groupes assez grands pour être comparés"
+    for name in ("allophone", "priority_education", "disability_plan"):
+        assert all(d is None for d in by_name[name].disparities.values())
+        assert not by_name[name].alerts
+    verdict = fairness_gate(result, GateThresholds(attributes=["allophone", "priority_education", "disability_plan"]))
+    assert verdict.passed and not verdict.breaches
+    assert json.loads(json.dumps(result.as_dict()))["attributes"][2]["status"] == "aucun élève concerné"
+
+
+def test_a_group_misjudged_by_half_its_rate_is_flagged_even_within_the_point_tolerance() -> None:
+    """At 2-5 % dropout, a few points of error can be most of a group's risk: judged on its own rate."""
+    frame = _population(20_000, np.random.default_rng(5))
+    b = (frame["group"] == "B").to_numpy()
+    frame.loc[b, "risk"] = np.clip(frame.loc[b, "risk"] * 2.5, 0, 1)  # announces 2.5 dropouts for each observed one
+    lenient_points = FairnessConfig(n_boot=60, mitigation=False, calibration_tolerance=0.5)
+    result = _audit(frame, lenient_points)
+    alerts = result.attributes[0].alerts
+    assert len(alerts) == 1 and alerts[0].startswith("bourse — B : risque surestimé au regard du taux du groupe")
+    ratio = _cell(result.attributes[0].cells, "B", "observed_expected")
+    assert ratio.upper is not None and ratio.upper < 1 / 1.5
+    assert not fairness_gate(result, lenient_points.gate).passed
+    calibrated = _audit(_population(20_000, np.random.default_rng(5)), lenient_points)
+    assert not calibrated.alerts
+
+
+def test_an_unknown_attribute_in_the_config_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    from fairness.config import load_fairness_config
+
+    config = tmp_path / "fairness.yaml"
+    config.write_text("gate:\n  attributes: [sex, bourse]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"gate\.attributes\.1: Input should be 'sex', 'scholarship'"):
+        load_fairness_config(config)

@@ -15,10 +15,9 @@ import pytest
 
 from fairness.config import FairnessConfig
 from fairness.review import ReviewContext, review_snapshots
-from features.build import AUDIT_TABLE, FeatureConfig, build_features
-from features.pseudonymise import pseudonymise_extract
+from features.ingest import pseudonymise_extract, validate_extract, write_validated
+from features.signals import AUDIT_TABLE, FeatureConfig, build_features
 from features.synthetic import SynthConfig, synthesise
-from features.validation import validate_extract, write_validated
 from training.config import load_train_config
 from training.train import load_feature_set, train
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.build import FeatureConfig, build_features
+from features.signals import FeatureConfig, build_features
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

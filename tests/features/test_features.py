@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from features.build import AsOfSchedule, FeatureConfig, build_features, load_feature_config
 from features.catalog import AUDIT_COLUMNS, FEATURE_NAMES
-from features.pandas_reference import SIGNALS, reference_signals
+from features.signals import AsOfSchedule, FeatureConfig, build_features, load_feature_config
+from features.signals.pandas_reference import SIGNALS, reference_signals
 from vigie.cli import app
 
 AS_OF = [date(2022, 12, 15), date(2023, 3, 31), date(2023, 6, 15)]
@@ -149,3 +150,40 @@ def test_cli_features_needs_a_validated_extract(extract: Path, validated: Path, 
     )
     assert done.exit_code == 0, done.output
     assert pd.read_parquet(tmp_path / "f" / "features.parquet")["as_of"].nunique() == 2
+
+
+OPTIONAL_PARTS = {
+    "allophone column": ("enrolments.csv", "allophone"),
+    "coefficient column": ("grades.csv", "coefficient"),
+    "incidents table": ("incidents.csv", None),
+    "calendar table": ("calendar.csv", None),
+}
+
+
+@pytest.mark.parametrize("part", list(OPTIONAL_PARTS))
+def test_an_extract_without_an_optional_part_builds_features(
+    part: str, extract_copy: Callable[[], Path], snapshots: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The contract marks these optional: validation accepts the extract, so features must too."""
+    from features.ingest import validate_extract, write_validated
+
+    path = extract_copy()
+    file, column = OPTIONAL_PARTS[part]
+    if column is None:
+        (path / file).unlink()
+    else:
+        frame = pd.read_csv(path / file, dtype=str, keep_default_na=False)
+        frame.drop(columns=[column]).to_csv(path / file, index=False)
+    write_validated(validate_extract(path), tmp_path / "validated")
+    dates = ",".join(d.isoformat() for d in AS_OF)
+    args = ["features", "--data", str(tmp_path / "validated"), "--out", str(tmp_path / "f"), "--as-of", dates]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    built = pd.read_parquet(tmp_path / "f" / "features.parquet")
+    assert len(built) == len(snapshots)
+    if part == "incidents table":
+        assert (built["incidents_year"] == 0).all()
+    if part == "coefficient column":  # every grade weighs 1: the year mean is the plain mean
+        assert built["grade_mean_year"].notna().sum() == snapshots["grade_mean_year"].notna().sum()
+    if part == "allophone column":
+        assert pd.read_parquet(tmp_path / "f" / "audit.parquet")["allophone"].isna().all()

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.build import FeatureConfig, build_features
 from features.catalog import FEATURE_NAMES
+from features.signals import FeatureConfig, build_features
 
 AS_OF = date(2023, 3, 31)
 EVENT_TABLES = {"attendance": "date", "grades": "date", "incidents": "date"}

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from features.pseudonymise import KeyFileError, generate_key, pseudonym, pseudonymise_extract
+from features.ingest import KeyFileError, generate_key, pseudonym, pseudonymise_extract
 from vigie.cli import app
 
 TEST_KEY = b"vigie-test-vector-key-2026"

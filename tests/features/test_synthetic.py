@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from features.contract import LYCEE_PRO_LEVELS
+from features.ingest import LYCEE_PRO_LEVELS
 from features.synthetic import SynthConfig, synthesise
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.extract import ContractError
-from features.validation import ValidatedExtract, validate_extract, write_validated
+from features.ingest import ContractError, ValidatedExtract, validate_extract, write_validated
 from tests.conftest import append_rows, read_csv_text
 
 TODAY = date.today()
@@ -173,7 +172,7 @@ def test_extra_columns_are_ignored_with_a_warning(extract_copy: Callable[[], Pat
 
 
 def test_injected_errors_are_all_quarantined_and_written(tmp_path: Path, key_file: Path) -> None:
-    from features.pseudonymise import pseudonymise_extract
+    from features.ingest import pseudonymise_extract
     from features.synthetic import SynthConfig, synthesise
 
     synthesise(SynthConfig(pupils=300, seed=3, first_year=2022, last_year=2022, inject_errors=12), tmp_path / "raw")
@@ -194,3 +193,21 @@ def test_injected_errors_are_all_quarantined_and_written(tmp_path: Path, key_fil
     kept = pd.read_parquet(written["attendance"])
     assert len(kept) == result.report.tables["attendance"].rows_kept
     assert str(kept["date"].dtype).startswith("datetime64") or kept["date"].dtype == object
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["zero-bytes", "blank-lines"])
+def test_empty_table_file_is_a_structural_error_naming_the_file(
+    extract_copy: Callable[[], Path], content: bytes
+) -> None:
+    path = extract_copy()
+    (path / "attendance.csv").write_bytes(content)
+    with pytest.raises(ContractError, match=r"attendance\.csv: (the file is empty|no header row)"):
+        validate_extract(path)
+
+
+def test_unreadable_parquet_is_a_structural_error_naming_the_file(extract_copy: Callable[[], Path]) -> None:
+    path = extract_copy()
+    (path / "grades.csv").unlink()
+    (path / "grades.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(ContractError, match=r"grades\.parquet: not a readable Parquet file"):
+        validate_extract(path)

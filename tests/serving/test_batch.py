@@ -12,7 +12,7 @@ import pytest
 import shap
 
 from features.catalog import AUDIT_COLUMNS
-from features.contract import IDENTIFYING_COLUMNS
+from features.ingest import IDENTIFYING_COLUMNS
 from models.matrix import feature_matrix
 from models.reasons import CONTEXT, SIGNALS
 from serving.batch import SCORE_SCHEMA, ScoreBatch, TierConfig, append_history, pupil_history, score_frame, write_scores

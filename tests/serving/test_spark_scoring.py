@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.engines import spark_session
+from features.signals import spark_session
 from serving.batch import TierConfig, score_frame
 from serving.spark import score_spark
 from training.config import TrainConfig

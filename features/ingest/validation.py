@@ -2,7 +2,7 @@
 
 Counts always reconcile: rows read = rows kept + rows quarantined, per table. A structural
 problem (missing table or column, raw identifiers in a pseudonymised extract) raises
-:class:`~features.extract.ContractError` before any row is judged.
+:class:`~features.ingest.extract.ContractError` before any row is judged.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 from pandera.pandas import DataFrameSchema
 
-from features import contract as c
-from features.extract import ContractError, SourceInfo, find_table, read_table
-from features.parsing import arrow_schema, parse_table
-from features.rules import RuleContext, reading_schema, rules_schema
+from features.ingest import contract as c
+from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
+from features.ingest.parsing import arrow_schema, parse_table
+from features.ingest.rules import RuleContext, reading_schema, rules_schema
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,13 @@ def _check_structure(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -
             f"{source.file}: required column(s) {', '.join(missing)} missing "
             f"(found: {', '.join(map(str, raw.columns))})."
         )
+    notes = []
+    for column in spec.columns:
+        if not column.required and column.name not in raw.columns:
+            filled = "missing" if column.default is None else f"{column.default}"
+            notes.append(f"optional column {column.name} absent: every row takes {filled}")
     extra = [str(col) for col in raw.columns if col not in spec.column_names]
-    return [f"extra column(s) ignored: {', '.join(extra)}"] if extra else []
+    return notes + ([f"extra column(s) ignored: {', '.join(extra)}"] if extra else [])
 
 
 def _detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
@@ -174,8 +179,6 @@ def validate_table(
     violations = _run(reading_schema(spec, present), raw, raw, source.file, spec.key)
     unreadable = {v.row - 1 for v in violations}
     typed = parse_table(raw.drop(index=list(unreadable)), spec)
-    if "coefficient" in typed.columns:
-        typed["coefficient"] = typed["coefficient"].fillna(1.0)
     violations += _run(rules_schema(spec, ctx), typed, raw, source.file, spec.key)
 
     bad_rows = sorted({v.row - 1 for v in violations})

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 import pyarrow as pa
 
-from features.contract import LogicalType, TableSpec
+from features.ingest.contract import LogicalType, TableSpec
 
 _TRUE = {"true", "1", "1.0", "oui", "vrai", "yes", "t", "o", "y"}
 _FALSE = {"false", "0", "0.0", "non", "faux", "no", "f", "n"}
@@ -100,8 +100,14 @@ def arrow_schema(spec: TableSpec, columns: list[str]) -> pa.Schema:
 
 
 def parse_table(raw: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Typed copy of the spec's columns of ``raw`` (unreadable cells become missing)."""
-    return pd.DataFrame(
-        {c.name: PARSERS[c.type](raw[c.name]) for c in spec.columns if c.name in raw.columns},
-        index=raw.index,
-    )
+    """Typed copy of every column of the spec: unreadable cells become missing, and an optional
+    column the extract leaves out (or a cell of it left empty) takes the contract's default."""
+    typed = {}
+    for column in spec.columns:
+        values = PARSERS[column.type](raw[column.name] if column.name in raw.columns else _absent(raw.index))
+        typed[column.name] = values if column.default is None else values.fillna(column.default)
+    return pd.DataFrame(typed, index=raw.index)
+
+
+def _absent(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype="object")

@@ -2,7 +2,7 @@
 
 Everything else reads column names, value sets and table roles from here, so the contract is
 written down once. Types are the *logical* types of the contract; parsing and checking live in
-:mod:`features.validation`.
+:mod:`features.ingest.validation`.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class ColumnSpec:
     required: bool = True
     nullable: bool = False
     allowed: tuple[str, ...] | None = None
+    #: The value an optional column takes when the extract leaves it out (or a cell empty).
+    default: float | bool | str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ GRADES = TableSpec(
         _c("subject", "str"),
         _c("score", "float"),
         _c("max_score", "float"),
-        _c("coefficient", "float", required=False, nullable=True),
+        _c("coefficient", "float", required=False, nullable=True, default=1.0),
     ),
 )
 INCIDENTS = TableSpec(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.calendar import school_days
+from features.ingest import school_days
 
 SIGNALS = (
     "unjustified_absence_rate_4w",

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from features import contract as c
-from features.extract import ContractError, find_table, read_table, write_table
-from features.parsing import parse_date
+from features.ingest import contract as c
+from features.ingest.extract import ContractError, find_table, read_table, write_table
+from features.ingest.parsing import parse_date
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from features import signals
-from features.calendar import school_days
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
 from features.configfile import load_config_file
-from features.contract import TABLES
-from features.engines import Engine, connect
-from features.extract import ContractError
-from features.snapshots import KEYS, Tables, attach, labels, population, trajectory
+from features.ingest import TABLES, ContractError, TableSpec, school_days
+from features.signals import definitions as signals
+from features.signals.engines import Engine, connect
+from features.signals.population import KEYS, Tables, attach, labels, population, trajectory
 
 FEATURE_TABLE = "features.parquet"
 AUDIT_TABLE = "audit.parquet"
@@ -103,7 +101,7 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
     for name in ("pupils", "enrolments", "attendance", "grades", "incidents", "outcomes"):
         path = extract_dir / f"{name}.parquet"
         if path.exists():
-            tables[name] = con.read_parquet(str(path), table_name=name)
+            tables[name] = _with_optional_columns(con.read_parquet(str(path), table_name=name), TABLES[name])
         elif name in optional:
             tables[name] = ibis.memtable(optional[name].empty_table())
         else:
@@ -126,6 +124,28 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
     is_open = np.isin(calendar_days, school_days(first, last, holidays))
     days = pa.table({"day": calendar_days, "school_days_before": np.cumsum(is_open) - is_open})
     return Tables(days=ibis.memtable(days), **tables), known_until
+
+
+_IBIS_TYPES = {
+    "str": "string",
+    "date": "date",
+    "month": "string",
+    "int": "int32",
+    "float": "float64",
+    "bool": "boolean",
+}
+
+
+def _with_optional_columns(table: ir.Table, spec: TableSpec) -> ir.Table:
+    """Every optional column of the contract, at its default where the extract left it out."""
+    absent = {
+        column.name: ibis.literal(column.default, type=_IBIS_TYPES[column.type])
+        if column.default is not None
+        else ibis.null(_IBIS_TYPES[column.type])
+        for column in spec.columns
+        if not column.required and column.name not in table.columns
+    }
+    return table.mutate(**absent) if absent else table
 
 
 def snapshot_expressions(

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from pandera.pandas import Check, Column, DataFrameSchema
 
-from features import contract as c
-from features.parsing import EXPECTED, PARSERS
+from features.ingest import contract as c
+from features.ingest.parsing import EXPECTED, PARSERS
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: Encodings tried in order; latin-1 decodes any byte so it always ends the search.
@@ -76,21 +77,35 @@ def detect_delimiter(path: Path, encoding: str) -> str:
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
-    """Read one table; CSV cells come back as text with empty cells as missing."""
+    """Read one table; CSV cells come back as text with empty cells as missing.
+
+    A file that cannot be read as a table at all (empty, no header, not Parquet, broken
+    quoting) is a structural error naming the file, never a parser's traceback.
+    """
+    if path.stat().st_size == 0:
+        raise ContractError(f"{path}: the file is empty (0 bytes); the contract expects a header row at least.")
     if path.suffix == ".parquet":
-        frame = pq.read_table(path).to_pandas()
+        try:
+            frame = pq.read_table(path).to_pandas()
+        except (pa.ArrowException, OSError) as error:
+            raise ContractError(f"{path}: not a readable Parquet file ({error}).") from None
         return frame, SourceInfo(path, "parquet")
     encoding = detect_encoding(path)
     delimiter = detect_delimiter(path, encoding)
-    frame = pd.read_csv(
-        path,
-        sep=delimiter,
-        encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skipinitialspace=True,
-    )
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise ContractError(f"{path}: no header row (the file holds only blank lines).") from None
+    except pd.errors.ParserError as error:
+        raise ContractError(f"{path}: not a readable CSV table ({error}).") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, SourceInfo(path, "csv", encoding, delimiter)
 

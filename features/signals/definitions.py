@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.catalog import SERIOUS_INCIDENTS, SUBJECT_GROUPS
-from features.snapshots import KEYS, Tables, attach, school_days_before
+from features.signals.population import KEYS, Tables, attach, school_days_before
 
 _PAST = 2  # school years of history read: the current one and the one before
 

@@ -1,0 +1,43 @@
+"""French display of numbers, the one place every report, card and reason formats them.
+
+Decimal comma, a narrow no-break space between thousands, a dash for what is missing, and
+French plurals (singular under 2: « 0 incident », « 1,5 an », « 2 incidents »).
+"""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+THOUSANDS = "\u202f"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """``3,142`` for ``number(3.14159, 3)``; a dash when missing."""
+    if _missing(value):
+        return MISSING
+    return f"{value:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",")
+
+
+def integer(value: float | None) -> str:
+    """``11 632`` (narrow no-break space); a dash when missing."""
+    return number(value, 0)
+
+
+def percent(share: float | None, digits: int = 0) -> str:
+    """A share as a percentage: ``12,5 %`` for ``percent(0.125, 1)``."""
+    return MISSING if _missing(share) else f"{number(100 * share, digits)} %"  # type: ignore[operator]
+
+
+def points(share: float | None, digits: int = 1) -> str:
+    """A difference of shares in percentage points, without the unit: ``2,5`` for 0.025."""
+    return MISSING if _missing(share) else number(100 * share, digits)  # type: ignore[operator]
+
+
+def plural(count: float, one: str, many: str) -> str:
+    """French agreement: singular under 2 (``0 matière``, ``1 matière``, ``2 matières``)."""
+    return one if abs(count) < 2 else many

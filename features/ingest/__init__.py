@@ -1,0 +1,58 @@
+"""From an export to a validated, pseudonymised extract in the contract's form.
+
+The contract as data (:mod:`~features.ingest.contract`), reading CSV and Parquet exports as
+they really come, parsing and rule checks (pandera), quarantine with file, row and column,
+pseudonymisation with a secret key, and the school calendar.
+"""
+
+from features.ingest import contract
+from features.ingest.calendar import french_holidays, school_days, year_bounds
+from features.ingest.contract import (
+    GRADE_LEVELS,
+    IDENTIFYING_COLUMNS,
+    LYCEE_PRO_LEVELS,
+    SENSITIVE_ATTRIBUTES,
+    TABLES,
+    TableSpec,
+)
+from features.ingest.extract import ContractError, read_table, write_table
+from features.ingest.pseudonymise import (
+    KeyFileError,
+    PseudonymisationReport,
+    generate_key,
+    pseudonym,
+    pseudonymise_extract,
+)
+from features.ingest.validation import (
+    ValidatedExtract,
+    ValidationReport,
+    render_report,
+    validate_extract,
+    write_validated,
+)
+
+__all__ = [
+    "GRADE_LEVELS",
+    "IDENTIFYING_COLUMNS",
+    "LYCEE_PRO_LEVELS",
+    "SENSITIVE_ATTRIBUTES",
+    "TABLES",
+    "ContractError",
+    "KeyFileError",
+    "PseudonymisationReport",
+    "TableSpec",
+    "ValidatedExtract",
+    "ValidationReport",
+    "contract",
+    "french_holidays",
+    "generate_key",
+    "pseudonym",
+    "pseudonymise_extract",
+    "read_table",
+    "render_report",
+    "school_days",
+    "validate_extract",
+    "write_table",
+    "write_validated",
+    "year_bounds",
+]

@@ -1,0 +1,35 @@
+"""From a validated extract to snapshots: one row per (pupil, as-of date) with signals and label.
+
+The definitions are Ibis expressions written once (:mod:`~features.signals.population`,
+:mod:`~features.signals.definitions`) and run on DuckDB (embedded) or Spark
+(:mod:`~features.signals.engines`); :mod:`~features.signals.build` writes the feature table
+and its metadata. :mod:`~features.signals.pandas_reference` is an independent oracle for tests.
+"""
+
+from features.signals.build import (
+    AUDIT_TABLE,
+    FEATURE_TABLE,
+    METADATA,
+    AsOfSchedule,
+    FeatureConfig,
+    FeatureOutput,
+    build_features,
+    code_version,
+    load_feature_config,
+)
+from features.signals.engines import Engine, connect, spark_session
+
+__all__ = [
+    "AUDIT_TABLE",
+    "FEATURE_TABLE",
+    "METADATA",
+    "AsOfSchedule",
+    "Engine",
+    "FeatureConfig",
+    "FeatureOutput",
+    "build_features",
+    "code_version",
+    "connect",
+    "load_feature_config",
+    "spark_session",
+]
