@@ -265,10 +265,11 @@ def _bootstrap(
     """
     boots = [np.full((config.n_boot, len(f.order), len(METRICS)), np.nan) for f in figures]
     samples = _pupil_samples(pupils, config.n_boot, np.random.default_rng(config.seed))
+    in_id_order = pd.factorize(pupils, sort=True)[0]  # integer codes that sort as the pupil ids do
     for b, drawn in enumerate(samples):
         rows = drawn[np.argsort(risk[drawn], kind="stable")]
         y_s, risk_s = y[rows], risk[rows]
-        cut = top_k_mask(risk_s, config.capacity, as_of[rows])
+        cut = top_k_mask(risk_s, config.capacity, as_of[rows], pupils=in_id_order[rows])
         for f, boot in zip(figures, boots, strict=True):
             boot[b] = _per_group(y_s, risk_s, cut, f.codes[rows], len(f.order))
     return boots
@@ -327,7 +328,7 @@ def audit_predictions(
     y = np.asarray(y, dtype=int)
     risk = np.asarray(risk, dtype=float)
     as_of, pupils = np.asarray(as_of), np.asarray(pupils)
-    flagged = top_k_mask(risk, config.capacity, as_of)
+    flagged = top_k_mask(risk, config.capacity, as_of, pupils=pupils)
     figures = [_point_figures(str(a), groups[a], y, risk, flagged) for a in groups.columns]
     boots = _bootstrap(figures, y, risk, as_of, pupils, config)
     return AuditResult(

@@ -105,7 +105,7 @@ def compare_mitigations(
     fit, judge = first_half & inside, ~first_half & inside
     points = []
     for capacity in CAPACITIES:
-        flagged = top_k_mask(risk, capacity, np.asarray(as_of))
+        flagged = top_k_mask(risk, capacity, np.asarray(as_of), pupils=np.asarray(pupils))
         points.append(
             _point(f"sans correction, {capacity:.0%} signalés", y[judge], flagged[judge], labels[judge], False)
         )

@@ -4,7 +4,6 @@ hands it over); ``vigie audit`` calls :func:`audit_extract` on an extract at a d
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +23,9 @@ from fairness.groups import audit_groups
 from fairness.mitigation import MitigationResult, compare_mitigations
 from fairness.report import summary_lines, write_report
 from features.ingest import ContractError
-from features.signals import AUDIT_TABLE, FEATURE_TABLE, METADATA, FeatureConfig, build_features
-from models.estimator import DropoutRiskModel
+from features.signals import AUDIT_TABLE, build_features
 from models.matrix import feature_matrix
+from models.registry import LoadedModel
 
 log = logging.getLogger(__name__)
 KEYS = ["pupil_id", "as_of"]
@@ -145,21 +144,21 @@ def fold_audit_check(
 def audit_extract(
     extract: Path,
     as_of: date,
-    model: DropoutRiskModel,
-    model_label: str,
+    model: LoadedModel,
     config: FairnessConfig,
     *,
     work_dir: Path,
     synthetic: bool = False,
 ) -> FairnessReview:
-    """Features of a validated extract at ``as_of`` (labels need the horizon closed), scored by ``model``."""
+    """Features of a validated extract at ``as_of``, built with the model's own feature config
+    (its horizon gives the labels, which need that horizon closed), scored by the model."""
     folder = work_dir / "audits" / f"features-{as_of.isoformat()}"
-    build_features(extract, folder, FeatureConfig(as_of=[as_of]))
-    frame = pd.read_parquet(folder / FEATURE_TABLE)
-    metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
-    risk = model.predict_proba(feature_matrix(frame))[:, 1]
-    context = ReviewContext(model_label, [as_of.isoformat()], str(metadata.get("input_hash", "")), synthetic)
-    return review_snapshots(frame, risk, pd.read_parquet(folder / AUDIT_TABLE), config, context)
+    built = build_features(extract, folder, model.features.config.at([as_of]))
+    frame = pd.read_parquet(built.features)
+    risk = model.estimator.predict_proba(feature_matrix(frame, list(model.estimator.feature_names_in_)))[:, 1]
+    context = ReviewContext(model.label, [as_of.isoformat()], built.metadata.input_hash, synthetic)
+    audit = pd.read_parquet(folder / AUDIT_TABLE)
+    return review_snapshots(frame, risk, audit, config, context)
 
 
 def log_review(paths: list[Path], review: FairnessReview, name: str, version: str) -> str:

@@ -12,23 +12,53 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 
-def top_k_mask(score: np.ndarray, capacity: float, groups: np.ndarray | None = None) -> np.ndarray:
-    """True for the ceil(capacity x n) highest scores, overall or within each group."""
+def capacity_count(size: np.ndarray | int, share: float) -> np.ndarray:
+    """How many pupils a capacity flags among ``size``: ceil(share x size).
+
+    Rounded first, so that binary float error never flags one pupil too many: the high and
+    medium tiers together take 0.1 + 0.2 = 0.30000000000000004, and 100 pupils times that has
+    a ceiling of 31.
+    """
+    return np.ceil(np.round(np.asarray(size, dtype=float) * share, 9)).astype(np.int64)
+
+
+def capacity_rank(score: np.ndarray, pupils: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """1 for the highest score of each group, 2 for the next...; equal scores in ``pupil_id`` order.
+
+    The one ordering every capacity cut uses (training metrics, tiers, audits, monitoring), so a
+    pupil is in or out of the top k% for the same reason everywhere and on every engine.
+    """
     score = np.asarray(score, dtype=float)
+    codes = np.zeros(len(score), dtype=np.int64) if groups is None else pd.factorize(np.asarray(groups))[0]
+    order = np.lexsort((np.asarray(pupils), -score, codes))
+    starts = np.searchsorted(codes[order], codes[order], side="left")
+    rank = np.empty(len(score), dtype=np.int64)
+    rank[order] = np.arange(len(score)) - starts + 1
+    return rank
+
+
+def group_sizes(groups: np.ndarray | None, n: int) -> np.ndarray:
+    """The size of each row's group (all rows one group when ``groups`` is None)."""
     if groups is None:
-        groups = np.zeros(len(score), dtype=int)
-    frame = pd.DataFrame({"score": score, "group": groups})
-    rank = frame.groupby("group")["score"].rank(method="first", ascending=False)
-    size = frame.groupby("group")["score"].transform("size")
-    return (rank <= np.ceil(capacity * size)).to_numpy()
+        return np.full(n, n, dtype=np.int64)
+    codes = pd.factorize(np.asarray(groups))[0]
+    return np.bincount(codes)[codes]
+
+
+def top_k_mask(
+    score: np.ndarray, capacity: float, groups: np.ndarray | None = None, *, pupils: np.ndarray
+) -> np.ndarray:
+    """True for the ceil(capacity x n) highest scores, overall or within each group (ties by pupil)."""
+    rank = capacity_rank(score, pupils, groups)
+    return rank <= capacity_count(group_sizes(groups, len(rank)), capacity)
 
 
 def precision_recall_at(
-    y: np.ndarray, score: np.ndarray, capacity: float, groups: np.ndarray | None = None
+    y: np.ndarray, score: np.ndarray, capacity: float, groups: np.ndarray | None = None, *, pupils: np.ndarray
 ) -> tuple[float, float]:
     """Precision and recall when the top ``capacity`` share is flagged."""
     y = np.asarray(y, dtype=int)
-    flagged = top_k_mask(score, capacity, groups)
+    flagged = top_k_mask(score, capacity, groups, pupils=pupils)
     precision = float(y[flagged].mean()) if flagged.any() else float("nan")
     recall = float(y[flagged].sum() / y.sum()) if y.sum() else float("nan")
     return precision, recall
@@ -54,6 +84,7 @@ def classification_metrics(
     y: np.ndarray,
     probability: np.ndarray,
     *,
+    pupils: np.ndarray,
     capacities: tuple[float, ...] = (0.05, 0.1, 0.2),
     schools: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -70,9 +101,9 @@ def classification_metrics(
     }
     for capacity in capacities:
         tag = f"{round(capacity * 100)}pct"
-        out[f"precision_at_{tag}"], out[f"recall_at_{tag}"] = precision_recall_at(y, probability, capacity)
+        out[f"precision_at_{tag}"], out[f"recall_at_{tag}"] = precision_recall_at(y, probability, capacity, pupils=pupils)
         if schools is not None:
-            per_school = precision_recall_at(y, probability, capacity, schools)
+            per_school = precision_recall_at(y, probability, capacity, schools, pupils=pupils)
             out[f"precision_at_{tag}_per_school"], out[f"recall_at_{tag}_per_school"] = per_school
     return out
 
@@ -84,7 +115,10 @@ def metrics_by_group(
     rows = {}
     for value, index in frame.groupby(by, observed=True).indices.items():
         rows[value] = classification_metrics(
-            frame["label"].to_numpy()[index], probability[index], capacities=capacities
+            frame["label"].to_numpy()[index],
+            probability[index],
+            pupils=frame["pupil_id"].to_numpy()[index],
+            capacities=capacities,
         )
     return pd.DataFrame(rows).T
 
@@ -95,9 +129,7 @@ def lead_times(frame: pd.DataFrame, probability: np.ndarray, capacity: float = 0
     ``frame`` holds snapshots (pupil_id, as_of, event_date) over several as-of dates; each
     date is ranked on its own. Pupils never flagged before their event are left out.
     """
-    flagged = np.zeros(len(frame), dtype=bool)
-    for _, index in frame.groupby("as_of").indices.items():
-        flagged[index] = top_k_mask(probability[index], capacity)
+    flagged = top_k_mask(probability, capacity, frame["as_of"].to_numpy(), pupils=frame["pupil_id"].to_numpy())
     events = frame.assign(flagged=flagged)
     events = events[events["event_date"].notna() & events["flagged"]]
     events = events[pd.to_datetime(events["event_date"]) > pd.to_datetime(events["as_of"])]

@@ -20,10 +20,12 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.catalog import FEATURE_NAMES
-from features.signals import FEATURE_TABLE, FeatureConfig, build_features
+from features.signals import build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
+from models.metrics import capacity_count, capacity_rank, group_sizes
 from models.reasons import reasons as build_reasons
+from models.registry import LoadedModel
 
 TIERS = ("high", "medium", "low")
 REASON_TYPE = pa.list_(
@@ -66,18 +68,16 @@ def tiers(
 ) -> tuple[np.ndarray, Thresholds]:
     """high = top ``config.high`` share, medium = the next ``config.medium``, within the scope.
 
-    Equal risks are ordered by pupil_id, so a batch gets the same tiers on any engine.
+    The capacity rule is :func:`models.metrics.capacity_rank` and ``capacity_count``: equal
+    risks in ``pupil_id`` order, so a batch gets the same tiers on any engine.
     """
-    groups = schools if config.scope == "school" else np.full(len(risk), "all", dtype=object)
-    frame = pd.DataFrame({"risk": risk, "group": groups, "pupil": pupils})
-    order = frame.sort_values(["group", "risk", "pupil"], ascending=[True, False, True]).index
-    rank = np.empty(len(frame))
-    rank[order] = frame.loc[order].groupby("group").cumcount().to_numpy() + 1
-    size = frame.groupby("group")["risk"].transform("size").to_numpy()
-    high = rank <= np.ceil(config.high * size)
-    medium = ~high & (rank <= np.ceil((config.high + config.medium) * size))
+    groups = schools if config.scope == "school" else None
+    rank = capacity_rank(risk, pupils, groups)
+    size = group_sizes(groups, len(rank))
+    high = rank <= capacity_count(size, config.high)
+    medium = ~high & (rank <= capacity_count(size, config.high + config.medium))
     tier = np.where(high, "high", np.where(medium, "medium", "low"))
-    frame["tier"] = tier
+    frame = pd.DataFrame({"risk": risk, "group": schools if groups is not None else "all", "tier": tier})
     lowest = frame.groupby(["group", "tier"])["risk"].min().unstack()
     return tier, Thresholds(
         config.scope,
@@ -192,13 +192,13 @@ def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     return pd.concat(frames).sort_values("as_of").reset_index(drop=True) if frames else pd.DataFrame()
 
 
-def score_extract(
-    extract: Path, as_of: date, model: DropoutRiskModel, model_version: str, config: TierConfig, *, work_dir: Path
-) -> ScoreBatch:
-    """Features of a validated extract at ``as_of`` (DuckDB), then :func:`score_frame`."""
+def score_extract(extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path) -> ScoreBatch:
+    """Features of a validated extract at ``as_of``, built as the model's own were (its feature
+    config, DuckDB), model inputs only; then :func:`score_frame`."""
     folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
-    build_features(extract, folder, FeatureConfig(as_of=[as_of]))
-    return score_frame(pd.read_parquet(folder / FEATURE_TABLE), model, model_version, config)
+    features = model.features.config.at([as_of]).model_copy(update={"engine": "duckdb"})
+    built = build_features(extract, folder, features, purpose="scoring")
+    return score_frame(pd.read_parquet(built.features), model.estimator, model.label, config)
 
 
 def top_of_batch(batch: ScoreBatch, n: int = 5) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import pandas as pd
 from features.catalog import FEATURE_NAMES
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
+from models.metrics import capacity_count
 from models.reasons import reasons as build_reasons
 from serving.batch import TierConfig
 
@@ -36,14 +37,26 @@ def score_spark(features: Any, model: DropoutRiskModel, model_version: str, conf
 
     schema = "pupil_id string, school_id string, grade_level string, as_of date, risk double"
     scored = features.select(*needed).mapInPandas(risk, schema)
-    scope = F.col("school_id") if config.scope == "school" else F.lit("all")
+    # The capacity rule of models.metrics: rank by risk, equal risks in pupil_id order (the window
+    # below is capacity_rank in Spark's terms), and how many each tier takes from capacity_count,
+    # computed on the driver from the group sizes (one row per school at most).
+    scored = scored.withColumn("_group", F.col("school_id") if config.scope == "school" else F.lit("all"))
+    sizes = scored.groupBy("_group").count().toPandas()
+    cuts = sizes.assign(
+        _high=capacity_count(sizes["count"].to_numpy(), config.high),
+        _upto_medium=capacity_count(sizes["count"].to_numpy(), config.high + config.medium),
+    )[["_group", "_high", "_upto_medium"]]
+    spark = features.sparkSession
+    cut_schema = "_group string, _high long, _upto_medium long"
     ranked = (
-        scored.withColumn("_rank", F.row_number().over(Window.partitionBy(scope).orderBy(F.desc("risk"), "pupil_id")))
-        .withColumn("_n", F.count("*").over(Window.partitionBy(scope)))
+        scored.withColumn(
+            "_rank", F.row_number().over(Window.partitionBy("_group").orderBy(F.desc("risk"), "pupil_id"))
+        )
+        .join(F.broadcast(spark.createDataFrame(cuts, cut_schema)), "_group")
         .withColumn(
             "tier",
-            F.when(F.col("_rank") <= F.ceil(F.col("_n") * config.high), "high")
-            .when(F.col("_rank") <= F.ceil(F.col("_n") * (config.high + config.medium)), "medium")
+            F.when(F.col("_rank") <= F.col("_high"), "high")
+            .when(F.col("_rank") <= F.col("_upto_medium"), "medium")
             .otherwise("low"),
         )
     )

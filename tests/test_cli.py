@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from vigie.cli import app
@@ -47,3 +48,42 @@ def test_empty_table_file_exits_2_naming_the_file(tmp_path: Path, extract: Path)
     assert result.exit_code == 2, result.output
     assert "attendance.csv: the file is empty" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--data", "/nonexistent/extract"], "neither a feature folder"),
+        (["features", "--data", "/nonexistent", "--out", "/tmp/x", "--as-of", "2024-03-31"], "not a validated extract"),
+        (["score", "--data", "x", "--as-of", "31/03/2024", "--out", "o"], "expected a date YYYY-MM-DD"),
+        (["score", "--data", "x", "--as-of", "2024-03-31", "--out", "o", "--format", "xlsx"], "xlsx"),
+        (["keygen", "{existing}"], "exists"),
+    ],
+)
+def test_expected_failures_are_one_line_and_exit_2(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "key").write_text("a key that must not be overwritten")
+    result = CliRunner().invoke(app, [a.replace("{existing}", str(tmp_path / "key")) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
+
+
+def test_an_unexpected_failure_says_where_the_log_is_and_shows_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vigie.cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal fault")
+
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(vigie.cli, "validate_extract", broken)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 70, result.output
+    log = tmp_path / "data" / "logs" / "vigie.log"
+    assert "unexpected error (RuntimeError)" in result.output and str(log) in result.output.replace("\n", "")
+    assert "Traceback" not in result.output
+    assert "Traceback" in log.read_text(encoding="utf-8") and "internal fault" in log.read_text(encoding="utf-8")

@@ -65,3 +65,37 @@ def test_audit_a_registered_version(long_features: Path, tmp_path: Path, monkeyp
     assert version.tags["fairness_audit_as_of"] == "2023-03-31"
     logged = {a.path for a in client.list_artifacts(str(version.run_id), "fairness/2023-03-31")}
     assert "fairness/2023-03-31/fairness_report.html" in logged
+
+
+def test_a_model_is_audited_and_scored_with_its_own_feature_config(
+    long_features: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trained on 180-day labels, audited on 180-day labels: the horizon comes from the model."""
+    from features.signals import read_metadata
+
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        Path("configs/train.yaml").read_text(encoding="utf-8").replace("horizon_days: 365", "horizon_days: 180"),
+        encoding="utf-8",
+    )
+    validated = long_features.parent / "validated"
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "--data", str(validated), "--config", str(config), "--no-fairness"])
+    assert trained.exit_code == 0, trained.output
+    day = "2023-06-15"  # 365 days later is past the extract: only a 180-day horizon has closed
+    audited = runner.invoke(app, ["audit", "--data", str(validated), "--as-of", day, "--model", "1"])
+    assert audited.exit_code == 0, audited.output
+    built = read_metadata(tmp_path / "data" / "audits" / f"features-{day}")
+    assert built.horizon_days == 180 and built.config.horizon_days == 180
+    frame = pd.read_parquet(tmp_path / "data" / "audits" / f"features-{day}" / "features.parquet")
+    outcomes = pd.read_parquet(validated / "outcomes.parquet")
+    events, start = pd.to_datetime(outcomes["event_date"]), pd.Timestamp(day)
+    within = outcomes[(events > start) & (events <= start + pd.Timedelta(days=180))]
+    assert frame["label"].sum() == within["pupil_id"].isin(frame["pupil_id"]).sum() > 0
+    scored = runner.invoke(
+        app, ["score", "--data", str(validated), "--as-of", "2024-03-31", "--out", str(tmp_path / "s"), "--model", "1"]
+    )
+    assert scored.exit_code == 0, scored.output
+    assert read_metadata(tmp_path / "data" / "scoring" / "features-2024-03-31").config.horizon_days == 180

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
+from features.signals import FeatureMetadata
 from training.train import TrainingResult
 
 ROWS_FR = {
@@ -43,7 +44,7 @@ class CardContext:
     fairness: tuple[str, ...] = ()
 
 
-def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]) -> dict[str, Any]:
+def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata) -> dict[str, Any]:
     evaluations = result.evaluations
     lead = evaluations["model"].lead_days
     families: dict[str, int] = {}
@@ -67,13 +68,15 @@ def _context(result: TrainingResult, card: CardContext, metadata: dict[str, Any]
         "families": families,
         "n_features": len(FEATURES),
         "audit_columns": AUDIT_COLUMNS,
-        "horizon_days": metadata.get("horizon_days"),
+        "horizon_days": metadata.horizon_days,
         "best_iteration": result.model.best_iteration_,
         "params": result.params,
     }
 
 
-def write_model_card(result: TrainingResult, card: CardContext, metadata: dict[str, Any], folder: Path) -> list[Path]:
+def write_model_card(
+    result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path
+) -> list[Path]:
     env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["num"] = lambda value, digits=3: french.number(value, digits)
     context = _context(result, card, metadata)

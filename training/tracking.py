@@ -1,20 +1,18 @@
 """MLflow: the run, the registered version, the promotion gate and the ``champion`` alias.
 
-Default store: a SQLite database and an artifact folder under the data directory, no server.
-``MLFLOW_TRACKING_URI`` (a remote server, say) is used unchanged when set.
+The store itself is set up by :mod:`models.registry` (shared with scoring and the service).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import joblib
 import mlflow
@@ -26,15 +24,15 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
-from features.signals import code_version
+from features.signals import FeatureMetadata, code_version
 from models.matrix import model_input
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
+from models.registry import CHAMPION, FEATURE_METADATA_ARTIFACT, experiment_id, use_tracking_store
 from training.config import GateConfig, TrainConfig
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
 
-CHAMPION = "champion"
 PIP_REQUIREMENTS = [
     f"{p}=={v}"
     for p, v in (
@@ -69,31 +67,21 @@ class FairnessOutcome(Protocol):
 FairnessCheck = Callable[[pd.DataFrame, np.ndarray], FairnessOutcome]
 
 
-def configure_tracking(data_dir: Path) -> str:
-    """Point MLflow at ``MLFLOW_TRACKING_URI`` or at the local SQLite store; return the URI."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        store = (data_dir / "mlflow").resolve()
-        store.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{store / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return uri
+@dataclass
+class ChampionComparison:
+    """Where the candidate stands against the current champion, on the same test fold."""
+
+    state: Literal["none", "compared", "unscorable", "not_registered"]
+    detail: str  # French, for the gate's report
+    metrics: dict[str, float] | None = None
 
 
-def _experiment(name: str, data_dir: Path) -> str:
-    found = mlflow.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    location = None
-    if mlflow.get_tracking_uri().startswith("sqlite:"):
-        location = (data_dir / "mlflow" / "artifacts").resolve().as_uri()
-    return str(mlflow.create_experiment(name, artifact_location=location))
+GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "fair"]
 
 
 @dataclass
 class GateCheck:
+    kind: GateCheckKind
     label: str
     passed: bool | None  # None: not evaluated
     detail: str
@@ -108,6 +96,9 @@ class GateDecision:
     promoted: bool
     checks: list[GateCheck] = field(default_factory=list)
 
+    def check(self, kind: GateCheckKind) -> GateCheck:
+        return next(c for c in self.checks if c.kind == kind)
+
     def as_dict(self) -> dict[str, Any]:
         return {"promoted": self.promoted, "checks": [asdict(c) for c in self.checks]}
 
@@ -115,55 +106,58 @@ class GateDecision:
 def promotion_gate(
     metrics: dict[str, float],
     abc_metrics: dict[str, float],
-    champion_metrics: dict[str, float] | None,
+    champion: ChampionComparison,
     gate: GateConfig,
-    fairness_passed: bool | None = None,
-    champion_note: str = "aucun champion jusqu'ici",
-    fairness_detail: str = "audit d'équité non évalué",
+    fairness: FairnessOutcome | None = None,
 ) -> GateDecision:
     """Better than the champion and the ABC rule at the gate's capacity, calibrated, fair."""
     key = f"precision_at_{round(gate.capacity * 100)}pct"
     ours = metrics[key]
+    if champion.metrics is not None:
+        beats_champion: bool | None = ours > champion.metrics[key]
+        champion_detail = f"{ours:.4f} contre {champion.metrics[key]:.4f} sur le même pli de test"
+    else:  # with no champion yet there is nothing to beat; otherwise it could not be compared
+        beats_champion, champion_detail = champion.state == "none", champion.detail
     checks = [
         GateCheck(
+            "beats_abc",
             f"Précision à {gate.capacity:.0%} supérieure à la règle ABC",
             ours > abc_metrics[key],
             f"{ours:.4f} contre {abc_metrics[key]:.4f}",
         ),
         GateCheck(
-            f"Erreur de calibration au plus {gate.max_ece}", metrics["ece"] <= gate.max_ece, f"ECE {metrics['ece']:.4f}"
+            "calibrated",
+            f"Erreur de calibration au plus {gate.max_ece}",
+            metrics["ece"] <= gate.max_ece,
+            f"ECE {metrics['ece']:.4f}",
+        ),
+        GateCheck("beats_champion", "Meilleure que le champion actuel", beats_champion, champion_detail),
+        GateCheck(
+            "fair",
+            "Audit d'équité",
+            fairness.passed if fairness is not None else None,
+            fairness.detail if fairness is not None else "audit d'équité non évalué (aucun audit fourni)",
         ),
     ]
-    if champion_metrics is None:
-        no_champion = champion_note == "aucun champion jusqu'ici"
-        checks.append(GateCheck("Meilleure que le champion actuel", no_champion, champion_note))
-    else:
-        theirs = champion_metrics[key]
-        checks.append(
-            GateCheck(
-                "Meilleure que le champion actuel",
-                ours > theirs,
-                f"{ours:.4f} contre {theirs:.4f} sur le même pli de test",
-            )
-        )
-    checks.append(GateCheck("Audit d'équité", fairness_passed, fairness_detail))
-    required = [c.passed for c in checks[:3]] + ([fairness_passed] if gate.require_fairness else [])
-    return GateDecision(promoted=all(p is True for p in required), checks=checks)
+    required = [c for c in checks if c.kind != "fair" or gate.require_fairness]
+    return GateDecision(promoted=all(c.passed is True for c in required), checks=checks)
 
 
-def champion_probability(name: str, test: pd.DataFrame) -> tuple[np.ndarray | None, str]:
-    """The current champion's risk on the test fold, or None with the reason."""
+def compare_with_champion(name: str, test: pd.DataFrame, capacities: list[float]) -> ChampionComparison:
+    """The current champion's figures on the candidate's test fold, or why there are none."""
     client = MlflowClient()
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
-        return None, "aucun champion jusqu'ici"
+        return ChampionComparison("none", "aucun champion jusqu'ici")
     try:
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
         risk = model.predict(model_input(test))["risk"].to_numpy()
-        return risk, f"champion : version {version.version}"
     except Exception as error:  # a champion that cannot score this fold cannot be beaten on it
-        return None, f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
+        detail = f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
+        return ChampionComparison("unscorable", detail)
+    metrics = evaluate(test, risk, capacities).metrics
+    return ChampionComparison("compared", f"champion : version {version.version}", metrics)
 
 
 def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -204,140 +198,163 @@ def log_training(
     fairness: FairnessCheck | None = None,
 ) -> TrackedRun:
     """Log the run, register the pyfunc model, apply the gate and write the model card."""
-    uri = configure_tracking(data_dir)
+    uri = use_tracking_store(data_dir)
     config_json = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
-    champion_p, champion_note = (
-        champion_probability(config.registered_model, result.test) if register else (None, "modèle non enregistré")
+    champion = (
+        compare_with_champion(config.registered_model, result.test, config.capacities)
+        if register
+        else ChampionComparison("not_registered", "modèle non enregistré")
     )
-    champion_metrics = None
-    if champion_p is not None:
-        champion_metrics = evaluate(result.test, champion_p, config.capacities).metrics
     review = fairness(result.test, result.evaluations["model"].probability) if fairness is not None else None
     gate = promotion_gate(
-        result.evaluations["model"].metrics,
-        result.evaluations["abc_rule"].metrics,
-        champion_metrics,
-        config.gate,
-        champion_note=champion_note,
-        fairness_passed=review.passed if review is not None else None,
-        fairness_detail=review.detail if review is not None else "audit d'équité non évalué (aucun audit fourni)",
+        result.evaluations["model"].metrics, result.evaluations["abc_rule"].metrics, champion, config.gate, review
     )
-
     with (
-        mlflow.start_run(experiment_id=_experiment(config.experiment, data_dir)) as run,
+        mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
-        mlflow.set_tags(
-            {
-                "git_commit": code_version(),
-                "config_hash": config_hash,
-                "data_hash": features.metadata.get("input_hash", ""),
-                "features_config_hash": features.metadata.get("config_hash", ""),
-                "champion_compared": champion_note,
-            }
+        _log_provenance(features.metadata, config, config_hash, champion)
+        _log_evaluation(result, features.metadata, config_json, gate, folder)
+        version = _log_model(result, config, folder, register=register)
+        label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
+        card_paths = _log_model_card(
+            result, features, config, run.info.run_id, version, config_hash, gate, review, folder
         )
-        mlflow.log_params(
-            _flat(
-                "",
-                {
-                    "model": result.params,
-                    "seed": config.seed,
-                    "split": result.split.describe(),
-                    "horizon_days": features.metadata.get("horizon_days"),
-                },
-            )
-        )
-        for name, evaluation in result.evaluations.items():
-            mlflow.log_metrics({f"test.{name}.{k}": v for k, v in evaluation.metrics.items() if np.isfinite(v)})
-            mlflow.log_dict(
-                {"rows": evaluation.by_grade_level.reset_index(names="grade_level").to_dict("records")},
-                f"evaluation/{name}_by_grade_level.json",
-            )
-            mlflow.log_dict(
-                {"rows": evaluation.by_track.reset_index(names="track").to_dict("records")},
-                f"evaluation/{name}_by_track.json",
-            )
-        lead = result.evaluations["model"].lead_days
-        if len(lead):
-            mlflow.log_metrics(
-                {
-                    "test.model.lead_days_median": float(lead.median()),
-                    "test.model.lead_days_p25": float(lead.quantile(0.25)),
-                    "test.model.lead_days_p75": float(lead.quantile(0.75)),
-                }
-            )
-        mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
-        mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
-        mlflow.log_dict(features.metadata, "features_metadata.json")
-        mlflow.log_dict(json.loads(config_json), "train_config.json")
-        mlflow.log_dict(gate.as_dict(), "gate.json")
-        mlflow.log_dict({str(k): float(v) for k, v in result.importance.items()}, "importance.json")
-        for figure in write_figures(result, folder / "figures"):
-            mlflow.log_artifact(str(figure), "figures")
-        for figure in write_shap_figures(result, folder / "shap"):
-            mlflow.log_artifact(str(figure), "explanations")
-
-        mlflow.lightgbm.log_model(result.model.lgbm_, name="lightgbm", pip_requirements=PIP_REQUIREMENTS)
-        estimator_path = folder / "estimator.joblib"
-        joblib.dump(result.model, estimator_path)
-        example = model_input(result.test.head(5)).reset_index(drop=True)
-        signature = _signature()
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=CalibratedRiskModel(),
-            artifacts={ESTIMATOR_ARTIFACT: str(estimator_path)},
-            signature=signature,
-            input_example=example,
-            pip_requirements=PIP_REQUIREMENTS,
-            registered_model_name=config.registered_model if register else None,
-        )
-        version = str(info.registered_model_version) if register and info.registered_model_version else None
-        card = CardContext(
-            name=config.registered_model,
-            version=version or "non enregistrée",
-            run_id=run.info.run_id,
-            created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            code_version=code_version(),
-            data_hash=str(features.metadata.get("input_hash", "")),
-            config_hash=config_hash,
-            gate=gate.as_dict(),
-            synthetic=config.synthetic_data,
-            fairness=tuple(review.summary_lines()) if review is not None else (),
-        )
-        card_paths = write_model_card(result, card, features.metadata, folder / "card")
-        for path in card_paths:
-            mlflow.log_artifact(str(path), "model_card")
-        fairness_paths: list[Path] = []
-        if review is not None:
-            label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
-            fairness_paths = review.write(folder / "fairness", model=label)
-            for path in fairness_paths:
-                mlflow.log_artifact(str(path), "fairness")
-            mlflow.set_tag("fairness_audit", "passed" if review.passed else "failed")
+        fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
-            client = MlflowClient()
-            client.update_model_version(
-                config.registered_model, version, description=card_paths[0].read_text(encoding="utf-8")[:5000]
-            )
-            client.set_model_version_tag(
-                config.registered_model, version, "gate", "passed" if gate.promoted else "failed"
-            )
-            if review is not None:
-                client.set_model_version_tag(
-                    config.registered_model, version, "fairness_audit", "passed" if review.passed else "failed"
-                )
-            if gate.promoted:
-                client.set_registered_model_alias(config.registered_model, CHAMPION, version)
+            _update_registry(config.registered_model, version, gate, review, card_paths[0])
         kept = data_dir / "model_cards" / f"{config.registered_model}-v{version or run.info.run_id}"
-        kept.mkdir(parents=True, exist_ok=True)
         cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
     return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
 
 
+def _log_provenance(
+    metadata: FeatureMetadata, config: TrainConfig, config_hash: str, champion: ChampionComparison
+) -> None:
+    """Tags that trace the run to its code, data and configs; the feature metadata scoring will reuse."""
+    mlflow.set_tags(
+        {
+            "git_commit": code_version(),
+            "config_hash": config_hash,
+            "data_hash": metadata.input_hash,
+            "features_config_hash": metadata.config_hash,
+            "champion_compared": champion.detail,
+        }
+    )
+    mlflow.log_dict(metadata.as_dict(), FEATURE_METADATA_ARTIFACT)
+
+
+def _log_evaluation(
+    result: TrainingResult, metadata: FeatureMetadata, config_json: str, gate: GateDecision, folder: Path
+) -> None:
+    """Parameters, test-fold metrics of the model and its baselines, per-group tables, figures."""
+    mlflow.log_params(
+        _flat(
+            "",
+            {
+                "model": result.params,
+                "seed": json.loads(config_json)["seed"],
+                "split": result.split.describe(),
+                "horizon_days": metadata.horizon_days,
+            },
+        )
+    )
+    for name, evaluation in result.evaluations.items():
+        mlflow.log_metrics({f"test.{name}.{k}": v for k, v in evaluation.metrics.items() if np.isfinite(v)})
+        for by, table in (("grade_level", evaluation.by_grade_level), ("track", evaluation.by_track)):
+            mlflow.log_dict({"rows": table.reset_index(names=by).to_dict("records")}, f"evaluation/{name}_by_{by}.json")
+    lead = result.evaluations["model"].lead_days
+    if len(lead):
+        mlflow.log_metrics(
+            {
+                "test.model.lead_days_median": float(lead.median()),
+                "test.model.lead_days_p25": float(lead.quantile(0.25)),
+                "test.model.lead_days_p75": float(lead.quantile(0.75)),
+            }
+        )
+    mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
+    mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
+    mlflow.log_dict(json.loads(config_json), "train_config.json")
+    mlflow.log_dict(gate.as_dict(), "gate.json")
+    mlflow.log_dict({str(k): float(v) for k, v in result.importance.items()}, "importance.json")
+    for figure in write_figures(result, folder / "figures"):
+        mlflow.log_artifact(str(figure), "figures")
+    for figure in write_shap_figures(result, folder / "shap"):
+        mlflow.log_artifact(str(figure), "explanations")
+
+
+def _log_model(result: TrainingResult, config: TrainConfig, folder: Path, *, register: bool) -> str | None:
+    """The LightGBM flavour (for inspection) and the calibrated pyfunc (what is served), registered."""
+    mlflow.lightgbm.log_model(result.model.lgbm_, name="lightgbm", pip_requirements=PIP_REQUIREMENTS)
+    estimator_path = folder / "estimator.joblib"
+    joblib.dump(result.model, estimator_path)
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=CalibratedRiskModel(),
+        artifacts={ESTIMATOR_ARTIFACT: str(estimator_path)},
+        signature=_signature(),
+        input_example=model_input(result.test.head(5)).reset_index(drop=True),
+        pip_requirements=PIP_REQUIREMENTS,
+        registered_model_name=config.registered_model if register else None,
+    )
+    return str(info.registered_model_version) if register and info.registered_model_version else None
+
+
+def _log_model_card(
+    result: TrainingResult,
+    features: FeatureSet,
+    config: TrainConfig,
+    run_id: str,
+    version: str | None,
+    config_hash: str,
+    gate: GateDecision,
+    review: FairnessOutcome | None,
+    folder: Path,
+) -> list[Path]:
+    card = CardContext(
+        name=config.registered_model,
+        version=version or "non enregistrée",
+        run_id=run_id,
+        created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        code_version=code_version(),
+        data_hash=features.metadata.input_hash,
+        config_hash=config_hash,
+        gate=gate.as_dict(),
+        synthetic=config.synthetic_data,
+        fairness=tuple(review.summary_lines()) if review is not None else (),
+    )
+    paths = write_model_card(result, card, features.metadata, folder / "card")
+    for path in paths:
+        mlflow.log_artifact(str(path), "model_card")
+    return paths
+
+
+def _log_fairness(review: FairnessOutcome | None, label: str, folder: Path) -> list[Path]:
+    if review is None:
+        return []
+    paths = review.write(folder / "fairness", model=label)
+    for path in paths:
+        mlflow.log_artifact(str(path), "fairness")
+    mlflow.set_tag("fairness_audit", "passed" if review.passed else "failed")
+    return paths
+
+
+def _update_registry(name: str, version: str, gate: GateDecision, review: FairnessOutcome | None, card: Path) -> None:
+    """The card as the version's description, the verdicts as tags; the alias moves only if the gate passed."""
+    client = MlflowClient()
+    client.update_model_version(name, version, description=card.read_text(encoding="utf-8")[:5000])
+    client.set_model_version_tag(name, version, "gate", "passed" if gate.promoted else "failed")
+    if review is not None:
+        client.set_model_version_tag(name, version, "fairness_audit", "passed" if review.passed else "failed")
+    if gate.promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+
+
 def _copy_into(paths: list[Path], folder: Path) -> list[Path]:
     """Copies kept outside the temporary run folder (the data directory's model cards)."""
+    folder.mkdir(parents=True, exist_ok=True)
     copies = []
     for path in paths:
         copies.append(folder / path.name)

@@ -5,7 +5,6 @@ Pure computation: no tracking, no files. :mod:`training.tracking` logs what this
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +17,15 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from features.ingest import ContractError
-from features.signals import FEATURE_TABLE, METADATA, FeatureConfig, build_features
+from features.signals import (
+    FEATURE_TABLE,
+    METADATA,
+    FeatureConfig,
+    FeatureMetadata,
+    build_features,
+    input_hash,
+    read_metadata,
+)
 from models.baselines import ABCRule, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
@@ -32,7 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FeatureSet:
     frame: pd.DataFrame
-    metadata: dict[str, Any]
+    metadata: FeatureMetadata
     folder: Path
 
 
@@ -58,26 +65,52 @@ class TrainingResult:
 
 
 def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> FeatureSet:
-    """A feature folder as it is, or a validated extract turned into one (cached by config hash)."""
+    """A feature folder as it is, or a validated extract turned into one.
+
+    Features built from an extract are cached under ``work_dir/features``, keyed on the feature
+    config *and* the extract's content: a new extract never reuses another's features, and a
+    cache whose metadata does not match its key is rebuilt, never trusted.
+    """
     if (data / METADATA).exists():
         folder = data
     elif (data / "validation_report.json").exists():
         features = config.features or FeatureConfig.model_validate({"schedule": {"from_year": 2000}})
-        folder = work_dir / "features" / features.digest()
-        if not (folder / METADATA).exists():
+        data_hash = input_hash(data)
+        folder = work_dir / "features" / f"{features.digest()}-{data_hash}"
+        if not _cache_matches(folder, features.digest(), data_hash):
+            log.info("building features of %s into %s", data, folder)
             build_features(data, folder, features)
     else:
         raise ContractError(f"{data}: neither a feature folder (metadata.json) nor a validated extract.")
-    metadata = json.loads((folder / METADATA).read_text(encoding="utf-8"))
+    metadata = read_metadata(folder)
+    if metadata.purpose != "training":
+        raise ContractError(f"{folder}: features built for scoring (no labels); training needs 'vigie features'.")
     frame = pd.read_parquet(folder / FEATURE_TABLE)
     return FeatureSet(frame, metadata, folder)
+
+
+def _cache_matches(folder: Path, config_hash: str, data_hash: str) -> bool:
+    if not (folder / METADATA).exists() or not (folder / FEATURE_TABLE).exists():
+        return False
+    try:
+        cached = read_metadata(folder)
+    except ContractError:
+        return False
+    same = cached.config_hash == config_hash and cached.input_hash == data_hash and cached.purpose == "training"
+    if not same:
+        log.warning("feature cache %s does not match its key (config, input): rebuilt", folder)
+    return same
 
 
 def evaluate(test: pd.DataFrame, probability: np.ndarray, capacities: list[float]) -> Evaluation:
     y = test["label"].to_numpy(dtype=int)
     return Evaluation(
         metrics=classification_metrics(
-            y, probability, capacities=tuple(capacities), schools=test["school_id"].to_numpy()
+            y,
+            probability,
+            pupils=test["pupil_id"].to_numpy(),
+            capacities=tuple(capacities),
+            schools=test["school_id"].to_numpy(),
         ),
         by_grade_level=metrics_by_group(test, probability, "grade_level"),
         by_track=metrics_by_group(test, probability, "track"),
@@ -116,7 +149,7 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
     labelled = frame[frame["label"].notna()].copy()
     labelled["as_of"] = pd.to_datetime(labelled["as_of"]).dt.date
     dates: list[date] = sorted(labelled["as_of"].unique())
-    split = temporal_split(dates, horizon_days=int(features.metadata["horizon_days"]), config=config.split)
+    split = temporal_split(dates, horizon_days=features.metadata.horizon_days, config=config.split)
     folds = {name: labelled[labelled["as_of"].isin(getattr(split, name))] for name in ("train", "valid", "test")}
     X = {name: feature_matrix(fold) for name, fold in folds.items()}
     y = {name: fold["label"].astype(int) for name, fold in folds.items()}

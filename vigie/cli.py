@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import date
+import traceback
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from fairness.config import load_fairness_config
 from fairness.review import audit_extract, fold_audit_check, log_review
 from features.ingest import (
-    ContractError,
     generate_key,
     pseudonymise_extract,
     render_report,
@@ -26,8 +26,8 @@ from features.ingest import (
 )
 from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
+from models.registry import DEFAULT_MODEL_NAME, load_registered, parse_model_reference, use_tracking_store
 from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
-from serving.model_store import load_registered, parse_model_reference, use_tracking_store
 from training.config import load_train_config
 from training.report import render_training
 from training.splits import SplitError
@@ -36,13 +36,58 @@ from training.train import load_feature_set
 from training.train import train as run_training
 from vigie.settings import get_settings
 
+console = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger("vigie")
+#: Exit codes: 0 done; 1 ``--strict`` found something; 2 bad input (named); 70 an unexpected failure.
+EXIT_BAD_INPUT = 2
+EXIT_SOFTWARE = 70
+#: Failures a user can fix from the message alone: bad files, settings, dates, a model not found.
+EXPECTED_FAILURES = (ValueError, SplitError, MlflowException, FileNotFoundError, PermissionError, NotADirectoryError)
+
+
+class _NoTracebacks(TyperGroup):
+    """Every command's failures end in one clear line, never a traceback on the user's screen.
+
+    An expected failure prints its message and exits 2; an unexpected one prints a short
+    message naming the log file, where the traceback is kept, and exits 70.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's vendored click Context
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: Typer's own
+            raise
+        except EXPECTED_FAILURES as error:
+            console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            _record(error, expected=True)
+            raise typer.Exit(code=EXIT_BAD_INPUT) from None
+        except Exception as error:
+            where = _record(error, expected=False)
+            console.print(
+                f"[bold red]unexpected error[/] ({type(error).__name__}); this is a fault of Vigie, not of your "
+                f"data. Details are in [bold]{where}[/]: please attach that file when you report it."
+            )
+            raise typer.Exit(code=EXIT_SOFTWARE) from None
+
+
+def _record(error: BaseException, *, expected: bool) -> Path:
+    """Append the failure (with its traceback when unexpected) to the data folder's log file."""
+    path = get_settings().data_dir / "logs" / "vigie.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    detail = str(error) if expected else "".join(traceback.format_exception(error))
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"{datetime.now(UTC).isoformat()} {'error' if expected else 'unexpected'}: {detail}\n")
+    return path
+
+
 app = typer.Typer(
     name="vigie",
     help="Vigie: early warning of school dropout (décrochage scolaire).",
     no_args_is_help=True,
     add_completion=False,
+    cls=_NoTracebacks,
+    pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -62,17 +107,20 @@ def _progress() -> Progress:
     )
 
 
-def _fail(error: Exception) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {error}")
-    return typer.Exit(code=2)
-
-
 def _parse_years(years: str) -> tuple[int, int]:
     first, _, last = years.partition("-")
     try:
         return int(first), int(last or first)
     except ValueError:
         raise typer.BadParameter(f"expected YEAR or FIRST-LAST (e.g. 2019-2024), got {years!r}") from None
+
+
+def _parse_date(text: str) -> date:
+    """``YYYY-MM-DD``, as the contract writes dates."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _parse_share(text: str) -> float:
@@ -89,33 +137,29 @@ def synth(
     pupils: Annotated[int, typer.Option(help="Number of distinct pupils.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same extract.")] = 0,
     years: Annotated[str, typer.Option(help="School years FIRST-LAST, named by their start year.")] = "2019-2024",
-    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    format: Annotated[Literal["csv", "parquet"], typer.Option("--format", help="Table format.")] = "csv",
     inject_errors: Annotated[int, typer.Option(help="Rule-breaking rows to append (to exercise validation).")] = 0,
     recording_bias: Annotated[
         float, typer.Option(help="Unjustified absences of one group recorded this many times more strictly.")
     ] = 1.0,
-    recording_bias_group: Annotated[str, typer.Option(help="The group: rep_plus or scholarship.")] = "rep_plus",
+    recording_bias_group: Annotated[
+        Literal["rep_plus", "scholarship"], typer.Option(help="The group whose absences are over-recorded.")
+    ] = "rep_plus",
     recording_bias_from: Annotated[
         int | None, typer.Option(help="First school year of that bias (default: every year).")
     ] = None,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
     first, last = _parse_years(years)
-    if format not in ("csv", "parquet"):
-        raise typer.BadParameter(f"--format must be csv or parquet, got {format!r}")
-    if recording_bias_group not in ("rep_plus", "scholarship"):
-        raise typer.BadParameter(
-            f"--recording-bias-group must be rep_plus or scholarship, got {recording_bias_group!r}"
-        )
     config = SynthConfig(
         pupils,
         seed,
         first,
         last,
-        format,  # type: ignore[arg-type]
+        format,
         inject_errors,
         recording_bias=recording_bias,
-        recording_bias_group=recording_bias_group,  # type: ignore[arg-type]
+        recording_bias_group=recording_bias_group,
         recording_bias_from=recording_bias_from,
     )
     with _progress() as progress:
@@ -134,10 +178,7 @@ def synth(
 @app.command()
 def keygen(path: Annotated[Path, typer.Argument(help="Key file to create (refuses to overwrite).")]) -> None:
     """Write a new secret pseudonymisation key (permissions 600). Keep it away from the data."""
-    try:
-        generate_key(path)
-    except ContractError as error:
-        raise _fail(error) from error
+    generate_key(path)
     console.print(f"New key written to [bold]{path}[/] (mode 600). Store it apart from every extract.")
 
 
@@ -148,14 +189,11 @@ def pseudonymise(
     key_file: Annotated[Path, typer.Option(help="Secret key file made by 'vigie keygen'.")],
 ) -> None:
     """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month."""
-    try:
-        with _progress() as progress:
-            task = progress.add_task("Pseudonymising tables", total=7)
-            report = pseudonymise_extract(
-                raw_dir, out_dir, key_file=key_file, on_table=lambda _name: progress.advance(task)
-            )
-    except ContractError as error:
-        raise _fail(error) from error
+    with _progress() as progress:
+        task = progress.add_task("Pseudonymising tables", total=7)
+        report = pseudonymise_extract(
+            raw_dir, out_dir, key_file=key_file, on_table=lambda _name: progress.advance(task)
+        )
     for table, counts in report.tables.items():
         console.print(
             f"  {table}: {counts['rows_read']:,} read = {counts['rows_written']:,} written "
@@ -178,17 +216,14 @@ def validate(
     """Check an extract against the data contract; quarantine bad rows with their reasons."""
     settings = get_settings()
     out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
-    try:
-        with _progress() as progress:
-            task = progress.add_task("Validating tables", total=7)
-            validated = validate_extract(
-                extract_dir,
-                reference_date=settings.today(),
-                require_outcomes=require_outcomes,
-                on_table=lambda _name: progress.advance(task),
-            )
-    except ContractError as error:
-        raise _fail(error) from error
+    with _progress() as progress:
+        task = progress.add_task("Validating tables", total=7)
+        validated = validate_extract(
+            extract_dir,
+            reference_date=settings.today(),
+            require_outcomes=require_outcomes,
+            on_table=lambda _name: progress.advance(task),
+        )
     write_validated(validated, out_dir)
     if json_report:
         typer.echo(validated.report.to_json())
@@ -212,63 +247,50 @@ def train(
 ) -> None:
     """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
     overrides = {"seed": seed, "tuning.trials": trials, "tuning.timeout_seconds": timeout}
-    try:
-        train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
-        audit_config = load_fairness_config(fairness_config) if fairness else None
-    except ValueError as error:
-        raise _fail(error) from error
+    train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
+    audit_config = load_fairness_config(fairness_config) if fairness else None
     settings = get_settings()
-    try:
-        with console.status("Loading features..."):
-            feature_set = load_feature_set(data, train_config, settings.data_dir)
-        with console.status("Training the model and the baselines on temporal folds..."):
-            result = run_training(feature_set, train_config)
-        check = None
-        if audit_config is not None:
-            check = fold_audit_check(
-                feature_set.folder,
-                audit_config,
-                data_hash=str(feature_set.metadata.get("input_hash", "")),
-                synthetic=train_config.synthetic_data,
-            )
-        with console.status("Auditing fairness on the test fold, logging to MLflow..."):
-            tracked = log_training(
-                result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
-            )
-    except (ContractError, SplitError) as error:
-        raise _fail(error) from error
+    with console.status("Loading features..."):
+        feature_set = load_feature_set(data, train_config, settings.data_dir)
+    with console.status("Training the model and the baselines on temporal folds..."):
+        result = run_training(feature_set, train_config)
+    check = None
+    if audit_config is not None:
+        check = fold_audit_check(
+            feature_set.folder,
+            audit_config,
+            data_hash=feature_set.metadata.input_hash,
+            synthetic=train_config.synthetic_data,
+        )
+    with console.status("Auditing fairness on the test fold, logging to MLflow..."):
+        tracked = log_training(
+            result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
+        )
     console.print(render_training(result, tracked))
 
 
 @app.command()
 def score(
     data: Annotated[Path, typer.Option(help="Validated extract (outcomes not needed).")],
-    as_of: Annotated[str, typer.Option(help="As-of date D (YYYY-MM-DD).")],
+    as_of: Annotated[date, typer.Option(parser=_parse_date, help="As-of date D (YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option(help="Folder for the score file and its metadata.")],
     model: Annotated[str, typer.Option(help="Registry alias or version number.")] = "champion",
-    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "vigie-dropout",
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = DEFAULT_MODEL_NAME,
     high: Annotated[float, typer.Option(help="Share of pupils in the high tier.")] = 0.10,
     medium: Annotated[float, typer.Option(help="Share in the medium tier (the next band).")] = 0.20,
     per_school: Annotated[bool, typer.Option(help="Tiers within each school rather than overall.")] = False,
-    format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    format: Annotated[Literal["parquet", "csv"], typer.Option("--format", help="Score file format.")] = "parquet",
 ) -> None:
     """Score every pupil enrolled on D: calibrated risk, capacity tier, reasons for high and medium tiers."""
     settings = get_settings()
-    try:
-        day = date.fromisoformat(as_of)
-        tier_config = TierConfig(high=high, medium=medium, scope="school" if per_school else "overall")
-    except ValueError as error:
-        raise _fail(error) from error
-    try:
-        use_tracking_store(settings.data_dir)
-        with console.status(f"Loading {model_name}@{model}..."):
-            loaded = load_registered(model_name, model)
-        with console.status(f"Building features as of {day} and scoring..."):
-            batch = score_extract(data, day, loaded.estimator, loaded.label, tier_config, work_dir=settings.data_dir)
-            path = write_scores(batch, out, fmt="csv" if format == "csv" else "parquet")
-            append_history(batch, settings.data_dir / "score_history")
-    except (ContractError, MlflowException) as error:
-        raise _fail(error) from error
+    tier_config = TierConfig(high=high, medium=medium, scope="school" if per_school else "overall")
+    use_tracking_store(settings.data_dir)
+    with console.status(f"Loading {model_name}@{model}..."):
+        loaded = load_registered(model_name, model)
+    with console.status(f"Building features as of {as_of} and scoring..."):
+        batch = score_extract(data, as_of, loaded, tier_config, work_dir=settings.data_dir)
+        path = write_scores(batch, out, fmt=format)
+        append_history(batch, settings.data_dir / "score_history")
     meta = batch.metadata()
     console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to [bold]{path}[/].")
     for row in top_of_batch(batch):
@@ -280,13 +302,15 @@ def score(
 @app.command()
 def audit(
     data: Annotated[Path, typer.Option(help="Validated extract with outcomes up to D + horizon.")],
-    as_of: Annotated[str, typer.Option(help="As-of date D (YYYY-MM-DD); its horizon must have closed.")],
+    as_of: Annotated[
+        date, typer.Option(parser=_parse_date, help="As-of date D (YYYY-MM-DD); its horizon must have closed.")
+    ],
     model: Annotated[
         str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION, or an alias or version.")
     ] = "champion",
-    model_name: Annotated[str, typer.Option(help="Registered model name (when --model is not a URI).")] = (
-        "vigie-dropout"
-    ),
+    model_name: Annotated[
+        str, typer.Option(help="Registered model name (when --model is not a URI).")
+    ] = DEFAULT_MODEL_NAME,
     capacity: Annotated[
         str | None, typer.Option(help="Share of pupils flagged, the operating point: 10% or 0.1.")
     ] = None,
@@ -299,32 +323,17 @@ def audit(
 ) -> None:
     """Fairness audit of a registered model at D: groups, intervals, mitigation, a French report in MLflow."""
     settings = get_settings()
-    try:
-        day = date.fromisoformat(as_of)
-        share = None if capacity is None else _parse_share(capacity)
-        audit_config = load_fairness_config(config, {"capacity": share} if share is not None else None)
-        name, reference = parse_model_reference(model, model_name)
-    except ValueError as error:
-        raise _fail(error) from error
-    try:
-        use_tracking_store(settings.data_dir)
-        with console.status(f"Loading {name}@{reference}..."):
-            loaded = load_registered(name, reference)
-        with console.status(f"Building features as of {day}, scoring, auditing..."):
-            review = audit_extract(
-                data,
-                day,
-                loaded.estimator,
-                loaded.label,
-                audit_config,
-                work_dir=settings.data_dir,
-                synthetic=synthetic_data,
-            )
-            folder = out or settings.data_dir / "fairness" / f"{name}-v{loaded.version}-{day.isoformat()}"
-            paths = review.write(folder)
-            where = log_review(paths, review, name, loaded.version)
-    except (ContractError, MlflowException) as error:
-        raise _fail(error) from error
+    share = None if capacity is None else _parse_share(capacity)
+    audit_config = load_fairness_config(config, {"capacity": share} if share is not None else None)
+    name, reference = parse_model_reference(model, model_name)
+    use_tracking_store(settings.data_dir)
+    with console.status(f"Loading {name}@{reference}..."):
+        loaded = load_registered(name, reference)
+    with console.status(f"Building features as of {as_of}, scoring, auditing..."):
+        review = audit_extract(data, as_of, loaded, audit_config, work_dir=settings.data_dir, synthetic=synthetic_data)
+        folder = out or settings.data_dir / "fairness" / f"{name}-v{loaded.version}-{as_of.isoformat()}"
+        paths = review.write(folder)
+        where = log_review(paths, review, name, loaded.version)
     for line in review.summary_lines():
         console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"Fairness report: [bold]{paths[0]}[/] (JSON beside it); logged to MLflow: {where}")
@@ -338,30 +347,21 @@ def features(
     out: Annotated[Path, typer.Option(help="Folder for features.parquet, audit.parquet and metadata.json.")],
     as_of: Annotated[str | None, typer.Option(help="As-of dates, comma-separated (YYYY-MM-DD,...).")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML feature config (as_of or schedule, horizon...).")] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb (embedded, default) or spark.")] = None,
+    engine: Annotated[Literal["duckdb", "spark"] | None, typer.Option(help="duckdb (embedded) or spark.")] = None,
     spark_master: Annotated[str | None, typer.Option(help="Spark master URL, e.g. local[*].")] = None,
     horizon_days: Annotated[int | None, typer.Option(help="Label horizon H in days.")] = None,
 ) -> None:
     """Build per-pupil signals at each as-of date, with labels where the horizon has closed."""
     overrides: dict[str, object] = {"engine": engine, "spark_master": spark_master, "horizon_days": horizon_days}
     if as_of:
-        overrides["as_of"] = [d.strip() for d in as_of.split(",") if d.strip()]
+        overrides["as_of"] = [_parse_date(d.strip()) for d in as_of.split(",") if d.strip()]
         overrides["schedule"] = None
-    try:
-        feature_config = load_feature_config(config, {k: v for k, v in overrides.items() if v is not None})
-    except ValueError as error:
-        raise _fail(error) from error
-    try:
-        with console.status(f"Building features on {feature_config.engine}..."):
-            output = build_features(data, out, feature_config)
-    except ContractError as error:
-        raise _fail(error) from error
-    metadata = json.loads(output.metadata.read_text(encoding="utf-8"))
+    feature_config = load_feature_config(config, {k: v for k, v in overrides.items() if v is not None})
+    with console.status(f"Building features on {feature_config.engine}..."):
+        output = build_features(data, out, feature_config)
     console.print(
         f"{output.rows:,} snapshots at {len(output.as_of)} as-of dates in {output.seconds:.1f} s "
         f"({feature_config.engine}), written to [bold]{out}[/]."
     )
-    for day, counts in metadata["per_as_of"].items():
-        console.print(
-            f"  {day}: {counts['rows']:,} pupils, {counts['labelled']:,} labelled, {counts['positives']:,} positive"
-        )
+    for day, counts in output.metadata.per_as_of.items():
+        console.print(f"  {day}: {counts.rows:,} pupils, {counts.labelled:,} labelled, {counts.positives:,} positive")

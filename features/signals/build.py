@@ -8,7 +8,6 @@ Outputs (in the output folder): ``features.parquet`` (keys, context, model featu
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -22,68 +21,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
-from features.configfile import load_config_file
 from features.ingest import TABLES, ContractError, TableSpec, school_days
 from features.signals import definitions as signals
-from features.signals.engines import Engine, connect
+from features.signals.config import FeatureConfig
+from features.signals.engines import connect
+from features.signals.metadata import METADATA, AsOfCounts, FeatureInfo, FeatureMetadata, Purpose
 from features.signals.population import KEYS, Tables, attach, labels, population, trajectory
 
 FEATURE_TABLE = "features.parquet"
 AUDIT_TABLE = "audit.parquet"
-METADATA = "metadata.json"
-
-
-class AsOfSchedule(BaseModel):
-    """Recurring as-of dates, e.g. every 15 Dec, 31 Mar and 15 Jun from 2019."""
-
-    model_config = ConfigDict(extra="forbid")
-    days: list[str] = Field(default=["12-15", "03-31", "06-15"], description="MM-DD")
-    from_year: int
-    to_year: int | None = None
-
-    def dates(self, start: date, until: date) -> list[date]:
-        """The schedule's dates inside ``[start, until]``."""
-        last = self.to_year or until.year
-        out = [date.fromisoformat(f"{y}-{d}") for y in range(self.from_year, last + 1) for d in self.days]
-        return sorted(d for d in out if start <= d <= until)
-
-
-class FeatureConfig(BaseModel):
-    """What to build; hashed into the metadata so outputs can be traced to it."""
-
-    model_config = ConfigDict(extra="forbid")
-    as_of: list[date] = Field(default_factory=list)
-    schedule: AsOfSchedule | None = None
-    horizon_days: int = Field(default=365, gt=0)
-    labels_known_until: date | None = None
-    engine: Engine = "duckdb"
-    spark_master: str = "local[*]"
-    memory_limit: str | None = "8GB"
-
-    @model_validator(mode="after")
-    def _some_dates(self) -> FeatureConfig:
-        if not self.as_of and self.schedule is None:
-            raise ValueError("give as-of dates ('as_of') or a 'schedule'")
-        return self
-
-    def digest(self) -> str:
-        fields = self.model_dump(mode="json", exclude={"engine", "spark_master", "memory_limit"})
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def load_feature_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FeatureConfig:
-    """Read and validate a YAML feature config, then apply overrides (CLI flags) on top."""
-    return load_config_file(FeatureConfig, path, overrides, "feature")
 
 
 @dataclass
 class FeatureOutput:
     features: Path
-    audit: Path
-    metadata: Path
+    audit: Path | None  # None when built for scoring
+    metadata: FeatureMetadata
     rows: int
     as_of: list[date]
     seconds: float
@@ -149,22 +104,30 @@ def _with_optional_columns(table: ir.Table, spec: TableSpec) -> ir.Table:
 
 
 def snapshot_expressions(
-    t: Tables, as_of: list[date], *, horizon_days: int, known_until: date
-) -> tuple[ir.Table, ir.Table]:
-    """The feature table and the audit table, as Ibis expressions."""
+    t: Tables, as_of: list[date], *, horizon_days: int, known_until: date, purpose: Purpose = "training"
+) -> tuple[ir.Table, ir.Table | None]:
+    """The feature table and the audit table, as Ibis expressions.
+
+    For scoring, the model inputs only: no label (outcomes are not read) and no audit table
+    (sensitive attributes never leave the extract on the scoring path).
+    """
     dates = ibis.memtable({"as_of": as_of}).mutate(as_of=ibis._.as_of.cast("date"))
     base = population(t, dates)
     table = base.select(*KEYS, *CONTEXT_COLUMNS, "grade_level", "repeating", "repeats_so_far", "school_changes_so_far")
-    for part in (
+    parts = [
         trajectory(base, t.pupils),
         signals.attendance(base, t),
         signals.course(base, t),
         signals.behaviour(base, t),
-        labels(base, t.outcomes, horizon_days=horizon_days, known_until=ibis.literal(known_until)),
-    ):
+    ]
+    if purpose == "training":
+        parts.append(labels(base, t.outcomes, horizon_days=horizon_days, known_until=ibis.literal(known_until)))
+    for part in parts:
         table = attach(table, part)
-    ordered = [*KEY_COLUMNS, *CONTEXT_COLUMNS, *(f.name for f in FEATURES), *LABEL_COLUMNS]
-    table = table.select(*ordered).order_by(KEYS)
+    ordered = [*KEY_COLUMNS, *CONTEXT_COLUMNS, *(f.name for f in FEATURES)]
+    table = table.select(*ordered, *(LABEL_COLUMNS if purpose == "training" else ())).order_by(KEYS)
+    if purpose == "scoring":
+        return table, None
     audit = attach(
         base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
         t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"),
@@ -183,7 +146,8 @@ def _concatenate_parts(parts: list[Path], target: Path) -> None:
                 writer.write_table(table.read_row_group(group).cast(schema))
 
 
-def _hash_inputs(extract_dir: Path) -> str:
+def input_hash(extract_dir: Path) -> str:
+    """A digest of a validated extract's tables: what a feature table was built from."""
     digest = hashlib.sha256()
     for name in sorted(TABLES):
         path = extract_dir / f"{name}.parquet"
@@ -208,8 +172,13 @@ def code_version() -> str:
     return commit
 
 
-def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> FeatureOutput:
-    """Build the snapshots of ``config`` from a validated extract and write them with their metadata."""
+def build_features(
+    extract_dir: Path, out_dir: Path, config: FeatureConfig, *, purpose: Purpose = "training"
+) -> FeatureOutput:
+    """Build the snapshots of ``config`` from a validated extract and write them with their metadata.
+
+    ``purpose="scoring"`` writes the model inputs only (see :func:`snapshot_expressions`).
+    """
     began = datetime.now(UTC)
     con = connect(config.engine, spark_master=config.spark_master, memory_limit=config.memory_limit)
     schedule = config.schedule
@@ -219,12 +188,15 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
     first_year = int(t.enrolments.school_year.min().execute())
     as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
     if not as_of:
-        raise ValueError("no as-of date falls inside the extract")
-    table, audit = snapshot_expressions(t, as_of, horizon_days=config.horizon_days, known_until=known_until)
+        raise ContractError(f"{extract_dir}: no as-of date of the schedule falls inside the extract.")
+    table, audit = snapshot_expressions(
+        t, as_of, horizon_days=config.horizon_days, known_until=known_until, purpose=purpose
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (out_dir / FEATURE_TABLE, out_dir / AUDIT_TABLE, out_dir / METADATA):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
-    for expr, name in ((table, FEATURE_TABLE), (audit, AUDIT_TABLE)):
+    outputs = [(table, FEATURE_TABLE)] + ([(audit, AUDIT_TABLE)] if audit is not None else [])
+    for expr, name in outputs:
         if config.engine == "duckdb":
             con.to_parquet(expr, out_dir / name)  # streamed, out of core
         else:  # Spark writes a folder of sorted parts; stream them into one file, never through the driver
@@ -233,35 +205,43 @@ def build_features(extract_dir: Path, out_dir: Path, config: FeatureConfig) -> F
             _concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
             shutil.rmtree(parts)
     rows = pq.read_metadata(out_dir / FEATURE_TABLE).num_rows
-    label_counts = (
-        pd.read_parquet(out_dir / FEATURE_TABLE, columns=["as_of", "label"])
+    metadata = FeatureMetadata(
+        purpose=purpose,
+        created_at=began,
+        engine=config.engine,
+        code_version=code_version(),
+        config=config,
+        config_hash=config.digest(),
+        input_dir=str(extract_dir),
+        input_hash=input_hash(extract_dir),
+        as_of_dates=as_of,
+        horizon_days=config.horizon_days,
+        labels_known_until=known_until if purpose == "training" else None,
+        rows=rows,
+        per_as_of=_counts_per_date(out_dir / FEATURE_TABLE, purpose),
+        keys=list(KEY_COLUMNS),
+        context_columns=list(CONTEXT_COLUMNS),
+        label_columns=list(LABEL_COLUMNS) if purpose == "training" else [],
+        features=[FeatureInfo.model_validate({k: v for k, v in asdict(f).items() if k != "reason"}) for f in FEATURES],
+        audit_table=AUDIT_TABLE if audit is not None else None,
+        audit_columns=list(AUDIT_COLUMNS) if audit is not None else [],
+        seconds=round((datetime.now(UTC) - began).total_seconds(), 2),
+    )
+    metadata.write(out_dir)
+    audit_path = out_dir / AUDIT_TABLE if audit is not None else None
+    return FeatureOutput(out_dir / FEATURE_TABLE, audit_path, metadata, rows, as_of, metadata.seconds)
+
+
+def _counts_per_date(path: Path, purpose: Purpose) -> dict[date, AsOfCounts]:
+    if purpose == "scoring":
+        dates = pd.read_parquet(path, columns=["as_of"])["as_of"].value_counts()
+        return {pd.Timestamp(str(d)).date(): AsOfCounts(rows=int(n)) for d, n in dates.items()}
+    counts = (
+        pd.read_parquet(path, columns=["as_of", "label"])
         .groupby("as_of")["label"]
         .agg(rows="size", positives="sum", labelled="count")
     )
-    seconds = (datetime.now(UTC) - began).total_seconds()
-    metadata = {
-        "stage": "features",
-        "created_at": began.isoformat(),
-        "engine": config.engine,
-        "code_version": code_version(),
-        "config": config.model_dump(mode="json"),
-        "config_hash": config.digest(),
-        "input_dir": str(extract_dir),
-        "input_hash": _hash_inputs(extract_dir),
-        "as_of_dates": [d.isoformat() for d in as_of],
-        "horizon_days": config.horizon_days,
-        "labels_known_until": known_until.isoformat(),
-        "rows": rows,
-        "per_as_of": {
-            pd.Timestamp(k).date().isoformat(): {c: int(v) for c, v in r.items()} for k, r in label_counts.iterrows()
-        },
-        "keys": list(KEY_COLUMNS),
-        "context_columns": list(CONTEXT_COLUMNS),
-        "label_columns": list(LABEL_COLUMNS),
-        "features": [asdict(f) for f in FEATURES],
-        "audit_table": AUDIT_TABLE,
-        "audit_columns": list(AUDIT_COLUMNS),
-        "seconds": round(seconds, 2),
+    return {
+        pd.Timestamp(d).date(): AsOfCounts(rows=int(r.rows), labelled=int(r.labelled), positives=int(r.positives))
+        for d, r in counts.iterrows()
     }
-    (out_dir / METADATA).write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
-    return FeatureOutput(out_dir / FEATURE_TABLE, out_dir / AUDIT_TABLE, out_dir / METADATA, rows, as_of, seconds)

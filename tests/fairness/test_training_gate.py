@@ -10,8 +10,9 @@ from mlflow.tracking import MlflowClient
 
 from fairness.config import FairnessConfig, GateThresholds
 from fairness.review import fold_audit_check
+from models.registry import CHAMPION
 from training.config import TrainConfig
-from training.tracking import CHAMPION, log_training
+from training.tracking import log_training
 from training.train import FeatureSet, train
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def test_a_broken_fairness_threshold_keeps_the_champion_where_it_was(
     blocked = log_training(result, feature_set, config, data_dir=tmp_path, fairness=check)
 
     assert not blocked.gate.promoted
-    fairness = next(c for c in blocked.gate.checks if c.label == "Audit d'équité")
+    fairness = blocked.gate.check("fair")
     assert fairness.passed is False and "equalized odds" in fairness.detail
     client = MlflowClient()
     with pytest.raises(MlflowException):

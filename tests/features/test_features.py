@@ -187,3 +187,18 @@ def test_an_extract_without_an_optional_part_builds_features(
         assert built["grade_mean_year"].notna().sum() == snapshots["grade_mean_year"].notna().sum()
     if part == "allophone column":
         assert pd.read_parquet(tmp_path / "f" / "audit.parquet")["allophone"].isna().all()
+
+
+def test_metadata_is_typed_and_version_checked(validated: Path, tmp_path: Path) -> None:
+    from features.ingest import ContractError
+    from features.signals import read_metadata
+
+    build(validated, tmp_path)
+    metadata = read_metadata(tmp_path)
+    assert metadata.purpose == "training" and metadata.as_of_dates == AS_OF
+    assert metadata.per_as_of[AS_OF[0]].rows > 0 and metadata.config.horizon_days == 365
+    old = json.loads((tmp_path / "metadata.json").read_text())
+    del old["metadata_version"]  # what the previous Vigie wrote
+    (tmp_path / "metadata.json").write_text(json.dumps(old))
+    with pytest.raises(ContractError, match="feature metadata version 1, this Vigie reads version 2"):
+        read_metadata(tmp_path)

@@ -10,21 +10,49 @@ import pytest
 
 from models.baselines import ABCRule
 from models.matrix import feature_matrix
-from models.metrics import expected_calibration_error, lead_times, precision_recall_at, top_k_mask
+from models.metrics import (
+    capacity_count,
+    capacity_rank,
+    expected_calibration_error,
+    lead_times,
+    precision_recall_at,
+    top_k_mask,
+)
 
 
 def test_precision_and_recall_at_capacity() -> None:
     y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
     score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
-    assert precision_recall_at(y, score, 0.2) == (0.5, pytest.approx(1 / 3))
-    assert precision_recall_at(y, score, 0.3) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    pupils = np.arange(10)
+    assert precision_recall_at(y, score, 0.2, pupils=pupils) == (0.5, pytest.approx(1 / 3))
+    assert precision_recall_at(y, score, 0.3, pupils=pupils) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
 
 
 def test_capacity_per_group_takes_the_top_of_each_group() -> None:
     score = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.05])
     groups = np.array(["a", "a", "a", "b", "b", "b"])
-    assert top_k_mask(score, 0.34, groups).tolist() == [True, True, False, True, True, False]
-    assert top_k_mask(score, 0.2, groups).tolist() == [True, False, False, False, True, False]
+    pupils = np.array(list("uvwxyz"))
+    assert top_k_mask(score, 0.34, groups, pupils=pupils).tolist() == [True, True, False, True, True, False]
+    assert top_k_mask(score, 0.2, groups, pupils=pupils).tolist() == [True, False, False, False, True, False]
+
+
+def test_capacity_count_is_not_fooled_by_float_error() -> None:
+    # high + medium = 0.1 + 0.2 is 0.30000000000000004: a plain ceiling flags 31 of 100
+    assert (0.1 + 0.2) * 100 > 30 and 0.07 * 100 > 7
+    assert capacity_count(100, 0.1 + 0.2).item() == 30 and capacity_count(100, 0.07).item() == 7
+    assert capacity_count(np.array([30, 31, 9, 1]), 0.1).tolist() == [3, 4, 1, 1]
+
+
+def test_equal_risks_are_cut_in_pupil_id_order_whatever_the_row_order() -> None:
+    rng = np.random.default_rng(0)
+    pupils = np.array([f"p{i:03d}" for i in range(40)])
+    score = np.full(40, 0.2)
+    for _ in range(5):
+        order = rng.permutation(40)
+        flagged = top_k_mask(score[order], 0.1, pupils=pupils[order])
+        assert sorted(pupils[order][flagged]) == ["p000", "p001", "p002", "p003"]
+    ranks = capacity_rank(np.array([0.5, 0.9, 0.5, 0.5]), np.array(["c", "z", "a", "b"]))
+    assert ranks.tolist() == [4, 1, 2, 3]
 
 
 def test_calibration_error_is_zero_when_rates_match_and_large_when_not() -> None:

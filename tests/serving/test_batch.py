@@ -14,8 +14,18 @@ import shap
 from features.catalog import AUDIT_COLUMNS
 from features.ingest import IDENTIFYING_COLUMNS
 from models.matrix import feature_matrix
+from models.metrics import capacity_count, top_k_mask
 from models.reasons import CONTEXT, SIGNALS
-from serving.batch import SCORE_SCHEMA, ScoreBatch, TierConfig, append_history, pupil_history, score_frame, write_scores
+from serving.batch import (
+    SCORE_SCHEMA,
+    ScoreBatch,
+    TierConfig,
+    append_history,
+    pupil_history,
+    score_frame,
+    tiers,
+    write_scores,
+)
 from training.config import TrainConfig
 from training.train import FeatureSet, TrainingResult, train
 
@@ -64,7 +74,7 @@ def test_output_follows_the_contract(batch: ScoreBatch, snapshot: pd.DataFrame, 
 
 def test_tiers_follow_capacity_overall_and_per_school(trained: TrainingResult, snapshot: pd.DataFrame) -> None:
     overall = score_frame(snapshot, trained.model, "v", TierConfig(high=0.1, medium=0.2)).scores.to_pandas()
-    assert (overall["tier"] == "high").sum() == int(np.ceil(0.1 * len(snapshot)))
+    assert (overall["tier"] == "high").sum() == capacity_count(len(snapshot), 0.1)
     assert overall.loc[overall["tier"] == "high", "risk"].min() >= overall.loc[overall["tier"] != "high", "risk"].max()
     per_school = score_frame(snapshot, trained.model, "v", TierConfig(scope="school")).scores.to_pandas()
     shares = per_school.groupby("school_id")["tier"].apply(lambda t: (t == "high").mean())
@@ -152,3 +162,40 @@ def test_a_pupil_whose_risk_comes_only_from_context_still_gets_a_plain_reason(tr
     items = reasons(contributions, row, features, pd.DataFrame())[0]
     assert [r["signal"] for r in items] == ["Situation scolaire"]
     assert "CAP1" in str(items[0]["text"]) and "16 ans" in str(items[0]["text"])
+
+
+def test_tiers_and_every_capacity_metric_cut_the_same_pupils_even_on_ties() -> None:
+    """One capacity rule: the high tier is exactly what training's and the audit's top 10% flag."""
+    rng = np.random.default_rng(3)
+    n = 1000
+    risk = np.round(rng.beta(1, 20, n), 2)  # many equal risks
+    pupils = np.array([f"{i:020x}" for i in rng.permutation(n)])
+    schools = rng.choice(["0750001A", "0750002B", "0750003C"], n)
+    for scope, groups in (("overall", None), ("school", schools)):
+        tier, _ = tiers(risk, schools, pupils, TierConfig(high=0.1, medium=0.2, scope=scope))
+        flagged = top_k_mask(risk, 0.1, groups, pupils=pupils)
+        assert np.array_equal(tier == "high", flagged), scope
+        assert np.array_equal(tier != "low", top_k_mask(risk, 0.3, groups, pupils=pupils)), scope
+
+
+def test_scoring_writes_model_inputs_only(
+    trained: TrainingResult, feature_set: FeatureSet, long_features: Path, tmp_path: Path
+) -> None:
+    """No sensitive attribute nor label is built or written on the scoring path."""
+    from features.catalog import LABEL_COLUMNS
+    from models.registry import LoadedModel
+    from serving.batch import score_extract
+
+    model = LoadedModel(trained.model, "vigie-dropout", "1", "run", feature_set.metadata)
+    batch = score_extract(long_features.parent / "validated", pd.Timestamp("2024-03-31").date(), model,
+                          TierConfig(), work_dir=tmp_path)  # fmt: skip
+    assert batch.scores.num_rows > 0
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and not [p for p in written if p.name == "audit.parquet"]
+    forbidden = {*AUDIT_COLUMNS, *LABEL_COLUMNS}
+    for path in written:
+        if path.suffix == ".parquet":
+            assert not forbidden & set(pq.read_schema(path).names), path
+        else:
+            text = path.read_text(encoding="utf-8")
+            assert not [c for c in forbidden if f'"{c}"' in text], path

@@ -11,24 +11,42 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from models.matrix import feature_matrix, model_input
+from models.registry import CHAMPION
 from training.config import GateConfig, TrainConfig
-from training.tracking import CHAMPION, log_training, promotion_gate
+from training.tracking import ChampionComparison, log_training, promotion_gate
 from training.train import FeatureSet, train
 
 pytestmark = pytest.mark.integration
 
 
+class _Audit:
+    def __init__(self, passed: bool) -> None:
+        self.passed, self.detail = passed, "audit"
+
+    def summary_lines(self) -> list[str]:
+        return []
+
+    def write(self, folder: Path, model: str | None = None) -> list[Path]:
+        return []
+
+
 def test_gate_blocks_what_it_must() -> None:
     good = {"precision_at_10pct": 0.3, "ece": 0.01}
     abc = {"precision_at_10pct": 0.1}
-    assert promotion_gate(good, abc, None, GateConfig()).promoted
-    assert not promotion_gate({**good, "ece": 0.05}, abc, None, GateConfig()).promoted
-    assert not promotion_gate(good, {"precision_at_10pct": 0.35}, None, GateConfig()).promoted
-    assert not promotion_gate(good, abc, {"precision_at_10pct": 0.3}, GateConfig()).promoted
+    none = ChampionComparison("none", "aucun champion jusqu'ici")
+    assert promotion_gate(good, abc, none, GateConfig()).promoted
+    assert not promotion_gate({**good, "ece": 0.05}, abc, none, GateConfig()).promoted
+    assert not promotion_gate(good, {"precision_at_10pct": 0.35}, none, GateConfig()).promoted
+    better = ChampionComparison("compared", "champion : version 1", {"precision_at_10pct": 0.3})
+    assert not promotion_gate(good, abc, better, GateConfig()).promoted
+    unscorable = ChampionComparison("unscorable", "le champion n'a pas pu noter le pli de test")
+    decision = promotion_gate(good, abc, unscorable, GateConfig())
+    assert not decision.promoted and decision.check("beats_champion").passed is False
     strict = GateConfig(require_fairness=True)
-    assert not promotion_gate(good, abc, None, strict).promoted
-    assert not promotion_gate(good, abc, None, strict, fairness_passed=False).promoted
-    assert promotion_gate(good, abc, None, strict, fairness_passed=True).promoted
+    assert not promotion_gate(good, abc, none, strict).promoted
+    assert promotion_gate(good, abc, none, strict).check("fair").passed is None
+    assert not promotion_gate(good, abc, none, strict, _Audit(passed=False)).promoted
+    assert promotion_gate(good, abc, none, strict, _Audit(passed=True)).promoted
 
 
 def test_run_registry_and_champion(

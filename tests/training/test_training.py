@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.catalog import FEATURES
+from features.signals import FeatureConfig
 from models.matrix import feature_matrix
 from training.config import TrainConfig
 from training.train import FeatureSet, TrainingResult, train
@@ -69,3 +73,31 @@ def test_tuning_runs_within_its_budget(feature_set: FeatureSet, small_train_conf
     tuned = train(feature_set, config)
     assert tuned.params["num_leaves"] != small_train_config.model.num_leaves or tuned.params["learning_rate"] != 0.05
     assert np.isfinite(tuned.evaluations["model"].metrics["roc_auc"])
+
+
+def test_a_new_extract_never_reuses_the_features_of_another(
+    validated: Path, small_train_config: TrainConfig, tmp_path: Path
+) -> None:
+    """The feature cache is keyed on the config and the extract's content, and checked against both."""
+    from features.signals import input_hash, read_metadata
+    from training.train import load_feature_set
+
+    config = small_train_config.model_copy(
+        update={"features": FeatureConfig.model_validate({"as_of": ["2022-12-15", "2023-03-31"]})}
+    )
+    other = tmp_path / "other"
+    shutil.copytree(validated, other)
+    outcomes = pd.read_parquet(other / "outcomes.parquet")
+    outcomes.iloc[: len(outcomes) // 2].to_parquet(other / "outcomes.parquet", index=False)
+    work = tmp_path / "work"
+    first = load_feature_set(validated, config, work)
+    second = load_feature_set(other, config, work)
+    assert first.metadata.input_hash == input_hash(validated) != input_hash(other) == second.metadata.input_hash
+    assert second.folder != first.folder
+    assert second.frame["label"].sum() < first.frame["label"].sum()
+    # A cache whose metadata does not match its key is rebuilt, never trusted.
+    cached = read_metadata(first.folder)
+    cached.model_copy(update={"input_hash": "0" * 16}).write(first.folder)
+    again = load_feature_set(validated, config, work)
+    assert again.metadata.input_hash == input_hash(validated)
+    assert again.frame["label"].sum() == first.frame["label"].sum()

@@ -1,0 +1,112 @@
+"""The MLflow store and registry, set up and read in one place.
+
+Training writes models here; scoring, audits, the service and monitoring load them back,
+each with the feature metadata the version was trained on (logged with its run), so that
+fresh data is always turned into features the way the model expects.
+
+Default store: a SQLite database and an artifact folder under the data directory, no server.
+``MLFLOW_TRACKING_URI`` (a remote server, say) is used unchanged when set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from features.ingest import ContractError
+from features.signals import FeatureMetadata, parse_metadata
+from models.estimator import DropoutRiskModel
+
+CHAMPION = "champion"
+DEFAULT_MODEL_NAME = "vigie-dropout"
+#: The run artifact holding the feature metadata a version was trained on.
+FEATURE_METADATA_ARTIFACT = "features_metadata.json"
+
+
+def use_tracking_store(data_dir: Path) -> str:
+    """Point MLflow at ``MLFLOW_TRACKING_URI``, or at the local SQLite store under ``data_dir``."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        store = (data_dir / "mlflow").resolve()
+        store.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{store / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def experiment_id(name: str, data_dir: Path) -> str:
+    """The experiment ``name``, created on first use (artifacts beside the local store)."""
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = None
+    if mlflow.get_tracking_uri().startswith("sqlite:"):
+        location = (data_dir / "mlflow" / "artifacts").resolve().as_uri()
+    return str(mlflow.create_experiment(name, artifact_location=location))
+
+
+def parse_model_reference(reference: str, default_name: str = DEFAULT_MODEL_NAME) -> tuple[str, str]:
+    """``models:/name@alias``, ``models:/name/3``, or a bare alias or version of ``default_name``."""
+    if not reference.startswith("models:/"):
+        return default_name, reference
+    path = reference.removeprefix("models:/")
+    name, sep, alias = path.partition("@")
+    if sep:
+        return name, alias
+    name, _, version = path.rpartition("/")
+    if not name or not version:
+        raise ValueError(f"model URI {reference!r}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    return name, version
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered version, ready to score: the estimator and the features it was trained on."""
+
+    estimator: DropoutRiskModel
+    name: str
+    version: str
+    run_id: str
+    features: FeatureMetadata
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+def feature_metadata_of_run(run_id: str) -> FeatureMetadata:
+    """The feature metadata logged with a training run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=FEATURE_METADATA_ARTIFACT, dst_path=tmp
+            )
+        except (MlflowException, OSError):
+            raise ContractError(
+                f"run {run_id} has no {FEATURE_METADATA_ARTIFACT}: retrain the model with this Vigie."
+            ) from None
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    return parse_metadata(values, f"run {run_id}/{FEATURE_METADATA_ARTIFACT}")
+
+
+def load_registered(name: str, reference: str = CHAMPION) -> LoadedModel:
+    """``reference`` is an alias or a version number; a missing one raises ``MlflowException``."""
+    client = MlflowClient()
+    version = (
+        client.get_model_version(name, reference)
+        if reference.isdigit()
+        else client.get_model_version_by_alias(name, reference)
+    )
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    estimator = pyfunc.unwrap_python_model().estimator
+    run_id = str(version.run_id)
+    return LoadedModel(estimator, name, str(version.version), run_id, feature_metadata_of_run(run_id))
