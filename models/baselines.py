@@ -46,7 +46,9 @@ class ABCRule(ClassifierMixin, BaseEstimator):
 
 def logistic_baseline(random_state: int = 0) -> Pipeline:
     """Logistic regression on the same features: medians and missing flags, one-hot categories."""
-    numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+    numeric = make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True), StandardScaler()
+    )
     categorical = OneHotEncoder(handle_unknown="ignore")
     prepare = ColumnTransformer(
         [

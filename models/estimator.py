@@ -90,7 +90,8 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
             X,
             y_train,
             sample_weight=self._weights(y_train),
-            eval_set=[(X_valid, np.asarray(y_valid, dtype=int))],
+            eval_X=(X_valid,),
+            eval_y=(np.asarray(y_valid, dtype=int),),
             eval_metric="average_precision",
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)],
         )

@@ -101,7 +101,9 @@ def classification_metrics(
     }
     for capacity in capacities:
         tag = f"{round(capacity * 100)}pct"
-        out[f"precision_at_{tag}"], out[f"recall_at_{tag}"] = precision_recall_at(y, probability, capacity, pupils=pupils)
+        out[f"precision_at_{tag}"], out[f"recall_at_{tag}"] = precision_recall_at(
+            y, probability, capacity, pupils=pupils
+        )
         if schools is not None:
             per_school = precision_recall_at(y, probability, capacity, schools, pupils=pupils)
             out[f"precision_at_{tag}_per_school"], out[f"recall_at_{tag}_per_school"] = per_school

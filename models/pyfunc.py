@@ -6,11 +6,9 @@ feature table; the score never depends on column positions.
 
 from __future__ import annotations
 
-from typing import Any
-
 import joblib
 import pandas as pd
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from models.matrix import feature_matrix
 
@@ -18,9 +16,11 @@ ESTIMATOR_ARTIFACT = "estimator"
 
 
 class CalibratedRiskModel(PythonModel):
-    def load_context(self, context: Any) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         self.estimator = joblib.load(context.artifacts[ESTIMATOR_ARTIFACT])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, str] | None = None
+    ) -> pd.DataFrame:
         X = feature_matrix(model_input, list(self.estimator.feature_names_in_))
         return pd.DataFrame({"risk": self.estimator.predict_proba(X)[:, 1]}, index=model_input.index)

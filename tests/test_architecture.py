@@ -1,8 +1,11 @@
-"""Imports run one way: features <- models <- training/fairness/monitoring; serving never sees training."""
+"""Imports run one way: features <- models <- training/fairness/monitoring; serving never sees
+training or fairness; inside features, the stages (ingest, signals, synthetic) meet only through
+their public names."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -14,21 +17,39 @@ ALLOWED = {
     "models": {"features"},
     "training": {"features", "models"},
     "fairness": {"features", "models"},
-    "monitoring": {"features", "models"},
+    "monitoring": {"features", "models", "fairness"},
     "serving": {"features", "models"},
     "vigie": OURS - {"vigie"},
 }
+#: The stages inside features, and which other stages each may use.
+FEATURE_STAGES = {"ingest": set(), "signals": {"ingest"}, "synthetic": {"ingest"}}
+#: Knowledge every stage shares; it imports no stage.
+FEATURE_SHARED = {"catalog", "configfile", "french"}
+
+
+def _import_nodes(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, imported names) of every absolute import in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, [a.name for a in node.names]))
+    return found
 
 
 def _imports(package: str) -> set[tuple[str, str]]:
     found = set()
     for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            found |= {(str(path.relative_to(ROOT)), n.split(".")[0]) for n in names if n.split(".")[0] in OURS}
+        for module, _ in _import_nodes(path):
+            if module.split(".")[0] in OURS:
+                found.add((str(path.relative_to(ROOT)), module.split(".")[0]))
     return found
+
+
+def _stage_of(path: Path) -> str | None:
+    parts = path.relative_to(ROOT).parts
+    return parts[1] if parts[0] == "features" and len(parts) > 2 else None
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
@@ -42,3 +63,51 @@ def test_nothing_imports_the_cli() -> None:
         for path in (ROOT / package).rglob("*.py"):
             if path.name != "cli.py":
                 assert "vigie.cli" not in path.read_text(encoding="utf-8"), path
+
+
+def _code_files() -> list[Path]:
+    return [p for package in OURS for p in (ROOT / package).rglob("*.py")]
+
+
+def test_feature_stages_use_only_the_stages_they_build_on() -> None:
+    wrong = []
+    for path in (ROOT / "features").rglob("*.py"):
+        stage = _stage_of(path)
+        for module, _ in _import_nodes(path):
+            parts = module.split(".")
+            if parts[0] != "features" or len(parts) < 2:
+                continue
+            used = parts[1]
+            if stage is None and path.stem in FEATURE_SHARED and used in FEATURE_STAGES:
+                wrong.append((str(path.relative_to(ROOT)), module))  # shared knowledge imports no stage
+            if stage is not None and used in FEATURE_STAGES and used != stage and used not in FEATURE_STAGES[stage]:
+                wrong.append((str(path.relative_to(ROOT)), module))
+    assert not wrong, wrong
+
+
+def test_stages_and_packages_meet_only_through_public_names() -> None:
+    """Outside a stage, import the stage itself (``features.ingest``), and only names it lists in
+    ``__all__``; no one imports another module's private (underscore) names."""
+    public = {stage: set(importlib.import_module(f"features.{stage}").__all__) for stage in FEATURE_STAGES}
+    wrong = []
+    for path in _code_files():
+        here = path.relative_to(ROOT).parts
+        for module, names in _import_nodes(path):
+            parts = module.split(".")
+            if parts[0] not in OURS:
+                continue
+            same_place = parts[0] == here[0] and (parts[0] != "features" or tuple(parts[1:2]) == here[1:2])
+            if not same_place and any(n.startswith("_") for n in names):
+                wrong.append((str(path.relative_to(ROOT)), module, "private name"))
+            if parts[0] == "features" and len(parts) > 1 and parts[1] in FEATURE_STAGES and here[1:2] != tuple(parts[1:2]):
+                if len(parts) > 2:
+                    wrong.append((str(path.relative_to(ROOT)), module, "a stage's module, not the stage"))
+                elif set(names) - public[parts[1]]:
+                    wrong.append((str(path.relative_to(ROOT)), module, f"not public: {set(names) - public[parts[1]]}"))
+    assert not wrong, wrong
+
+
+def test_every_public_name_exists() -> None:
+    for stage in FEATURE_STAGES:
+        module = importlib.import_module(f"features.{stage}")
+        assert all(hasattr(module, name) for name in module.__all__), stage

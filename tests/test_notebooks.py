@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -18,9 +19,11 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert len(outputs) >= 5
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert not [o for cell in cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    # every cell that ends on something to show (a table, a print) showed it
+    showing = [cell for cell in cells if isinstance(ast.parse(cell.source).body[-1], ast.Expr)]
+    assert len(showing) >= 3 and all(cell.get("outputs") for cell in showing)
 
 
 def test_there_is_a_notebook() -> None:

@@ -74,9 +74,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
     }
 
 
-def write_model_card(
-    result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path
-) -> list[Path]:
+def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
     env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["num"] = lambda value, digits=3: french.number(value, digits)
     context = _context(result, card, metadata)

@@ -84,7 +84,7 @@ def write_shap_figures(result: TrainingResult, folder: Path, *, sample: int = 20
     values = result.model.contributions(X)[:, :-1]
     shown = X.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype) else c)
     paths = []
-    shap.summary_plot(values, shown, show=False, max_display=20)
+    shap.summary_plot(values, shown, show=False, max_display=20, rng=np.random.default_rng(0))
     plt.title("Contributions SHAP au risque (log-odds), pli de test")
     paths.append(_save(plt.gcf(), folder / "shap_summary.png"))
     strongest = np.abs(values).mean(axis=0).argsort()[::-1][:3]
