@@ -99,7 +99,8 @@ def test_stages_and_packages_meet_only_through_public_names() -> None:
             same_place = parts[0] == here[0] and (parts[0] != "features" or tuple(parts[1:2]) == here[1:2])
             if not same_place and any(n.startswith("_") for n in names):
                 wrong.append((str(path.relative_to(ROOT)), module, "private name"))
-            if parts[0] == "features" and len(parts) > 1 and parts[1] in FEATURE_STAGES and here[1:2] != tuple(parts[1:2]):
+            other_stage = parts[0] == "features" and len(parts) > 1 and parts[1] in FEATURE_STAGES
+            if other_stage and here[1:2] != tuple(parts[1:2]):
                 if len(parts) > 2:
                     wrong.append((str(path.relative_to(ROOT)), module, "a stage's module, not the stage"))
                 elif set(names) - public[parts[1]]:
