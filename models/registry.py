@@ -33,6 +33,7 @@ FEATURE_METADATA_ARTIFACT = "features_metadata.json"
 def use_tracking_store(data_dir: Path) -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI``, or at the local SQLite store under ``data_dir``."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in logs and terminals
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
         store = (data_dir / "mlflow").resolve()
