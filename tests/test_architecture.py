@@ -29,7 +29,7 @@ FEATURE_SHARED = {"catalog", "configfile", "french"}
 
 def _import_nodes(path: Path) -> list[tuple[str, list[str]]]:
     """(module, imported names) of every absolute import in a file."""
-    found = []
+    found: list[tuple[str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(a.name, []) for a in node.names]
