@@ -49,7 +49,7 @@ lock:
 	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt -e '.[dev]'
 	{ echo "# Vigie lock file: every package the project installs, pinned exactly."; \
 	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
-	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie)'; } > requirements.lock
+	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie|# Editable)'; } > requirements.lock
 	rm -rf .lockenv
 
 mlflow-ui: $(STAMP)

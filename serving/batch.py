@@ -92,6 +92,9 @@ class ScoreBatch:
     thresholds: Thresholds
     model_version: str
     as_of: date
+    #: The model inputs each pupil was scored on (keys and features, never a sensitive
+    #: attribute), kept with the batch so that reasons on demand need no recomputation.
+    inputs: pd.DataFrame | None = None
 
     def metadata(self) -> dict[str, Any]:
         counts = pd.Series(self.scores.column("tier").to_pylist()).value_counts().to_dict()
@@ -143,7 +146,8 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
         },
         schema=SCORE_SCHEMA,
     )
-    return ScoreBatch(table, thresholds, model_version, dates[0])
+    inputs = frame[["pupil_id", "school_id", *[f for f in features if f != "school_id"]]].reset_index(drop=True)
+    return ScoreBatch(table, thresholds, model_version, dates[0], inputs)
 
 
 def explain_rows(
@@ -170,12 +174,29 @@ def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"]
     return path
 
 
+#: Inside each ``as_of=D`` folder of the score history, the batches' model inputs.
+INPUTS_FOLDER = "inputs"
+
+
+def history_file(history: Path, as_of: date, model_version: str) -> Path:
+    """Where the score history keeps the batch of ``model_version`` at ``as_of``."""
+    return history / f"as_of={as_of.isoformat()}" / f"model_version={model_version.replace('/', '_')}.parquet"
+
+
+def inputs_file(batch_file: Path) -> Path:
+    """The model inputs kept beside a batch file of the score history."""
+    return batch_file.parent / INPUTS_FOLDER / batch_file.name
+
+
 def append_history(batch: ScoreBatch, history: Path) -> Path:
-    """Keep every batch (one file per as-of date and model version) to follow a pupil over time."""
-    folder = history / f"as_of={batch.as_of.isoformat()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"model_version={batch.model_version.replace('/', '_')}.parquet"
+    """Keep every batch (one file per as-of date and model version) with its model inputs, to
+    follow a pupil over time and explain any pupil of it later."""
+    path = history_file(history, batch.as_of, batch.model_version)
+    path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(batch.scores, path)
+    if batch.inputs is not None:
+        inputs_file(path).parent.mkdir(exist_ok=True)
+        batch.inputs.to_parquet(inputs_file(path), index=False)
     return path
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,9 +25,12 @@ from features.ingest import (
     validate_extract,
     write_validated,
 )
+from features.ingest.contract import UAI_PATTERN
 from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
 from models.registry import DEFAULT_MODEL_NAME, load_registered, parse_model_reference, use_tracking_store
+from serving.api import Role, create_app, issue_token
+from serving.api.access_log import AccessLog, make_engine, migrate
 from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
 from training.config import load_train_config
 from training.report import render_training
@@ -365,3 +369,86 @@ def features(
     )
     for day, counts in output.metadata.per_as_of.items():
         console.print(f"  {day}: {counts.rows:,} pupils, {counts.labelled:,} labelled, {counts.positives:,} positive")
+
+
+def _ttl(text: str) -> timedelta:
+    """``8h``, ``30m``, ``2d`` or seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text))
+    except (ValueError, IndexError):
+        raise typer.BadParameter(f"expected a duration such as 8h, 30m or 2d, got {text!r}") from None
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="staff, reviewer, data_scientist or admin.")],
+    school: Annotated[
+        list[str] | None, typer.Option(help="UAI of a school the staff member works in (repeat).")
+    ] = None,
+    subject: Annotated[str, typer.Option(help="Who the token is for (kept in the access log).")] = "demo",
+    ttl: Annotated[timedelta, typer.Option(parser=_ttl, help="Lifetime: 8h, 30m, 2d.")] = "8h",  # type: ignore[assignment]
+) -> None:
+    """Issue an embedded sign-in token for the service (the token alone on stdout)."""
+    schools = school or []
+    if role is Role.STAFF and not schools:
+        raise typer.BadParameter("a staff token needs --school UAI (one or more)")
+    bad = [s for s in schools if not re.fullmatch(UAI_PATTERN, s)]
+    if bad:
+        raise typer.BadParameter(f"not a UAI (7 digits and a key letter): {', '.join(bad)}")
+    settings = get_settings()
+    typer.echo(issue_token(settings.service, subject=subject, role=role, schools=schools, ttl=ttl))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    reload_interval: Annotated[
+        float | None, typer.Option(help="Pick up a new champion or batch every N seconds.")
+    ] = None,
+) -> None:
+    """Serve risk scores with reasons to school staff (FastAPI on uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    service = settings.service
+    if reload_interval is not None:
+        service = service.model_copy(update={"reload_interval_seconds": reload_interval})
+    use_tracking_store(settings.data_dir)
+    api = create_app(service, settings.data_dir)
+    console.print(f"Serving on http://{host}:{port} (API under /api/v1, documentation at /docs).")
+    # uvicorn's access log prints raw paths, which hold pseudonyms: the service logs route templates instead
+    uvicorn.run(api, host=host, port=port, access_log=False, log_level="warning")
+
+
+access_app = typer.Typer(help="The service's access log: export for the data protection officer, purge.")
+app.add_typer(access_app, name="access-log")
+
+
+def _access_log() -> tuple[AccessLog, int]:
+    settings = get_settings()
+    url = settings.service.database(settings.data_dir)
+    migrate(url)
+    return AccessLog(make_engine(url)), settings.service.access_log_retention_days
+
+
+@access_app.command("export")
+def access_log_export(
+    start: Annotated[date, typer.Option("--from", parser=_parse_date, help="First day (UTC), included.")],
+    end: Annotated[date, typer.Option("--to", parser=_parse_date, help="Last day (UTC), included.")],
+    format: Annotated[Literal["csv", "json"], typer.Option("--format", help="Output format.")] = "csv",
+) -> None:
+    """Print the entries of a period (who, which pupil or school, which endpoint, when, result)."""
+    log_, _ = _access_log()
+    begin = datetime.combine(start, datetime.min.time(), UTC)
+    typer.echo(
+        log_.export(begin, datetime.combine(end, datetime.min.time(), UTC) + timedelta(days=1), format), nl=False
+    )
+
+
+@access_app.command("purge")
+def access_log_purge() -> None:
+    """Delete the entries older than the retention setting (service.access_log_retention_days)."""
+    log_, days = _access_log()
+    console.print(f"{log_.purge(days):,} entries older than {days} days deleted.")

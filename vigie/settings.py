@@ -13,15 +13,19 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from serving.api.settings import ServiceSettings
+
 
 class VigieSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(default=Path("data"), description="Where outputs go by default.")
     reference_date: date | None = Field(
         default=None, description="'Today' for the no-future-date rule; the real today when empty."
     )
     log_level: str = "INFO"
+    #: The risk service (``vigie serve``): ``[service]`` in the TOML file, ``VIGIE_SERVICE__*`` variables.
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @classmethod
     def settings_customise_sources(

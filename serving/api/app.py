@@ -1,0 +1,199 @@
+"""The risk service, built by :func:`create_app` from the typed settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from features.ingest import ContractError
+from features.ingest.pseudonymise import load_key
+from serving.api.access_log import AccessLog, make_engine, migrate
+from serving.api.auth import TokenVerifier
+from serving.api.routes import router
+from serving.api.schemas import Readiness
+from serving.api.settings import ServiceSettings
+from serving.api.state import ServiceState
+
+log = logging.getLogger("vigie.service")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+}
+
+
+class BodyLimit:
+    """413 for a request body over the limit, declared or streamed (pure ASGI, before any parsing)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await JSONResponse({"detail": "Requête trop volumineuse."}, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise HTTPException(413, "Requête trop volumineuse.")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def _route_of(request: Request) -> str:
+    """The route template (``/api/v1/pupils/{pupil_id}``): logs never carry a pseudonym."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool = True) -> FastAPI:
+    """The service: sign-in, the served state, the access log, metrics, hygiene."""
+    verifier = TokenVerifier(settings)  # refuses a missing or short embedded secret now, not at first request
+    database = settings.database(data_dir)
+    state = ServiceState(
+        settings.model_name, settings.model_reference, data_dir / "score_history", settings.risk_change_threshold
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(migrate, database)
+        if load_on_start:
+            await run_in_threadpool(state.reload)
+        task = asyncio.create_task(_reload_every(state, settings.reload_interval_seconds))
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        app.state.access_log.engine.dispose()
+
+    app = FastAPI(
+        title="Vigie — service des risques de décrochage",
+        description=(
+            "Scores de risque de décrochage scolaire et leurs raisons, pour les personnels de "
+            "l'établissement de l'élève uniquement. Le score informe, une personne décide. "
+            "Chaque consultation est tracée."
+        ),
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = verifier
+    app.state.serving = state
+    app.state.access_log = AccessLog(make_engine(database))
+    app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
+    app.include_router(router)
+    _health(app)
+    _errors(app)
+    _hygiene(app, settings)
+    Instrumentator(registry=CollectorRegistry(), should_group_untemplated=True).instrument(app).expose(
+        app, include_in_schema=False
+    )
+    return app
+
+
+async def _reload_every(state: ServiceState, seconds: float | None) -> None:
+    while seconds is not None:
+        await asyncio.sleep(seconds)
+        await run_in_threadpool(state.reload)
+
+
+def _health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Readiness, tags=["health"], responses={503: {"model": Readiness}})
+    def readyz() -> JSONResponse:
+        """Ready when a model and a batch are served and the access log answers; says why not."""
+        state: ServiceState = app.state.serving
+        current = state.current
+        try:
+            with app.state.access_log.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = "ok"
+        except SQLAlchemyError:
+            database = "unavailable"
+        body = Readiness(
+            ready=current is not None and database == "ok",
+            model_version=current.model.label if current else None,
+            batch_as_of=current.batch.as_of if current else None,
+            loaded_at=current.loaded_at if current else None,
+            last_reload_error=state.last_error,
+            database=database,
+        )
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 naming the field; the submitted value (an INE, say) is never echoed."""
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(ContractError)
+    async def contract(request: Request, error: ContractError) -> JSONResponse:
+        return JSONResponse({"detail": "Données indisponibles pour cette requête."}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s", type(error).__name__, _route_of(request), exc_info=error)
+        return JSONResponse({"detail": "Erreur interne du service."}, status_code=500)
+
+
+def _hygiene(app: FastAPI, settings: ServiceSettings) -> None:
+    if settings.cors_origins:  # closed unless origins are named
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+        )
+
+    @app.middleware("http")
+    async def headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        began = time.perf_counter()
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        log.info(
+            "%s %s %d %.1f ms",
+            request.method,
+            _route_of(request),
+            response.status_code,
+            1000 * (time.perf_counter() - began),
+        )
+        return response
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

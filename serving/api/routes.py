@@ -1,0 +1,373 @@
+"""The endpoints under ``/api/v1``: resource-shaped, typed, every read traced in the access log.
+
+Pupil data is for school staff of the pupil's school only. A pupil or a school outside the
+caller's reach answers 404, exactly like one that does not exist; an operation the caller's
+role does not allow answers 403.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from features.ingest import GRADE_LEVELS, pseudonym
+from features.ingest.contract import PSEUDONYM_PATTERN, UAI_PATTERN
+from models.matrix import CATEGORIES, feature_matrix
+from serving.api.auth import Principal, Role
+from serving.api.deps import NOT_FOUND, Caller, Log, Served, require, settings, trace
+from serving.api.schemas import (
+    Aggregates,
+    Counts,
+    FairnessSummary,
+    HistoryPoint,
+    IneLookup,
+    ModelCard,
+    ModelInfo,
+    Problem,
+    PupilDetail,
+    PupilRow,
+    Reason,
+    ReloadResult,
+    SchoolPupils,
+    Tier,
+    WhatIf,
+    WhatIfResult,
+)
+from serving.api.state import Serving
+from serving.batch import explain_rows
+
+REASONS_SHOWN = 3
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No token, or a refused one."},
+    403: {"model": Problem, "description": "The caller's role does not allow this operation."},
+    404: {"model": Problem, "description": "Not found, or outside the caller's reach (the same answer)."},
+    503: {"model": Problem, "description": "Nothing loaded yet, or the access log cannot be written."},
+}
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+SchoolId = Annotated[str, Path(pattern=UAI_PATTERN, examples=["0750001A"], description="UAI of the school.")]
+PupilId = Annotated[str, Path(pattern=PSEUDONYM_PATTERN, examples=["3f9a1c0b7d2e4a6f8b1c"], description="Pseudonym.")]
+GradeLevel = Literal[GRADE_LEVELS]  # type: ignore[valid-type]
+Track = Literal["college", "lycee_gt", "lycee_pro"]
+
+
+def _reasons(items: Any) -> list[Reason]:
+    return [Reason(**dict(item)) for item in (items if items is not None else [])]
+
+
+def _row(pupil_id: str, row: Any) -> PupilRow:
+    previous = None if pd.isna(row.previous_risk) else float(row.previous_risk)
+    return PupilRow(
+        pupil_id=pupil_id,
+        grade_level=row.grade_level,
+        track=row.track,
+        risk=float(row.risk),
+        tier=row.tier,
+        reasons=_reasons(row.reasons),
+        change=row.change,
+        previous_risk=previous,
+    )
+
+
+def _school_rows(served: Serving, caller: Principal, school_id: str) -> pd.DataFrame:
+    """The school's pupils by risk (ties by pupil_id), or 404 when outside the caller's reach."""
+    positions = served.batch.by_school.get(school_id)
+    if positions is None or not caller.reaches(school_id):
+        raise HTTPException(404, NOT_FOUND)
+    return served.batch.frame.iloc[positions]
+
+
+def _filtered(rows: pd.DataFrame, tier: Tier | None, grade_level: str | None, track: str | None) -> pd.DataFrame:
+    keep = np.ones(len(rows), dtype=bool)
+    for column, value in (("tier", tier), ("grade_level", grade_level), ("track", track)):
+        if value is not None:
+            keep &= rows[column].to_numpy() == value
+    return rows[keep]
+
+
+def _counts(rows: pd.DataFrame) -> Counts:
+    tiers = ["high", "medium", "low"]
+    table = rows.groupby(["grade_level", "tier"]).size().unstack(fill_value=0).reindex(columns=tiers, fill_value=0)
+    levels: dict[str, dict[str, int]] = {
+        str(level): {t: int(n) for t, n in zip(tiers, counts, strict=True)}
+        for level, counts in zip(table.index, table.to_numpy().tolist(), strict=True)
+    }
+    return Counts(by_tier={t: int((rows["tier"] == t).sum()) for t in tiers}, by_grade_level=levels)
+
+
+@router.get("/schools/{school_id}/pupils", response_model=SchoolPupils, tags=["pupils"])
+def school_pupils(
+    school_id: SchoolId,
+    caller: Caller,
+    served: Served,
+    log: Log,
+    request: Request,
+    tier: Tier | None = None,
+    grade_level: GradeLevel | None = None,
+    track: Track | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> SchoolPupils:
+    """A school's pupils by risk, with counts by tier and grade level, filters and pages."""
+    endpoint = "GET /api/v1/schools/{school_id}/pupils"
+    try:
+        rows = _school_rows(served, caller, school_id)
+    except HTTPException:
+        trace(log, caller, endpoint, 404, school_id=school_id)
+        raise
+    page_size = min(page_size, settings(request).max_page_size)
+    matching = _filtered(rows, tier, grade_level, track)
+    shown = matching.iloc[(page - 1) * page_size : page * page_size]
+    trace(log, caller, endpoint, 200, school_id=school_id)
+    return SchoolPupils(
+        school_id=school_id,
+        as_of=served.batch.as_of,
+        model_version=served.model.label,
+        counts=_counts(rows),
+        total=len(matching),
+        page=page,
+        page_size=page_size,
+        pupils=[_row(str(pid), r) for pid, r in zip(shown.index, shown.itertuples(index=False), strict=True)],
+    )
+
+
+@router.get(
+    "/schools/{school_id}/pupils/export",
+    tags=["pupils"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV for the staff meeting."}},
+)
+def export_school_pupils(
+    school_id: SchoolId,
+    caller: Caller,
+    served: Served,
+    log: Log,
+    request: Request,
+    tier: Tier | None = None,
+    grade_level: GradeLevel | None = None,
+    track: Track | None = None,
+) -> Response:
+    """The filtered list as CSV (highest risk first), up to the export limit."""
+    endpoint = "GET /api/v1/schools/{school_id}/pupils/export"
+    try:
+        rows = _school_rows(served, caller, school_id)
+    except HTTPException:
+        trace(log, caller, endpoint, 404, school_id=school_id)
+        raise
+    matching = _filtered(rows, tier, grade_level, track)
+    shown = matching.iloc[: settings(request).export_max_rows]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["pupil_id", "grade_level", "track", "risk", "tier", "change", "reasons"])
+    for r in shown.reset_index().to_dict("records"):
+        texts = " ; ".join(str(item["text"]) for item in (r["reasons"] or []))
+        writer.writerow(
+            [r["pupil_id"], r["grade_level"], r["track"], f"{r['risk']:.4f}", r["tier"], r["change"], texts]
+        )
+    trace(log, caller, endpoint, 200, school_id=school_id)
+    name = f"vigie_{school_id}_{served.batch.as_of.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(len(matching))},
+    )
+
+
+def _detail(served: Serving, pupil_id: str) -> PupilDetail:
+    batch = served.batch
+    position = int(batch.frame.index.get_indexer(pd.Index([pupil_id]))[0])
+    row: dict[Any, Any] = batch.frame.iloc[position].to_dict()
+    reasons = _reasons(row["reasons"])
+    source: Literal["batch", "on_demand"] = "batch"
+    if not reasons:  # a low-tier pupil: exact TreeSHAP now, on the inputs the batch was scored on
+        inputs = batch.inputs.iloc[[position]].reset_index()
+        reasons = _reasons(explain_rows(inputs, served.model.estimator, batch.references, REASONS_SHOWN)[0])
+        source = "on_demand"
+    history = [
+        HistoryPoint(as_of=day, risk=float(risk[position]), tier=tier[position], model_version=version)
+        for day, version, risk, tier in batch.history
+        if not np.isnan(risk[position])
+    ]
+    previous: float | None = None if pd.isna(row["previous_risk"]) else float(row["previous_risk"])
+    return PupilDetail(
+        pupil_id=pupil_id,
+        school_id=row["school_id"],
+        grade_level=row["grade_level"],
+        track=row["track"],
+        risk=float(row["risk"]),
+        tier=row["tier"],
+        reasons=reasons,
+        reasons_source=source,
+        change=row["change"],
+        previous_risk=previous,
+        history=history,
+        as_of=batch.as_of,
+        model_version=served.model.label,
+    )
+
+
+def _reachable_pupil(served: Serving, caller: Principal, pupil_id: str) -> bool:
+    frame = served.batch.frame
+    return pupil_id in frame.index and caller.reaches(str(frame.at[pupil_id, "school_id"]))
+
+
+@router.get("/pupils/{pupil_id}", response_model=PupilDetail, tags=["pupils"])
+def pupil(pupil_id: PupilId, caller: Caller, served: Served, log: Log) -> PupilDetail:
+    """One pupil: risk, tier, reasons (from the batch, or computed now), risk over past batches."""
+    endpoint = "GET /api/v1/pupils/{pupil_id}"
+    if not _reachable_pupil(served, caller, pupil_id):
+        trace(log, caller, endpoint, 404, pupil_id=pupil_id)
+        raise HTTPException(404, NOT_FOUND)
+    detail = _detail(served, pupil_id)
+    trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
+    return detail
+
+
+@router.post("/pupils/lookup", response_model=PupilDetail, tags=["pupils"])
+def lookup(
+    body: Annotated[IneLookup, Body()], caller: Caller, served: Served, log: Log, request: Request
+) -> PupilDetail:
+    """Find a pupil by INE: pseudonymised in memory with the key, never stored, logged or echoed."""
+    endpoint = "POST /api/v1/pupils/lookup"
+    key: bytes | None = request.app.state.pseudonym_key
+    pupil_id = pseudonym(key, body.ine) if key is not None else None
+    if pupil_id is None or not _reachable_pupil(served, caller, pupil_id):
+        trace(log, caller, endpoint, 404, pupil_id=pupil_id)
+        raise HTTPException(404, NOT_FOUND)
+    detail = _detail(served, pupil_id)
+    trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
+    return detail
+
+
+def _what_if_frame(served: Serving, features: dict[str, float | str | None]) -> pd.DataFrame:
+    """The vector as a one-row feature table, checked against the model's signature (422 naming the field)."""
+    names = list(served.model.estimator.feature_names_in_)
+    problems = []
+    for name, value in features.items():
+        loc = ["body", "features", name]
+        if name not in names:
+            problems.append({"loc": loc, "msg": "not a feature of this model", "type": "value_error"})
+        elif name in CATEGORIES and value is not None and value not in CATEGORIES[name]:
+            allowed = ", ".join(CATEGORIES[name])
+            problems.append({"loc": loc, "msg": f"expected one of {allowed}", "type": "value_error"})
+        elif name not in CATEGORIES and isinstance(value, str):
+            problems.append({"loc": loc, "msg": "expected a number or null", "type": "value_error"})
+    if problems:
+        raise HTTPException(422, problems)
+    row = {name: features.get(name) for name in names}
+    return pd.DataFrame([{k: (np.nan if v is None and k not in CATEGORIES else v) for k, v in row.items()}])
+
+
+@router.post("/model/what-if", response_model=WhatIfResult, tags=["model"])
+def what_if(body: WhatIf, caller: Caller, served: Served, log: Log) -> WhatIfResult:
+    """Score a feature vector (data scientists): risk and the signals that raise it."""
+    require(caller, Role.DATA_SCIENTIST)
+    frame = _what_if_frame(served, body.features)
+    estimator = served.model.estimator
+    risk = float(estimator.predict_proba(feature_matrix(frame, list(estimator.feature_names_in_)))[0, 1])
+    reasons = _reasons(explain_rows(frame, estimator, served.batch.references, REASONS_SHOWN)[0])
+    trace(log, caller, "POST /api/v1/model/what-if", 200)
+    return WhatIfResult(risk=risk, reasons=reasons, model_version=served.model.label)
+
+
+@router.get("/model", response_model=ModelInfo, tags=["model"])
+def model_info(caller: Caller, served: Served, log: Log) -> ModelInfo:
+    """The serving version: features, horizon, the data it was trained on, the batch's thresholds."""
+    require(caller, Role.DATA_SCIENTIST, Role.REVIEWER, Role.ADMIN)
+    meta = served.model.features
+    trace(log, caller, "GET /api/v1/model", 200)
+    return ModelInfo(
+        name=served.model.name,
+        version=served.model.version,
+        run_id=served.model.run_id,
+        features=[f.model_dump() for f in meta.features],
+        horizon_days=meta.horizon_days,
+        trained_on=meta.input_hash,
+        batch_as_of=served.batch.as_of,
+        batch_pupils=served.batch.pupils,
+        thresholds=served.batch.thresholds.get("thresholds", {}),
+    )
+
+
+@router.get("/model/card", response_model=ModelCard, tags=["model"])
+def model_card(caller: Caller, served: Served, log: Log) -> ModelCard:
+    """The French model card of the serving version (every role: staff read it in « Comprendre le score »)."""
+    trace(log, caller, "GET /api/v1/model/card", 200)
+    return ModelCard(version=served.model.label, markdown=served.model_card)
+
+
+@router.get("/model/fairness", response_model=FairnessSummary, tags=["model"])
+def fairness_summary(caller: Caller, served: Served, log: Log) -> FairnessSummary:
+    """The newest fairness audit of the serving version: gate, alerts, figures by group."""
+    trace(log, caller, "GET /api/v1/model/fairness", 200)
+    return FairnessSummary(version=served.model.label, report=served.fairness)
+
+
+def _cross(frame: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
+    table = frame.groupby([column, "tier"]).size().unstack(fill_value=0)
+    return {str(k): {str(t): int(v) for t, v in row.items()} for k, row in table.iterrows()}
+
+
+@router.get("/aggregates", response_model=Aggregates, tags=["model"])
+def aggregates(caller: Caller, served: Served, log: Log) -> Aggregates:
+    """Counts by tier, grade level and track over the whole batch: no pupil-level data."""
+    require(caller, Role.REVIEWER, Role.DATA_SCIENTIST, Role.ADMIN)
+    frame = served.batch.frame
+    trace(log, caller, "GET /api/v1/aggregates", 200)
+    return Aggregates(
+        as_of=served.batch.as_of,
+        model_version=served.model.label,
+        pupils=len(frame),
+        schools=len(served.batch.by_school),
+        by_tier={str(k): int(v) for k, v in frame["tier"].value_counts().items()},
+        by_grade_level=_cross(frame, "grade_level"),
+        by_track=_cross(frame, "track"),
+    )
+
+
+@router.get(
+    "/access-log",
+    tags=["admin"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "The entries."}},
+)
+def export_access_log(
+    caller: Caller,
+    log: Log,
+    start: Annotated[date, Query(alias="from", description="First day (UTC), included.")],
+    end: Annotated[date, Query(alias="to", description="Last day (UTC), included.")],
+    format: Literal["csv", "json"] = "csv",
+) -> Response:
+    """The access log of a period, for the data protection officer (admin)."""
+    require(caller, Role.ADMIN)
+    if end < start:
+        raise HTTPException(422, [{"loc": ["query", "to"], "msg": "before 'from'", "type": "value_error"}])
+    trace(log, caller, "GET /api/v1/access-log", 200)
+    body = log.export(
+        datetime.combine(start, time.min, UTC), datetime.combine(end + timedelta(days=1), time.min, UTC), format
+    )
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return Response(body, media_type=media)
+
+
+@router.post("/admin/reload", response_model=ReloadResult, tags=["admin"])
+async def reload(caller: Caller, log: Log, request: Request) -> ReloadResult:
+    """Load the champion and its newest batch again; on failure the previous ones keep serving."""
+    require(caller, Role.ADMIN)
+    await run_in_threadpool(trace, log, caller, "POST /api/v1/admin/reload", 200)
+    state = request.app.state.serving
+    swapped = await run_in_threadpool(state.reload)
+    current = state.current
+    return ReloadResult(
+        reloaded=swapped,
+        model_version=current.model.label if current else None,
+        batch_as_of=current.batch.as_of if current else None,
+        error=state.last_error,
+    )

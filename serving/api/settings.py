@@ -1,0 +1,72 @@
+"""The risk service's settings: a section of Vigie's one settings object (``VIGIE_SERVICE__*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+#: An embedded signing secret shorter than this is refused (HS256 wants at least 256 bits).
+MIN_SECRET_BYTES = 32
+
+
+class ServiceSettings(BaseModel):
+    """Sign-in, storage, limits and reloading of ``vigie serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- sign-in: embedded tokens (HS256, ``vigie token``) or an OpenID Connect provider ---
+    auth: Literal["embedded", "oidc"] = "embedded"
+    secret: SecretStr | None = Field(default=None, description="Signing secret of embedded tokens.")
+    token_issuer: str = "vigie"
+    token_audience: str = "vigie"
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    #: Claims of a provider's token that carry the Vigie role and the schools (UAI) of the agent.
+    role_claim: str = "vigie_role"
+    schools_claim: str = "vigie_schools"
+
+    # --- what is served ---
+    model_name: str = "vigie-dropout"
+    model_reference: str = "champion"
+    #: Pick up a new champion or a new batch every N seconds (None: only on POST /admin/reload).
+    reload_interval_seconds: float | None = Field(default=None, gt=0)
+    #: A risk that moved by at least this much since the previous batch is "up" or "down".
+    risk_change_threshold: float = Field(default=0.02, gt=0, lt=1)
+    #: The pseudonymisation key, for look-up by INE; without it the look-up answers 404.
+    pseudonym_key_file: Path | None = None
+
+    # --- the access log ---
+    #: SQLAlchemy URL; default: a SQLite file in the data folder. PostgreSQL:
+    #: ``postgresql+psycopg://user:password@host/dbname``.
+    database_url: str | None = None
+    access_log_retention_days: int = Field(default=365, ge=1)
+
+    # --- hygiene ---
+    max_request_bytes: int = Field(default=16_384, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list, description="None by default: CORS closed.")
+    max_page_size: int = Field(default=200, ge=1)
+    export_max_rows: int = Field(default=5_000, ge=1)
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> ServiceSettings:
+        if self.auth == "oidc" and not (self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url):
+            raise ValueError("auth 'oidc' needs oidc_issuer, oidc_audience and oidc_jwks_url")
+        return self
+
+    def signing_secret(self) -> bytes:
+        """The embedded secret, refused when missing or short."""
+        if self.secret is None:
+            raise ValueError(
+                "service.secret is not set: set VIGIE_SERVICE__SECRET (at least "
+                f"{MIN_SECRET_BYTES} bytes, e.g. from 'openssl rand -hex 32')"
+            )
+        value = self.secret.get_secret_value().encode()
+        if len(value) < MIN_SECRET_BYTES:
+            raise ValueError(f"service.secret is too short: {len(value)} bytes, at least {MIN_SECRET_BYTES} needed")
+        return value
+
+    def database(self, data_dir: Path) -> str:
+        return self.database_url or f"sqlite:///{(data_dir / 'service' / 'access_log.db').resolve()}"

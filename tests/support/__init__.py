@@ -1,0 +1,1 @@
+"""Helpers the tests share: real servers started for the tests, never mocks."""
