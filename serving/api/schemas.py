@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
+
+from features.catalog import FEATURES
+from models.matrix import CATEGORIES
 
 Tier = Literal["high", "medium", "low"]
 Change = Literal["first", "new_high", "up", "down", "stable"]
@@ -94,6 +97,20 @@ class IneLookup(BaseModel):
     ine: str = Field(min_length=11, max_length=11, pattern=r"^[0-9A-Za-z]{11}$")
 
 
+def _feature_vector() -> type[BaseModel]:
+    """Every model input of the catalogue as an optional field: numbers, or one of the fixed
+    categories; anything else is a 422 naming the field (and the OpenAPI document says so)."""
+    fields: dict[str, Any] = {}
+    for feature in FEATURES:
+        kind: Any = Literal[CATEGORIES[feature.name]] if feature.categorical else float
+        fields[feature.name] = (kind | None, Field(default=None, description=feature.meaning))
+    config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    return create_model("FeatureVector", __config__=config, **fields)
+
+
+FeatureVector = _feature_vector()
+
+
 class WhatIf(BaseModel):
     """A feature vector to score; features left out are missing (the model accepts that)."""
 
@@ -105,7 +122,7 @@ class WhatIf(BaseModel):
             ]
         },
     )
-    features: dict[str, float | str | None]
+    features: FeatureVector  # type: ignore[valid-type]
 
 
 class WhatIfResult(BaseModel):
