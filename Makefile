@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
+SECRET_FILE := data/secrets/service.secret
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup demo test lint lock clean mlflow-ui
+.PHONY: setup demo test lint lock clean mlflow-ui system-deps serve
 
 setup: $(STAMP)
 
@@ -32,16 +33,26 @@ demo: $(STAMP)
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
 	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
 	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml --fairness-config configs/fairness.yaml
+	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2024-12-15 --out $(DEMO_DIR)/scores > /dev/null
 	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2025-03-31 --out $(DEMO_DIR)/scores
 	$(BIN)/vigie audit --data $(DEMO_DIR)/validated --as-of 2024-06-15 --model champion --config configs/fairness.yaml --synthetic-data --out $(DEMO_DIR)/fairness
 	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features, scores, fairness); MLflow store: data/mlflow (make mlflow-ui)."
+	@test -f $(SECRET_FILE) || (umask 077 && $(PY) -c "import secrets; print(secrets.token_hex(32))" > $(SECRET_FILE))
+	@school=$$($(BIN)/python -c "import pandas as pd; print(pd.read_parquet('$(DEMO_DIR)/scores/scores_2025-03-31.parquet')['school_id'].value_counts().index[0])"); \
+	  echo ""; \
+	  echo "Serve the demo (API on http://127.0.0.1:8000, documentation at /docs):  make serve"; \
+	  echo "A staff token for school $$school, valid 8 hours (header 'Authorization: Bearer TOKEN'):"; \
+	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+system-deps:
+	@bash tests/support/install-system-deps.sh
+
+test: lint system-deps
 	$(BIN)/pytest
 
 lock:
@@ -51,6 +62,10 @@ lock:
 	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
 	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie|# Editable)'; } > requirements.lock
 	rm -rf .lockenv
+
+serve: $(STAMP)
+	VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) VIGIE_SERVICE__PSEUDONYM_KEY_FILE=data/secrets/demo.key \
+	  $(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
 mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db --host 127.0.0.1 --port 5000

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Integer, String, create_engine, delete, select
+from sqlalchemy import DateTime, Engine, Integer, String, create_engine, delete, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -71,7 +71,19 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"connect_timeout": 3} if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_durable_and_concurrent)
+    return engine
+
+
+def _sqlite_durable_and_concurrent(connection: Any, _record: Any) -> None:
+    """Write-ahead log: readers never block the writer, a commit survives a crash of the process."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 class AccessLog:

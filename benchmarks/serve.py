@@ -1,0 +1,223 @@
+"""Benchmark of the risk service: uvicorn on loopback with a national-size batch loaded, under a
+bounded load (locust headless) at fixed request rates.
+
+Setup: a 20,000-pupil synthetic district trains and registers a champion (as `make demo`); its
+last as-of date's feature rows are resampled into a batch of --pupils pupils spread over
+--schools schools, scored with reasons for the high and medium tiers, and kept in the score
+history with its model inputs, exactly as `vigie score` keeps a batch. Then `vigie serve`
+serves it and locust sends each scenario at each rate for --seconds seconds:
+
+- pupil_batch: one high- or medium-tier pupil (reasons from the batch);
+- pupil_on_demand: one low-tier pupil (exact TreeSHAP reasons computed per request);
+- list_page: a school's list, page of 50; export: a school's CSV export of 1,000 rows.
+
+Prints JSON lines: p50/p99 latency (ms), requests, failures, and the service's peak memory.
+Only 127.0.0.1 is loaded; every run is bounded in time.
+Usage: python benchmarks/serve.py [--pupils 1000000] [--schools 500] [--rates 100,200] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+SCENARIOS = ("pupil_batch", "pupil_on_demand", "list_page", "export")
+SECRET = "benchmark-secret-0123456789abcdef0123456789"
+
+
+def _uai(number: int) -> str:
+    digits = f"{7_500_000 + number:07d}"
+    return digits + "ABCDEFGHJKLMNPRSTUVWXYZ"[int(digits) % 23]
+
+
+def build_served_district(root: Path, pupils: int, schools: int) -> dict[str, object]:
+    """Champion in a local MLflow store, one batch of ``pupils`` in the score history."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks._prepare import prepare
+    from features.signals import FeatureConfig, build_features
+    from models.registry import use_tracking_store
+    from serving.batch import TierConfig, append_history, score_frame
+    from training.config import load_train_config
+    from training.tracking import log_training
+    from training.train import load_feature_set, train
+
+    began = time.perf_counter()
+    prepare(20_000, root / "train", first_year=2019, last_year=2023)
+    build_features(
+        root / "train" / "validated",
+        root / "train" / "features",
+        FeatureConfig.model_validate({"schedule": {"from_year": 2019}}),
+    )
+    config = load_train_config(HERE.parent / "configs" / "train.yaml")
+    feature_set = load_feature_set(root / "train" / "features", config, root)
+    data_dir = root / "data"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    uri = use_tracking_store(data_dir)
+    result = train(feature_set, config)
+    tracked = log_training(result, feature_set, config, data_dir=data_dir)
+    frame = feature_set.frame
+    last = frame[frame["as_of"] == frame["as_of"].max()].reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    batch_rows = last.iloc[rng.integers(0, len(last), pupils)].reset_index(drop=True)
+    batch_rows["pupil_id"] = [f"a{i:019x}" for i in rng.permutation(pupils)]
+    batch_rows["school_id"] = [_uai(i) for i in rng.integers(0, schools, pupils)]
+    trained_at = time.perf_counter()
+    batch = score_frame(batch_rows, result.model, f"vigie-dropout/{tracked.version}", TierConfig())
+    append_history(batch, data_dir / "score_history")
+    scores = batch.scores.to_pandas()
+    targets = {
+        "flagged": scores.loc[scores["tier"] != "low", "pupil_id"].sample(20_000, random_state=0).tolist(),
+        "low": scores.loc[scores["tier"] == "low", "pupil_id"].sample(20_000, random_state=0).tolist(),
+        "schools": sorted(scores["school_id"].unique().tolist()),
+    }
+    (root / "targets.json").write_text(json.dumps(targets))
+    return {
+        "tracking_uri": uri,
+        "data_dir": str(data_dir),
+        "pupils": pupils,
+        "schools": int(scores["school_id"].nunique()),
+        "pupils_per_school_median": float(pd.Series(scores["school_id"]).value_counts().median()),
+        "setup_seconds": round(trained_at - began, 1),
+        "batch_seconds": round(time.perf_counter() - trained_at, 1),
+    }
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Watch:
+    """The server's peak resident memory while a load runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+
+    def __enter__(self) -> Watch:
+        def run() -> None:
+            while not self._stop.is_set():
+                self.peak = max(self.peak, _rss_mb(self.pid))
+                time.sleep(0.2)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pupils", type=int, default=1_000_000)
+    parser.add_argument("--schools", type=int, default=500)
+    parser.add_argument("--rates", default="100,200")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--users", type=int, default=20)
+    args = parser.parse_args()
+    import httpx
+
+    from serving.api import Role, ServiceSettings, issue_token
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        setup = build_served_district(root, args.pupils, args.schools)
+        print(json.dumps({"setup": setup}), flush=True)
+        targets = json.loads((root / "targets.json").read_text())
+        env = {
+            **os.environ,
+            "VIGIE_DATA_DIR": str(setup["data_dir"]),
+            "MLFLOW_TRACKING_URI": str(setup["tracking_uri"]),
+            "VIGIE_SERVICE__SECRET": SECRET,
+            "VIGIE_SERVICE__EXPORT_MAX_ROWS": "1000",
+        }
+        token = issue_token(
+            ServiceSettings(secret=SECRET), subject="bench", role=Role.STAFF, schools=targets["schools"],
+            ttl=timedelta(hours=4),
+        )  # fmt: skip
+        port = _free_port()
+        vigie = str(Path(sys.executable).parent / "vigie")
+        started = time.perf_counter()
+        server = subprocess.Popen([vigie, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(1200):  # bounded: at most 10 minutes to load
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise SystemExit("the service did not become ready")
+            print(json.dumps({"service_ready_seconds": round(time.perf_counter() - started, 1),
+                              "service_rss_mb_loaded": round(_rss_mb(server.pid))}), flush=True)  # fmt: skip
+            for rate in (float(r) for r in args.rates.split(",")):
+                for scenario in SCENARIOS:
+                    print(json.dumps(_load(base, scenario, rate, args, token, root, server.pid)), flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _load(
+    base: str, scenario: str, rate: float, args: argparse.Namespace, token: str, root: Path, pid: int
+) -> dict[str, object]:
+    out = root / f"locust_{scenario}_{int(rate)}"
+    env = {
+        **os.environ,
+        "VIGIE_BENCH_SCENARIO": scenario,
+        "VIGIE_BENCH_USERS": str(args.users),
+        "VIGIE_BENCH_RATE": str(rate),
+        "VIGIE_BENCH_TOKEN": token,
+        "VIGIE_BENCH_TARGETS": str(root / "targets.json"),
+    }
+    locust = str(Path(sys.executable).parent / "locust")
+    command = [
+        locust, "-f", str(HERE / "serve_locustfile.py"), "--headless", "-u", str(args.users), "-r", str(args.users),
+        "-t", f"{args.seconds}s", "--host", base, "--only-summary", "--csv", str(out), "--stop-timeout", "5",
+    ]  # fmt: skip
+    with Watch(pid) as watch:
+        subprocess.run(command, env=env, capture_output=True, timeout=args.seconds + 120, check=False)
+    with Path(f"{out}_stats.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Name"] != "Aggregated"]
+    row = rows[0]
+    return {
+        "scenario": scenario,
+        "target_rate": rate,
+        "achieved_rate": round(float(row["Requests/s"]), 1),
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "p50_ms": float(row["50%"]),
+        "p99_ms": float(row["99%"]),
+        "max_ms": float(row["Max Response Time"]),
+        "service_peak_rss_mb": round(watch.peak),
+        "pupils": args.pupils,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Locust scenarios for benchmarks/serve.py (read from the environment it sets); not a test.
+
+SCENARIO: pupil_batch | pupil_on_demand | list_page | export; RATE: requests/s for the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+from locust import HttpUser, constant_throughput, task
+
+SCENARIO = os.environ["VIGIE_BENCH_SCENARIO"]
+USERS = int(os.environ["VIGIE_BENCH_USERS"])
+RATE = float(os.environ["VIGIE_BENCH_RATE"])
+TOKEN = os.environ["VIGIE_BENCH_TOKEN"]
+TARGETS = json.loads(Path(os.environ["VIGIE_BENCH_TARGETS"]).read_text(encoding="utf-8"))
+
+
+class Staff(HttpUser):
+    wait_time = constant_throughput(RATE / USERS)
+
+    def on_start(self) -> None:
+        self.client.headers["Authorization"] = f"Bearer {TOKEN}"
+        self.random = random.Random(id(self))
+
+    @task
+    def call(self) -> None:
+        if SCENARIO == "pupil_batch":
+            pupil = self.random.choice(TARGETS["flagged"])
+            self.client.get(f"/api/v1/pupils/{pupil}", name="pupil (reasons from the batch)")
+        elif SCENARIO == "pupil_on_demand":
+            pupil = self.random.choice(TARGETS["low"])
+            self.client.get(f"/api/v1/pupils/{pupil}", name="pupil (reasons on demand)")
+        elif SCENARIO == "list_page":
+            school = self.random.choice(TARGETS["schools"])
+            self.client.get(f"/api/v1/schools/{school}/pupils?page_size=50", name="list page of 50")
+        else:
+            school = self.random.choice(TARGETS["schools"])
+            self.client.get(f"/api/v1/schools/{school}/pupils/export", name="export of 1,000 rows")

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# What the tests need from Debian, installed when missing: PostgreSQL (the access log's real
+# server). Run by 'make test'; the tests start their own throwaway server from these binaries.
+set -euo pipefail
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
+command -v runuser > /dev/null || missing+=(util-linux)
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get > /dev/null; then
+    echo "install-system-deps: missing ${missing[*]} and cannot apt-get them (not root or not Debian);" \
+         "the tests that need them will be skipped, saying so." >&2
+    exit 0
+  fi
+  echo "install-system-deps: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
