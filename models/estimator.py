@@ -119,8 +119,17 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.lgbm_.predict(self._check(X), raw_score=True))
 
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP values (LightGBM ``pred_contrib``); the last column is the bias."""
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP values (LightGBM ``pred_contrib``); the last column is the bias.
+
+        ``X`` is the feature table (:func:`models.matrix.feature_matrix`) or the same as one
+        float array (:func:`models.matrix.encoded_matrix`), which skips pandas entirely.
+        """
+        if isinstance(X, np.ndarray):
+            check_is_fitted(self)
+            if X.shape[1] != len(self.feature_names_in_):
+                raise ValueError(f"The X parameter must have {len(self.feature_names_in_)} columns. Got {X.shape[1]}.")
+            return np.asarray(self.lgbm_.booster_.predict(X, pred_contrib=True))
         return np.asarray(self.lgbm_.predict(self._check(X), pred_contrib=True))
 
     def feature_importance(self) -> pd.Series:

@@ -11,8 +11,6 @@ appear: they are not features.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -78,18 +76,29 @@ def top_signals(contributions: np.ndarray, features: list[str], k: int = 3) -> t
 
 
 def reasons(
-    contributions: np.ndarray, frame: pd.DataFrame, features: list[str], references: pd.DataFrame, k: int = 3
+    contributions: np.ndarray,
+    values: np.ndarray,
+    levels: np.ndarray,
+    features: list[str],
+    references: pd.DataFrame,
+    k: int = 3,
 ) -> list[list[dict[str, object]]]:
     """The contract's ``reasons`` per row: most risk-raising signals first, positive ones only.
 
-    ``references`` holds, per grade level (index), the mean of each feature in the batch.
+    ``values`` holds the rows' model inputs as numbers (:func:`models.matrix.encoded_matrix`),
+    ``levels`` their grade levels; ``references`` the mean of each feature per grade level
+    (index) in the batch.
     """
     signals, _ = signal_matrix(features)
     order, totals = top_signals(contributions, features, k)
     column = {f: i for i, f in enumerate(features)}
+    shown = [f for f in features if f in references.columns]
+    per_level = {
+        level: references.loc[level, shown].to_numpy(dtype=float) for level in references.index
+    }  # feature means of each level, in ``shown`` order
+    position = {f: i for i, f in enumerate(shown)}
     out: list[list[dict[str, object]]] = []
-    levels = frame["grade_level"].to_numpy()
-    for row in range(len(frame)):
+    for row in range(len(values)):
         items: list[dict[str, object]] = []
         for j in range(order.shape[1]):
             if totals[row, j] <= 0:
@@ -97,27 +106,27 @@ def reasons(
             signal = signals[order[row, j]]
             members = [f for f in SIGNALS[signal] if f in column]
             lead = max(members, key=lambda f: contributions[row, column[f]])
-            value = float(frame[lead].iloc[row]) if pd.notna(frame[lead].iloc[row]) else float("nan")
-            reference: Any = references.at[levels[row], lead] if levels[row] in references.index else None
+            value = float(values[row, column[lead]])
+            means = per_level.get(levels[row])
+            reference = None if means is None or lead not in position else float(means[position[lead]])
             items.append(
                 {
                     "signal": signal,
                     "value": value,
                     "contribution": float(totals[row, j]),
-                    "text": sentence(lead, value, None if reference is None else float(reference)),
+                    "text": sentence(lead, value, reference),
                 }
             )
         if not items:
-            items.append(_context_reason(contributions[row], column, frame.iloc[row]))
+            age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
+            items.append(_context_reason(contributions[row], column, str(levels[row]), age))
         out.append(items)
     return out
 
 
-def _context_reason(contributions: np.ndarray, column: dict[str, int], row: pd.Series) -> dict[str, object]:
+def _context_reason(contributions: np.ndarray, column: dict[str, int], level: str, age: float) -> dict[str, object]:
     """When no signal raises the risk, say plainly that it comes from the pupil's situation."""
     total = float(sum(contributions[column[f]] for f in CONTEXT if f in column))
-    age = float(row["age_years"]) if "age_years" in row and pd.notna(row["age_years"]) else float("nan")
-    level = row.get("grade_level", french.MISSING)
     text = (
         f"Le risque tient au niveau ({level}) et à l'âge ({french.integer(age)} ans) ; "
         "aucun signal d'assiduité, de résultats ou de comportement ne l'augmente"

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.catalog import FEATURE_NAMES
 from features.signals import build_features
 from models.estimator import DropoutRiskModel
-from models.matrix import feature_matrix
+from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
@@ -130,8 +130,10 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
     for start in range(0, len(explained), config.chunk_rows):
         rows = explained[start : start + config.chunk_rows]
         chunk = frame.iloc[rows]
-        contributions = model.contributions(feature_matrix(chunk, features))
-        for row, items in zip(rows, build_reasons(contributions, chunk, features, refs, config.reasons), strict=True):
+        values = encoded_matrix(chunk, features)
+        levels = chunk["grade_level"].to_numpy()
+        explained_rows = build_reasons(model.contributions(values), values, levels, features, refs, config.reasons)
+        for row, items in zip(rows, explained_rows, strict=True):
             reasons[row] = items
     table = pa.table(
         {
@@ -155,7 +157,8 @@ def explain_rows(
 ) -> list[list[dict[str, object]]]:
     """Reasons on demand (a low-tier pupil, say), against the batch's grade-level references."""
     features = list(model.feature_names_in_)
-    return build_reasons(model.contributions(feature_matrix(rows, features)), rows, features, refs, k)
+    values = encoded_matrix(rows, features)
+    return build_reasons(model.contributions(values), values, rows["grade_level"].to_numpy(), features, refs, k)
 
 
 def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"] = "parquet") -> Path:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.catalog import FEATURE_NAMES
 from models.estimator import DropoutRiskModel
-from models.matrix import feature_matrix
+from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count
 from models.reasons import reasons as build_reasons
 from serving.batch import TierConfig
@@ -67,8 +67,9 @@ def score_spark(features: Any, model: DropoutRiskModel, model_version: str, conf
 
     def explain(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            contributions = model.contributions(feature_matrix(batch, columns))
-            items = build_reasons(contributions, batch.reset_index(drop=True), columns, references, config.reasons)
+            values = encoded_matrix(batch, columns)
+            levels = batch["grade_level"].to_numpy()
+            items = build_reasons(model.contributions(values), values, levels, columns, references, config.reasons)
             yield pd.DataFrame({"pupil_id": batch["pupil_id"].to_numpy(), "reasons": items})
 
     flagged = ranked.filter(F.col("tier") != "low").select("pupil_id").join(features, "pupil_id")

@@ -13,7 +13,7 @@ import shap
 
 from features.catalog import AUDIT_COLUMNS
 from features.ingest import IDENTIFYING_COLUMNS
-from models.matrix import feature_matrix
+from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, top_k_mask
 from models.reasons import CONTEXT, SIGNALS
 from serving.batch import (
@@ -160,8 +160,11 @@ def test_a_pupil_whose_risk_comes_only_from_context_still_gets_a_plain_reason(tr
     contributions = np.zeros((1, len(features) + 1))
     contributions[0, features.index("grade_level")] = 0.8
     contributions[0, features.index("unjustified_absence_rate_4w")] = -0.2
-    row = pd.DataFrame([{**dict.fromkeys(features, 0.0), "grade_level": "CAP1", "age_years": 16.4}])
-    items = reasons(contributions, row, features, pd.DataFrame())[0]
+    row = pd.DataFrame(
+        [{**dict.fromkeys(features, 0.0), "grade_level": "CAP1", "track": "lycee_pro", "age_years": 16.4}]
+    )
+    values = encoded_matrix(row, features)
+    items = reasons(contributions, values, np.array(["CAP1"]), features, pd.DataFrame())[0]
     assert [r["signal"] for r in items] == ["Situation scolaire"]
     assert "CAP1" in str(items[0]["text"]) and "16 ans" in str(items[0]["text"])
 
@@ -201,3 +204,16 @@ def test_scoring_writes_model_inputs_only(
         else:
             text = path.read_text(encoding="utf-8")
             assert not [c for c in forbidden if f'"{c}"' in text], path
+
+
+def test_encoded_inputs_give_the_same_contributions_as_the_feature_table(
+    trained: TrainingResult, snapshot: pd.DataFrame
+) -> None:
+    """The service explains from one float array (no pandas per request): same TreeSHAP to the bit."""
+    features = list(trained.model.feature_names_in_)
+    rows = snapshot.sample(300, random_state=1)
+    from_table = trained.model.contributions(feature_matrix(rows, features))
+    from_array = trained.model.contributions(encoded_matrix(rows, features))
+    np.testing.assert_array_equal(from_table, from_array)
+    with pytest.raises(ValueError, match="columns"):
+        trained.model.contributions(encoded_matrix(rows, features)[:, :-1])
