@@ -11,6 +11,8 @@ appear: they are not features.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -75,28 +77,36 @@ def top_signals(contributions: np.ndarray, features: list[str], k: int = 3) -> t
     return order, np.take_along_axis(per_signal, order, axis=1)
 
 
+@dataclass(frozen=True)
+class LevelMeans:
+    """The mean of each feature per grade level in a batch (the « au même niveau » figures),
+    as arrays in the model's feature order: built once a batch, read for every reason."""
+
+    means: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, references: pd.DataFrame, features: list[str]) -> LevelMeans:
+        """From a table of means (index: grade level, columns: features); absent features are NaN."""
+        table = references.reindex(columns=features).astype(float)
+        return cls({str(level): row.to_numpy() for level, row in table.iterrows()})
+
+
 def reasons(
     contributions: np.ndarray,
     values: np.ndarray,
     levels: np.ndarray,
     features: list[str],
-    references: pd.DataFrame,
+    references: LevelMeans,
     k: int = 3,
 ) -> list[list[dict[str, object]]]:
     """The contract's ``reasons`` per row: most risk-raising signals first, positive ones only.
 
     ``values`` holds the rows' model inputs as numbers (:func:`models.matrix.encoded_matrix`),
-    ``levels`` their grade levels; ``references`` the mean of each feature per grade level
-    (index) in the batch.
+    ``levels`` their grade levels; ``references`` the means of the same level in the batch.
     """
     signals, _ = signal_matrix(features)
     order, totals = top_signals(contributions, features, k)
     column = {f: i for i, f in enumerate(features)}
-    shown = [f for f in features if f in references.columns]
-    per_level = {
-        level: references.loc[level, shown].to_numpy(dtype=float) for level in references.index
-    }  # feature means of each level, in ``shown`` order
-    position = {f: i for i, f in enumerate(shown)}
     out: list[list[dict[str, object]]] = []
     for row in range(len(values)):
         items: list[dict[str, object]] = []
@@ -107,8 +117,8 @@ def reasons(
             members = [f for f in SIGNALS[signal] if f in column]
             lead = max(members, key=lambda f: contributions[row, column[f]])
             value = float(values[row, column[lead]])
-            means = per_level.get(levels[row])
-            reference = None if means is None or lead not in position else float(means[position[lead]])
+            means = references.means.get(str(levels[row]))
+            reference = None if means is None else float(means[column[lead]])
             items.append(
                 {
                     "signal": signal,

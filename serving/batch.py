@@ -24,6 +24,7 @@ from features.signals import build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
+from models.reasons import LevelMeans
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
 
@@ -125,7 +126,7 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
         risk[start : start + len(chunk)] = model.predict_proba(feature_matrix(chunk, features))[:, 1]
     tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), frame["pupil_id"].to_numpy(), config)
     reasons: list[list[dict[str, object]]] = [[] for _ in range(len(frame))]
-    refs = references(frame)
+    refs = LevelMeans.of(references(frame), features)
     explained = np.flatnonzero(tier != "low")
     for start in range(0, len(explained), config.chunk_rows):
         rows = explained[start : start + config.chunk_rows]
@@ -153,12 +154,13 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
 
 
 def explain_rows(
-    rows: pd.DataFrame, model: DropoutRiskModel, refs: pd.DataFrame, k: int = 3
+    rows: pd.DataFrame, model: DropoutRiskModel, refs: pd.DataFrame | LevelMeans, k: int = 3
 ) -> list[list[dict[str, object]]]:
     """Reasons on demand (a low-tier pupil, say), against the batch's grade-level references."""
     features = list(model.feature_names_in_)
     values = encoded_matrix(rows, features)
-    return build_reasons(model.contributions(values), values, rows["grade_level"].to_numpy(), features, refs, k)
+    means = refs if isinstance(refs, LevelMeans) else LevelMeans.of(refs, features)
+    return build_reasons(model.contributions(values), values, rows["grade_level"].to_numpy(), features, means, k)
 
 
 def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"] = "parquet") -> Path:

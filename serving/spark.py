@@ -15,6 +15,7 @@ from features.catalog import FEATURE_NAMES
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count
+from models.reasons import LevelMeans
 from models.reasons import reasons as build_reasons
 from serving.batch import TierConfig
 
@@ -63,7 +64,7 @@ def score_spark(features: Any, model: DropoutRiskModel, model_version: str, conf
     numeric = [c for c in FEATURE_NAMES if c not in ("grade_level", "track")]
     present = [F.avg(F.when(~F.isnan(c), F.col(c))).alias(c) for c in numeric]  # NaN and null both mean missing
     references = features.groupBy("grade_level").agg(*present).toPandas()
-    references = references.set_index("grade_level")
+    references = LevelMeans.of(references.set_index("grade_level"), columns)
 
     def explain(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:

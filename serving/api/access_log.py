@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Integer, String, create_engine, delete, event, select
+from sqlalchemy import DateTime, Engine, Integer, String, create_engine, delete, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -93,8 +93,8 @@ class AccessLog:
     def record(self, access: Access) -> None:
         """Append one entry; :class:`AccessLogUnavailableError` when the database cannot take it."""
         try:
-            with Session(self.engine) as session, session.begin():
-                session.add(AccessEntry(at=datetime.now(UTC), **access.__dict__))
+            with self.engine.begin() as connection:  # one INSERT, no ORM session: this runs on every read
+                connection.execute(insert(AccessEntry), [{"at": datetime.now(UTC), **access.__dict__}])
         except SQLAlchemyError as error:
             raise AccessLogUnavailableError(type(error).__name__) from None
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +18,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.ingest import ContractError
@@ -173,27 +173,42 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse({"detail": "Erreur interne du service."}, status_code=500)
 
 
+class Hygiene:
+    """Security headers on every response, ``no-store`` on the API, one log line per request with
+    the route template (never the raw path: it holds pseudonyms). Pure ASGI: no per-request task."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began, status = time.perf_counter(), 0
+        api = scope["path"].startswith("/api/")
+
+        async def with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if api:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            log.info("%s %s %d %.1f ms", scope["method"], route, status, 1000 * (time.perf_counter() - began))
+
+
 def _hygiene(app: FastAPI, settings: ServiceSettings) -> None:
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
-
-    @app.middleware("http")
-    async def headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        began = time.perf_counter()
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        log.info(
-            "%s %s %d %.1f ms",
-            request.method,
-            _route_of(request),
-            response.status_code,
-            1000 * (time.perf_counter() - began),
-        )
-        return response
-
+    app.add_middleware(Hygiene)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

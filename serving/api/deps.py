@@ -36,7 +36,7 @@ def principal(
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def serving(request: Request) -> Serving:
+async def serving(request: Request) -> Serving:
     state: ServiceState = request.app.state.serving
     current = state.current
     if current is None:
@@ -47,7 +47,7 @@ def serving(request: Request) -> Serving:
 Served = Annotated[Serving, Depends(serving)]
 
 
-def access_log(request: Request) -> AccessLog:
+async def access_log(request: Request) -> AccessLog:
     return request.app.state.access_log
 
 

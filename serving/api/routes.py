@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from features.ingest import GRADE_LEVELS, pseudonym
 from features.ingest.contract import PSEUDONYM_PATTERN, UAI_PATTERN
 from models.matrix import CATEGORIES, feature_matrix
+from models.reasons import reasons as explain
 from serving.api.auth import Principal, Role
 from serving.api.deps import NOT_FOUND, Caller, Log, Served, require, settings, trace
 from serving.api.schemas import (
@@ -41,7 +42,7 @@ from serving.api.schemas import (
     WhatIf,
     WhatIfResult,
 )
-from serving.api.state import Serving
+from serving.api.state import ServedBatch, Serving
 from serving.batch import explain_rows
 
 REASONS_SHOWN = 3
@@ -63,44 +64,40 @@ def _reasons(items: Any) -> list[Reason]:
     return [Reason(**dict(item)) for item in (items if items is not None else [])]
 
 
-def _row(pupil_id: str, row: Any) -> PupilRow:
-    previous = None if pd.isna(row.previous_risk) else float(row.previous_risk)
+def _previous(batch: ServedBatch, position: int) -> float | None:
+    value = float(batch.previous_risk[position])
+    return None if np.isnan(value) else value
+
+
+def _row(batch: ServedBatch, position: int) -> PupilRow:
     return PupilRow(
-        pupil_id=pupil_id,
-        grade_level=row.grade_level,
-        track=row.track,
-        risk=float(row.risk),
-        tier=row.tier,
-        reasons=_reasons(row.reasons),
-        change=row.change,
-        previous_risk=previous,
+        pupil_id=str(batch.index[position]),
+        grade_level=str(batch.grade_level[position]),
+        track=str(batch.track[position]),
+        risk=float(batch.risk[position]),
+        tier=batch.tier[position],
+        reasons=_reasons(batch.reasons[position].as_py()),
+        change=batch.change[position],
+        previous_risk=_previous(batch, position),
     )
 
 
-def _school_rows(served: Serving, caller: Principal, school_id: str) -> pd.DataFrame:
+def _school_positions(served: Serving, caller: Principal, school_id: str) -> np.ndarray:
     """The school's pupils by risk (ties by pupil_id), or 404 when outside the caller's reach."""
     positions = served.batch.by_school.get(school_id)
     if positions is None or not caller.reaches(school_id):
         raise HTTPException(404, NOT_FOUND)
-    return served.batch.frame.iloc[positions]
+    return positions
 
 
-def _filtered(rows: pd.DataFrame, tier: Tier | None, grade_level: str | None, track: str | None) -> pd.DataFrame:
-    keep = np.ones(len(rows), dtype=bool)
-    for column, value in (("tier", tier), ("grade_level", grade_level), ("track", track)):
+def _filtered(
+    batch: ServedBatch, positions: np.ndarray, tier: Tier | None, grade_level: str | None, track: str | None
+) -> np.ndarray:
+    keep = np.ones(len(positions), dtype=bool)
+    for column, value in ((batch.tier, tier), (batch.grade_level, grade_level), (batch.track, track)):
         if value is not None:
-            keep &= rows[column].to_numpy() == value
-    return rows[keep]
-
-
-def _counts(rows: pd.DataFrame) -> Counts:
-    tiers = ["high", "medium", "low"]
-    table = rows.groupby(["grade_level", "tier"]).size().unstack(fill_value=0).reindex(columns=tiers, fill_value=0)
-    levels: dict[str, dict[str, int]] = {
-        str(level): {t: int(n) for t, n in zip(tiers, counts, strict=True)}
-        for level, counts in zip(table.index, table.to_numpy().tolist(), strict=True)
-    }
-    return Counts(by_tier={t: int((rows["tier"] == t).sum()) for t in tiers}, by_grade_level=levels)
+            keep &= column[positions] == value
+    return positions[keep]
 
 
 @router.get("/schools/{school_id}/pupils", response_model=SchoolPupils, tags=["pupils"])
@@ -118,24 +115,25 @@ def school_pupils(
 ) -> SchoolPupils:
     """A school's pupils by risk, with counts by tier and grade level, filters and pages."""
     endpoint = "GET /api/v1/schools/{school_id}/pupils"
+    batch = served.batch
     try:
-        rows = _school_rows(served, caller, school_id)
+        positions = _school_positions(served, caller, school_id)
     except HTTPException:
         trace(log, caller, endpoint, 404, school_id=school_id)
         raise
     page_size = min(page_size, settings(request).max_page_size)
-    matching = _filtered(rows, tier, grade_level, track)
-    shown = matching.iloc[(page - 1) * page_size : page * page_size]
+    matching = _filtered(batch, positions, tier, grade_level, track)
+    shown = matching[(page - 1) * page_size : page * page_size]
     trace(log, caller, endpoint, 200, school_id=school_id)
     return SchoolPupils(
         school_id=school_id,
-        as_of=served.batch.as_of,
+        as_of=batch.as_of,
         model_version=served.model.label,
-        counts=_counts(rows),
+        counts=Counts(**batch.counts[school_id]),
         total=len(matching),
         page=page,
         page_size=page_size,
-        pupils=[_row(str(pid), r) for pid, r in zip(shown.index, shown.itertuples(index=False), strict=True)],
+        pupils=[_row(batch, int(i)) for i in shown],
     )
 
 
@@ -157,23 +155,25 @@ def export_school_pupils(
 ) -> Response:
     """The filtered list as CSV (highest risk first), up to the export limit."""
     endpoint = "GET /api/v1/schools/{school_id}/pupils/export"
+    batch = served.batch
     try:
-        rows = _school_rows(served, caller, school_id)
+        positions = _school_positions(served, caller, school_id)
     except HTTPException:
         trace(log, caller, endpoint, 404, school_id=school_id)
         raise
-    matching = _filtered(rows, tier, grade_level, track)
-    shown = matching.iloc[: settings(request).export_max_rows]
+    matching = _filtered(batch, positions, tier, grade_level, track)
+    shown = matching[: settings(request).export_max_rows]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["pupil_id", "grade_level", "track", "risk", "tier", "change", "reasons"])
-    for r in shown.reset_index().to_dict("records"):
-        texts = " ; ".join(str(item["text"]) for item in (r["reasons"] or []))
-        writer.writerow(
-            [r["pupil_id"], r["grade_level"], r["track"], f"{r['risk']:.4f}", r["tier"], r["change"], texts]
-        )
+    columns = (batch.index.to_numpy()[shown], batch.grade_level[shown], batch.track[shown], batch.risk[shown],
+               batch.tier[shown], batch.change[shown], batch.reason_texts[shown])  # fmt: skip
+    writer.writerows(
+        (pid, level, track_, f"{risk:.4f}", tier_, change, texts)
+        for pid, level, track_, risk, tier_, change, texts in zip(*columns, strict=True)
+    )
     trace(log, caller, endpoint, 200, school_id=school_id)
-    name = f"vigie_{school_id}_{served.batch.as_of.isoformat()}.csv"
+    name = f"vigie_{school_id}_{batch.as_of.isoformat()}.csv"
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -181,52 +181,55 @@ def export_school_pupils(
     )
 
 
-def _detail(served: Serving, pupil_id: str) -> PupilDetail:
+def _detail(served: Serving, position: int) -> PupilDetail:
     batch = served.batch
-    position = int(batch.frame.index.get_indexer(pd.Index([pupil_id]))[0])
-    row: dict[Any, Any] = batch.frame.iloc[position].to_dict()
-    reasons = _reasons(row["reasons"])
+    reasons = _reasons(batch.reasons[position].as_py())
     source: Literal["batch", "on_demand"] = "batch"
     if not reasons:  # a low-tier pupil: exact TreeSHAP now, on the inputs the batch was scored on
-        inputs = batch.inputs.iloc[[position]].reset_index()
-        reasons = _reasons(explain_rows(inputs, served.model.estimator, batch.references, REASONS_SHOWN)[0])
-        source = "on_demand"
+        values = batch.inputs[position : position + 1]
+        contributions = served.model.estimator.contributions(values)
+        explained = explain(contributions, values, batch.grade_level[position : position + 1], batch.features,
+                            batch.references, REASONS_SHOWN)  # fmt: skip
+        reasons, source = _reasons(explained[0]), "on_demand"
     history = [
         HistoryPoint(as_of=day, risk=float(risk[position]), tier=tier[position], model_version=version)
         for day, version, risk, tier in batch.history
         if not np.isnan(risk[position])
     ]
-    previous: float | None = None if pd.isna(row["previous_risk"]) else float(row["previous_risk"])
     return PupilDetail(
-        pupil_id=pupil_id,
-        school_id=row["school_id"],
-        grade_level=row["grade_level"],
-        track=row["track"],
-        risk=float(row["risk"]),
-        tier=row["tier"],
+        pupil_id=str(batch.index[position]),
+        school_id=str(batch.school[position]),
+        grade_level=str(batch.grade_level[position]),
+        track=str(batch.track[position]),
+        risk=float(batch.risk[position]),
+        tier=batch.tier[position],
         reasons=reasons,
         reasons_source=source,
-        change=row["change"],
-        previous_risk=previous,
+        change=batch.change[position],
+        previous_risk=_previous(batch, position),
         history=history,
         as_of=batch.as_of,
         model_version=served.model.label,
     )
 
 
-def _reachable_pupil(served: Serving, caller: Principal, pupil_id: str) -> bool:
-    frame = served.batch.frame
-    return pupil_id in frame.index and caller.reaches(str(frame.at[pupil_id, "school_id"]))
+def _reachable(served: Serving, caller: Principal, pupil_id: str | None) -> int | None:
+    """The pupil's position when the caller may see them; None otherwise (or when unknown)."""
+    position = None if pupil_id is None else served.batch.position(pupil_id)
+    if position is None or not caller.reaches(str(served.batch.school[position])):
+        return None
+    return position
 
 
 @router.get("/pupils/{pupil_id}", response_model=PupilDetail, tags=["pupils"])
 def pupil(pupil_id: PupilId, caller: Caller, served: Served, log: Log) -> PupilDetail:
     """One pupil: risk, tier, reasons (from the batch, or computed now), risk over past batches."""
     endpoint = "GET /api/v1/pupils/{pupil_id}"
-    if not _reachable_pupil(served, caller, pupil_id):
+    position = _reachable(served, caller, pupil_id)
+    if position is None:
         trace(log, caller, endpoint, 404, pupil_id=pupil_id)
         raise HTTPException(404, NOT_FOUND)
-    detail = _detail(served, pupil_id)
+    detail = _detail(served, position)
     trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
     return detail
 
@@ -239,10 +242,11 @@ def lookup(
     endpoint = "POST /api/v1/pupils/lookup"
     key: bytes | None = request.app.state.pseudonym_key
     pupil_id = pseudonym(key, body.ine) if key is not None else None
-    if pupil_id is None or not _reachable_pupil(served, caller, pupil_id):
+    position = _reachable(served, caller, pupil_id)
+    if position is None:
         trace(log, caller, endpoint, 404, pupil_id=pupil_id)
         raise HTTPException(404, NOT_FOUND)
-    detail = _detail(served, pupil_id)
+    detail = _detail(served, position)
     trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
     return detail
 
@@ -309,13 +313,14 @@ def _cross(frame: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
 def aggregates(caller: Caller, served: Served, log: Log) -> Aggregates:
     """Counts by tier, grade level and track over the whole batch: no pupil-level data."""
     require(caller, Role.REVIEWER, Role.DATA_SCIENTIST, Role.ADMIN)
-    frame = served.batch.frame
+    batch = served.batch
+    frame = pd.DataFrame({"tier": batch.tier, "grade_level": batch.grade_level, "track": batch.track})
     trace(log, caller, "GET /api/v1/aggregates", 200)
     return Aggregates(
-        as_of=served.batch.as_of,
+        as_of=batch.as_of,
         model_version=served.model.label,
-        pupils=len(frame),
-        schools=len(served.batch.by_school),
+        pupils=batch.pupils,
+        schools=len(batch.by_school),
         by_tier={str(k): int(v) for k, v in frame["tier"].value_counts().items()},
         by_grade_level=_cross(frame, "grade_level"),
         by_track=_cross(frame, "track"),

@@ -7,6 +7,7 @@ says why in ``/readyz``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import tempfile
@@ -19,15 +20,18 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 
 from features.ingest import ContractError
+from models.matrix import encoded_matrix
+from models.reasons import LevelMeans
 from models.registry import LoadedModel, load_registered
 from serving.batch import history_file, inputs_file, references
 
 log = logging.getLogger(__name__)
-TIER_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 class NothingToServeError(Exception):
@@ -36,29 +40,36 @@ class NothingToServeError(Exception):
 
 @dataclass(frozen=True)
 class ServedBatch:
-    """One as-of date's scores with the model inputs, the previous batch and the history, by pupil."""
+    """One as-of date's scores, compact and by position: one array per column, the reasons as
+    Arrow lists, the model inputs as one float array (explained without pandas on demand)."""
 
     as_of: date
     model_version: str
-    frame: pd.DataFrame  # index pupil_id: school_id, grade_level, track, risk, tier, reasons, change, previous_risk
-    inputs: pd.DataFrame  # index pupil_id: the model inputs the pupil was scored on
-    references: pd.DataFrame  # mean of each feature per grade level (the "au même niveau" figures)
-    by_school: dict[str, np.ndarray]  # school -> row positions, highest risk first (ties by pupil_id)
-    history: list[tuple[date, str, np.ndarray, np.ndarray]]  # (as_of, version, risk, tier) aligned to frame
+    index: pd.Index  # pupil_id -> position
+    school: np.ndarray
+    grade_level: np.ndarray
+    track: np.ndarray
+    tier: np.ndarray
+    risk: np.ndarray
+    previous_risk: np.ndarray  # NaN: not in the previous batch
+    change: np.ndarray  # first, new_high, up, down, stable
+    reasons: pa.ListArray  # list<struct<signal, value, contribution, text>>
+    reason_texts: np.ndarray  # the reasons' sentences joined, for exports
+    inputs: np.ndarray  # positions x features, models.matrix.encoded_matrix
+    features: list[str]
+    references: LevelMeans  # mean of each feature per grade level (the "au même niveau" figures)
+    by_school: dict[str, np.ndarray]  # school -> positions, highest risk first (ties by pupil_id)
+    counts: dict[str, dict[str, Any]]  # school -> counts by tier and by grade level
+    history: list[tuple[date, str, np.ndarray, np.ndarray]]  # (as_of, version, risk, tier) by position
     thresholds: dict[str, Any]
 
     @property
     def pupils(self) -> int:
-        return len(self.frame)
+        return len(self.index)
 
-
-@dataclass(frozen=True)
-class Serving:
-    model: LoadedModel
-    batch: ServedBatch
-    model_card: str  # Markdown, French
-    fairness: dict[str, Any] | None  # the newest fairness report of the version (JSON)
-    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    def position(self, pupil_id: str) -> int | None:
+        found = self.index.get_indexer(pd.Index([pupil_id]))[0]
+        return None if found < 0 else int(found)
 
 
 def _batch_dates(history: Path) -> list[date]:
@@ -78,7 +89,29 @@ def _version_of(path: Path) -> str:
     return path.stem.removeprefix("model_version=").replace("_", "/", 1)
 
 
-def load_batch(history: Path, model_version: str, change_threshold: float) -> ServedBatch:
+def _joined_texts(reasons: pa.ListArray) -> np.ndarray:
+    texts = pc.struct_field(reasons.flatten(), "text").to_numpy(zero_copy_only=False)
+    offsets = reasons.offsets.to_numpy()
+    return np.array([" ; ".join(texts[a:b]) for a, b in itertools.pairwise(offsets)], dtype=object)
+
+
+def _school_counts(school: np.ndarray, level: np.ndarray, tier: np.ndarray) -> dict[str, dict[str, Any]]:
+    table = pd.DataFrame({"school": school, "level": level, "tier": tier})
+    tiers = ["high", "medium", "low"]
+    out: dict[str, dict[str, Any]] = {}
+    for school_id, rows in table.groupby("school", sort=False):
+        by_level = rows.groupby(["level", "tier"]).size().unstack(fill_value=0).reindex(columns=tiers, fill_value=0)
+        out[str(school_id)] = {
+            "by_tier": {t: int((rows["tier"] == t).sum()) for t in tiers},
+            "by_grade_level": {
+                str(lv): dict(zip(tiers, map(int, counts), strict=True))
+                for lv, counts in zip(by_level.index, by_level.to_numpy().tolist(), strict=True)
+            },
+        }
+    return out
+
+
+def load_batch(history: Path, model_version: str, features: list[str], change_threshold: float) -> ServedBatch:
     """The newest batch scored by ``model_version``, with the earlier batches aligned to it."""
     dates = [d for d in _batch_dates(history) if history_file(history, d, model_version).exists()]
     if not dates:
@@ -86,49 +119,80 @@ def load_batch(history: Path, model_version: str, change_threshold: float) -> Se
     current = history_file(history, dates[-1], model_version)
     if not inputs_file(current).exists():
         raise NothingToServeError(f"{current}: the batch has no model inputs (scored by an older Vigie): score again")
-    scores = pq.read_table(current).to_pandas().set_index("pupil_id")
-    inputs = pd.read_parquet(inputs_file(current)).set_index("pupil_id").reindex(scores.index)
-    frame = scores[["school_id", "grade_level", "risk", "tier", "reasons"]].copy()
-    frame["track"] = inputs["track"].astype(str)
-    frame["reasons"] = frame["reasons"].map(list)
+    scores = pq.read_table(current)
+    index = pd.Index(scores.column("pupil_id").to_numpy(zero_copy_only=False), name="pupil_id")
+    if not index.is_unique:
+        raise NothingToServeError(f"{current}: a pupil appears twice in the batch")
+    table = pd.read_parquet(inputs_file(current)).set_index("pupil_id").reindex(index)
+    inputs = encoded_matrix(table, features)
     history_rows = []
     for day in _batch_dates(history):
-        if day > dates[-1]:
-            continue
-        path = current if day == dates[-1] else _batch_at(history, day, model_version)
+        path = current if day == dates[-1] else (_batch_at(history, day, model_version) if day < dates[-1] else None)
         if path is None:
             continue
         past = pq.read_table(path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
-        past = past.reindex(frame.index)
-        history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float32), past["tier"].to_numpy()))
-    frame["previous_risk"], frame["previous_tier"] = np.nan, None
+        past = past[~past.index.duplicated()].reindex(index)
+        history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+    risk = scores.column("risk").to_numpy()
+    tier = scores.column("tier").to_numpy(zero_copy_only=False)
+    previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
     if len(history_rows) > 1:
-        frame["previous_risk"] = history_rows[-2][2].astype(float)
-        frame["previous_tier"] = history_rows[-2][3]
-    frame["change"] = _changes(frame, change_threshold)
-    order = np.lexsort((frame.index.to_numpy(), -frame["risk"].to_numpy()))
-    schools = frame["school_id"].to_numpy()[order]
-    by_school = {str(s): order[schools == s] for s in pd.unique(schools)}
+        previous_risk, previous_tier = history_rows[-2][2], history_rows[-2][3]
+    school = scores.column("school_id").to_numpy(zero_copy_only=False)
+    level = scores.column("grade_level").to_numpy(zero_copy_only=False)
+    order = np.lexsort((index.to_numpy(), -risk))
+    schools_in_order = school[order]
+    by_school = {str(s): order[schools_in_order == s] for s in pd.unique(schools_in_order)}
+    reasons = scores.column("reasons").combine_chunks()
     metadata_file = current.with_suffix(".json")
     thresholds = json.loads(metadata_file.read_text(encoding="utf-8")) if metadata_file.exists() else {}
     return ServedBatch(
-        dates[-1], model_version, frame, inputs, references(inputs.reset_index()), by_school, history_rows, thresholds
+        as_of=dates[-1],
+        model_version=model_version,
+        index=index,
+        school=school,
+        grade_level=level,
+        track=table["track"].astype(str).to_numpy(),
+        tier=tier,
+        risk=risk,
+        previous_risk=previous_risk,
+        change=_changes(risk, tier, previous_risk, previous_tier, change_threshold),
+        reasons=reasons,
+        reason_texts=_joined_texts(reasons),
+        inputs=inputs,
+        features=features,
+        references=LevelMeans.of(references(table.reset_index()), features),
+        by_school=by_school,
+        counts=_school_counts(school, level, tier),
+        history=history_rows,
+        thresholds=thresholds,
     )
 
 
-def _changes(frame: pd.DataFrame, threshold: float) -> np.ndarray:
+def _changes(
+    risk: np.ndarray, tier: np.ndarray, previous_risk: np.ndarray, previous_tier: np.ndarray, threshold: float
+) -> np.ndarray:
     """first (no earlier batch), new_high (entered the high tier), up, down or stable."""
-    delta = frame["risk"] - frame["previous_risk"]
+    delta = risk - previous_risk
     return np.select(
         [
-            frame["previous_risk"].isna(),
-            (frame["tier"] == "high") & (frame["previous_tier"] != "high"),
+            np.isnan(previous_risk),
+            (tier == "high") & (previous_tier != "high"),
             delta >= threshold,
             delta <= -threshold,
         ],
         ["first", "new_high", "up", "down"],
         default="stable",
     )
+
+
+@dataclass(frozen=True)
+class Serving:
+    model: LoadedModel
+    batch: ServedBatch
+    model_card: str  # Markdown, French
+    fairness: dict[str, Any] | None  # the newest fairness report of the version (JSON)
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def _run_artifacts(run_id: str) -> tuple[str, dict[str, Any] | None]:
@@ -158,7 +222,7 @@ def load_serving(model_name: str, reference: str, history: Path, change_threshol
         raise NothingToServeError(f"model {model_name}@{reference} not found in the registry") from error
     except ContractError as error:
         raise NothingToServeError(str(error)) from error
-    batch = load_batch(history, model.label, change_threshold)
+    batch = load_batch(history, model.label, list(model.estimator.feature_names_in_), change_threshold)
     card, fairness = _run_artifacts(model.run_id)
     return Serving(model, batch, card, fairness)
 

@@ -154,7 +154,7 @@ def test_history_follows_a_pupil_across_batches(
 
 
 def test_a_pupil_whose_risk_comes_only_from_context_still_gets_a_plain_reason(trained: TrainingResult) -> None:
-    from models.reasons import reasons
+    from models.reasons import LevelMeans, reasons
 
     features = list(trained.model.feature_names_in_)
     contributions = np.zeros((1, len(features) + 1))
@@ -164,7 +164,7 @@ def test_a_pupil_whose_risk_comes_only_from_context_still_gets_a_plain_reason(tr
         [{**dict.fromkeys(features, 0.0), "grade_level": "CAP1", "track": "lycee_pro", "age_years": 16.4}]
     )
     values = encoded_matrix(row, features)
-    items = reasons(contributions, values, np.array(["CAP1"]), features, pd.DataFrame())[0]
+    items = reasons(contributions, values, np.array(["CAP1"]), features, LevelMeans.of(pd.DataFrame(), features))[0]
     assert [r["signal"] for r in items] == ["Situation scolaire"]
     assert "CAP1" in str(items[0]["text"]) and "16 ans" in str(items[0]["text"])
 
