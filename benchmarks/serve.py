@@ -165,9 +165,9 @@ def main() -> None:
         port = _free_port()
         vigie = str(Path(sys.executable).parent / "vigie")
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [vigie, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        server_log = (root / "service.log").open("w", encoding="utf-8")
+        env["COLUMNS"] = "300"  # one log line per request, unwrapped
+        server = subprocess.Popen([vigie, "serve", "--port", str(port)], env=env, stdout=server_log, stderr=server_log)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(1200):  # bounded: at most 10 minutes to load
@@ -184,6 +184,7 @@ def main() -> None:
             for rate in (float(r) for r in args.rates.split(",")):
                 for scenario in SCENARIOS:
                     print(json.dumps(_load(base, scenario, rate, args, token, root, server.pid)), flush=True)
+            server_log.flush()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -206,8 +207,16 @@ def _load(
         locust, "-f", str(HERE / "serve_locustfile.py"), "--headless", "-u", str(args.users), "-r", str(args.users),
         "-t", f"{args.seconds}s", "--host", base, "--only-summary", "--csv", str(out), "--stop-timeout", "5",
     ]  # fmt: skip
+    log = root / "service.log"
+    already = log.stat().st_size
     with Watch(pid) as watch:
-        subprocess.run(command, env=env, capture_output=True, timeout=args.seconds + 120, check=False)
+        ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.seconds + 120, check=False)
+    if not Path(f"{out}_stats.csv").exists():
+        raise SystemExit(f"locust failed: {ran.stderr[-2000:]}")
+    time.sleep(1)
+    with log.open(encoding="utf-8") as handle:
+        handle.seek(already)
+        inside = _service_side_ms(handle.read())
     with Path(f"{out}_stats.csv").open(encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["Name"] != "Aggregated"]
     row = rows[0]
@@ -220,9 +229,24 @@ def _load(
         "p50_ms": float(row["50%"]),
         "p99_ms": float(row["99%"]),
         "max_ms": float(row["Max Response Time"]),
+        "service_side_p50_ms": inside[0],
+        "service_side_p99_ms": inside[1],
         "service_peak_rss_mb": round(watch.peak),
         "pupils": args.pupils,
     }
+
+
+def _service_side_ms(log: str) -> tuple[float | None, float | None]:
+    """p50 and p99 of the durations the service itself logged (route template, status, ms): the
+    time inside the service, without the load generator's own queueing on this 2-core machine."""
+    import re
+
+    import numpy as np
+
+    found = [float(m) for m in re.findall(r"GET /api/v1/\S+ 200 ([0-9.]+) ms", log)]
+    if not found:
+        return None, None
+    return round(float(np.percentile(found, 50)), 2), round(float(np.percentile(found, 99)), 2)
 
 
 if __name__ == "__main__":

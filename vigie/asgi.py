@@ -7,10 +7,12 @@ from fastapi import FastAPI
 
 from models.registry import use_tracking_store
 from serving.api import create_app as build
+from serving.api import tune_interpreter
 from vigie.settings import get_settings
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
     use_tracking_store(settings.data_dir)
+    tune_interpreter()
     return build(settings.service, settings.data_dir)

@@ -29,7 +29,7 @@ from features.ingest.contract import UAI_PATTERN
 from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
 from models.registry import DEFAULT_MODEL_NAME, load_registered, parse_model_reference, use_tracking_store
-from serving.api import Role, create_app, issue_token
+from serving.api import Role, create_app, issue_token, tune_interpreter
 from serving.api.access_log import AccessLog, make_engine, migrate
 from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
 from training.config import load_train_config
@@ -416,6 +416,7 @@ def serve(
     if reload_interval is not None:
         service = service.model_copy(update={"reload_interval_seconds": reload_interval})
     use_tracking_store(settings.data_dir)
+    tune_interpreter()
     api = create_app(service, settings.data_dir)
     console.print(f"Serving on http://{host}:{port} (API under /api/v1, documentation at /docs).")
     # uvicorn's access log prints raw paths, which hold pseudonyms: the service logs route templates instead

@@ -69,6 +69,11 @@ class TokenVerifier:
             self._secret = None
             self._jwks = jwt.PyJWKClient(str(settings.oidc_jwks_url), cache_jwk_set=True, lifespan=300)
 
+    @property
+    def blocking(self) -> bool:
+        """Whether checking a token may wait on the network (the provider's JWKS)."""
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         s = self.settings
         try:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from serving.api.access_log import Access, AccessLog, AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError, TokenVerifier
@@ -20,14 +21,20 @@ def settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-def principal(
+async def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    """The signed-in caller; 401 for no token or a refused one (a plain ``def``: JWKS fetches block)."""
+    """The signed-in caller; 401 for no token or a refused one.
+
+    An embedded token is checked on the event loop (a few microseconds, no I/O); a provider's
+    token in a worker thread, since fetching its JWKS blocks.
+    """
     if credentials is None:
         raise HTTPException(401, "Authentification requise.", headers={"WWW-Authenticate": "Bearer"})
     verifier: TokenVerifier = request.app.state.verifier
     try:
+        if verifier.blocking:
+            return await run_in_threadpool(verifier.verify, credentials.credentials)
         return verifier.verify(credentials.credentials)
     except TokenRefusedError:
         raise HTTPException(401, "Jeton refusé.", headers={"WWW-Authenticate": "Bearer"}) from None

@@ -84,3 +84,32 @@ def test_vigie_serve_answers_on_loopback_and_logs_no_pseudonym(served_district: 
         output, _ = server.communicate(timeout=30)
     assert served_district.own_pupil not in output and served_district.other_pupil not in output
     assert token not in output and "Traceback" not in output
+
+
+def test_access_log_export_and_purge_from_the_command_line(
+    served_district: ServedDistrict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    from datetime import date
+
+    from fastapi.testclient import TestClient
+
+    from serving.api import create_app
+    from tests.serving.conftest import service_settings, token
+
+    for name, value in _environment(served_district, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    settings = service_settings(served_district, tmp_path, database_url=f"sqlite:///{tmp_path / 'access.db'}")
+    staff = {"Authorization": f"Bearer {token(settings, 'staff', [served_district.own_school])}"}
+    with TestClient(create_app(settings, served_district.data_dir)) as client:
+        assert client.get(f"/api/v1/pupils/{served_district.own_pupil}", headers=staff).status_code == 200
+    today = date.today().isoformat()
+    runner = CliRunner()
+    exported = runner.invoke(app, ["access-log", "export", "--from", today, "--to", today, "--format", "json"])
+    assert exported.exit_code == 0, exported.output
+    entries = json.loads(exported.stdout)
+    assert [e["pupil_id"] for e in entries] == [served_district.own_pupil] and entries[0]["subject"] == "test-staff"
+    as_csv = runner.invoke(app, ["access-log", "export", "--from", today, "--to", today])
+    assert as_csv.stdout.splitlines()[0] == "at,subject,role,endpoint,school_id,pupil_id,status"
+    purged = runner.invoke(app, ["access-log", "purge"])
+    assert purged.exit_code == 0 and "0 entries older than 365 days deleted" in purged.output
