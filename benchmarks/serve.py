@@ -140,7 +140,8 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=500)
     parser.add_argument("--rates", default="100,200")
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="a subset of " + ", ".join(SCENARIOS))
     args = parser.parse_args()
     import httpx
 
@@ -182,7 +183,7 @@ def main() -> None:
             print(json.dumps({"service_ready_seconds": round(time.perf_counter() - started, 1),
                               "service_rss_mb_loaded": round(_rss_mb(server.pid))}), flush=True)  # fmt: skip
             for rate in (float(r) for r in args.rates.split(",")):
-                for scenario in SCENARIOS:
+                for scenario in args.scenarios.split(","):
                     print(json.dumps(_load(base, scenario, rate, args, token, root, server.pid)), flush=True)
             server_log.flush()
         finally:
