@@ -19,13 +19,13 @@ from typer.core import TyperGroup
 from fairness.config import load_fairness_config
 from fairness.review import audit_extract, fold_audit_check, log_review
 from features.ingest import (
+    UAI_PATTERN,
     generate_key,
     pseudonymise_extract,
     render_report,
     validate_extract,
     write_validated,
 )
-from features.ingest.contract import UAI_PATTERN
 from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
 from models.registry import DEFAULT_MODEL_NAME, load_registered, parse_model_reference, use_tracking_store

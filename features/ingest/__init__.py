@@ -11,8 +11,10 @@ from features.ingest.contract import (
     GRADE_LEVELS,
     IDENTIFYING_COLUMNS,
     LYCEE_PRO_LEVELS,
+    PSEUDONYM_PATTERN,
     SENSITIVE_ATTRIBUTES,
     TABLES,
+    UAI_PATTERN,
     TableSpec,
 )
 from features.ingest.extract import ContractError, read_table, write_table
@@ -20,6 +22,7 @@ from features.ingest.pseudonymise import (
     KeyFileError,
     PseudonymisationReport,
     generate_key,
+    load_key,
     pseudonym,
     pseudonymise_extract,
 )
@@ -35,8 +38,10 @@ __all__ = [
     "GRADE_LEVELS",
     "IDENTIFYING_COLUMNS",
     "LYCEE_PRO_LEVELS",
+    "PSEUDONYM_PATTERN",
     "SENSITIVE_ATTRIBUTES",
     "TABLES",
+    "UAI_PATTERN",
     "ContractError",
     "KeyFileError",
     "PseudonymisationReport",
@@ -46,6 +51,7 @@ __all__ = [
     "contract",
     "french_holidays",
     "generate_key",
+    "load_key",
     "pseudonym",
     "pseudonymise_extract",
     "read_table",

@@ -22,8 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from features.ingest import ContractError
-from features.ingest.pseudonymise import load_key
+from features.ingest import ContractError, load_key
 from serving.api.access_log import AccessLog, make_engine, migrate
 from serving.api.auth import TokenVerifier
 from serving.api.routes import router

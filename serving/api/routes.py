@@ -19,8 +19,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Respon
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from features.ingest import GRADE_LEVELS, pseudonym
-from features.ingest.contract import PSEUDONYM_PATTERN, UAI_PATTERN
+from features.ingest import GRADE_LEVELS, PSEUDONYM_PATTERN, UAI_PATTERN, pseudonym
 from models.matrix import CATEGORIES, feature_matrix
 from models.reasons import reasons as explain
 from serving.api.auth import Principal, Role

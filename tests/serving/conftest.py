@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from features.ingest import pseudonym
-from features.ingest.pseudonymise import load_key
+from features.ingest import load_key, pseudonym
 from models.registry import use_tracking_store
 from serving.api import Role, ServiceSettings, create_app, issue_token
 from serving.batch import TierConfig, append_history, score_frame
