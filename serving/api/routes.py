@@ -7,6 +7,7 @@ role does not allow answers 403.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,13 +16,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from features.ingest import GRADE_LEVELS, PSEUDONYM_PATTERN, UAI_PATTERN, pseudonym
 from models.matrix import CATEGORIES, feature_matrix
 from models.reasons import reasons as explain
+from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role
 from serving.api.deps import NOT_FOUND, Caller, Log, Served, require, settings, trace
 from serving.api.schemas import (
@@ -82,19 +84,30 @@ def _row(batch: ServedBatch, position: int) -> PupilRow:
     )
 
 
-def _school_positions(served: Serving, caller: Principal, school_id: str) -> np.ndarray:
-    """The school's pupils by risk (ties by pupil_id), or 404 when outside the caller's reach."""
-    positions = served.batch.by_school.get(school_id)
+@dataclass(frozen=True)
+class ListFilters:
+    """The filters of a school's list, shared by the page and the export (query parameters)."""
+
+    tier: Tier | None = None
+    grade_level: GradeLevel | None = None
+    track: Track | None = None
+
+
+Filters = Annotated[ListFilters, Depends()]
+
+
+def _matching(served: Serving, caller: Principal, log: AccessLog, endpoint: str, school_id: str,
+              filters: ListFilters) -> np.ndarray:  # fmt: skip
+    """The school's pupils matching the filters, by risk (ties by pupil_id); 404, traced, when the
+    school is outside the caller's reach."""
+    batch = served.batch
+    positions = batch.by_school.get(school_id)
     if positions is None or not caller.reaches(school_id):
+        trace(log, caller, endpoint, 404, school_id=school_id)
         raise HTTPException(404, NOT_FOUND)
-    return positions
-
-
-def _filtered(
-    batch: ServedBatch, positions: np.ndarray, tier: Tier | None, grade_level: str | None, track: str | None
-) -> np.ndarray:
     keep = np.ones(len(positions), dtype=bool)
-    for column, value in ((batch.tier, tier), (batch.grade_level, grade_level), (batch.track, track)):
+    for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
+                          (batch.track, filters.track)):  # fmt: skip
         if value is not None:
             keep &= column[positions] == value
     return positions[keep]
@@ -107,24 +120,16 @@ def school_pupils(
     served: Served,
     log: Log,
     request: Request,
-    tier: Tier | None = None,
-    grade_level: GradeLevel | None = None,
-    track: Track | None = None,
+    filters: Filters,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> SchoolPupils:
     """A school's pupils by risk, with counts by tier and grade level, filters and pages."""
-    endpoint = "GET /api/v1/schools/{school_id}/pupils"
     batch = served.batch
-    try:
-        positions = _school_positions(served, caller, school_id)
-    except HTTPException:
-        trace(log, caller, endpoint, 404, school_id=school_id)
-        raise
+    matching = _matching(served, caller, log, "GET /api/v1/schools/{school_id}/pupils", school_id, filters)
     page_size = min(page_size, settings(request).max_page_size)
-    matching = _filtered(batch, positions, tier, grade_level, track)
     shown = matching[(page - 1) * page_size : page * page_size]
-    trace(log, caller, endpoint, 200, school_id=school_id)
+    trace(log, caller, "GET /api/v1/schools/{school_id}/pupils", 200, school_id=school_id)
     return SchoolPupils(
         school_id=school_id,
         as_of=batch.as_of,
@@ -144,24 +149,12 @@ def school_pupils(
     responses={200: {"content": {"text/csv": {}}, "description": "CSV for the staff meeting."}},
 )
 def export_school_pupils(
-    school_id: SchoolId,
-    caller: Caller,
-    served: Served,
-    log: Log,
-    request: Request,
-    tier: Tier | None = None,
-    grade_level: GradeLevel | None = None,
-    track: Track | None = None,
+    school_id: SchoolId, caller: Caller, served: Served, log: Log, request: Request, filters: Filters
 ) -> Response:
     """The filtered list as CSV (highest risk first), up to the export limit."""
     endpoint = "GET /api/v1/schools/{school_id}/pupils/export"
     batch = served.batch
-    try:
-        positions = _school_positions(served, caller, school_id)
-    except HTTPException:
-        trace(log, caller, endpoint, 404, school_id=school_id)
-        raise
-    matching = _filtered(batch, positions, tier, grade_level, track)
+    matching = _matching(served, caller, log, endpoint, school_id, filters)
     shown = matching[: settings(request).export_max_rows]
     table = pa.table(
         {
