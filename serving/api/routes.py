@@ -211,25 +211,23 @@ def _detail(served: Serving, position: int) -> PupilDetail:
     )
 
 
-def _reachable(served: Serving, caller: Principal, pupil_id: str | None) -> int | None:
-    """The pupil's position when the caller may see them; None otherwise (or when unknown)."""
+def _served_pupil(
+    served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None
+) -> PupilDetail:
+    """The pupil's detail, traced; 404 (traced too) when unknown or outside the caller's reach."""
     position = None if pupil_id is None else served.batch.position(pupil_id)
     if position is None or not caller.reaches(str(served.batch.school[position])):
-        return None
-    return position
-
-
-@router.get("/pupils/{pupil_id}", response_model=PupilDetail, tags=["pupils"])
-def pupil(pupil_id: PupilId, caller: Caller, served: Served, log: Log) -> PupilDetail:
-    """One pupil: risk, tier, reasons (from the batch, or computed now), risk over past batches."""
-    endpoint = "GET /api/v1/pupils/{pupil_id}"
-    position = _reachable(served, caller, pupil_id)
-    if position is None:
         trace(log, caller, endpoint, 404, pupil_id=pupil_id)
         raise HTTPException(404, NOT_FOUND)
     detail = _detail(served, position)
     trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
     return detail
+
+
+@router.get("/pupils/{pupil_id}", response_model=PupilDetail, tags=["pupils"])
+def pupil(pupil_id: PupilId, caller: Caller, served: Served, log: Log) -> PupilDetail:
+    """One pupil: risk, tier, reasons (from the batch, or computed now), risk over past batches."""
+    return _served_pupil(served, caller, log, "GET /api/v1/pupils/{pupil_id}", pupil_id)
 
 
 @router.post("/pupils/lookup", response_model=PupilDetail, tags=["pupils"])
@@ -237,16 +235,9 @@ def lookup(
     body: Annotated[IneLookup, Body()], caller: Caller, served: Served, log: Log, request: Request
 ) -> PupilDetail:
     """Find a pupil by INE: pseudonymised in memory with the key, never stored, logged or echoed."""
-    endpoint = "POST /api/v1/pupils/lookup"
     key: bytes | None = request.app.state.pseudonym_key
     pupil_id = pseudonym(key, body.ine) if key is not None else None
-    position = _reachable(served, caller, pupil_id)
-    if position is None:
-        trace(log, caller, endpoint, 404, pupil_id=pupil_id)
-        raise HTTPException(404, NOT_FOUND)
-    detail = _detail(served, position)
-    trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
-    return detail
+    return _served_pupil(served, caller, log, "POST /api/v1/pupils/lookup", pupil_id)
 
 
 def _what_if_frame(served: Serving, features: dict[str, float | str | None]) -> pd.DataFrame:
