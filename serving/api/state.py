@@ -7,12 +7,14 @@ says why in ``/readyz``.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import json
 import logging
 import tempfile
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -90,6 +92,12 @@ def _version_of(path: Path) -> str:
     return path.stem.removeprefix("model_version=").replace("_", "/", 1)
 
 
+def _shared(values: Any) -> np.ndarray:
+    """A text column as an object array whose rows share one string per distinct value (a
+    million rows of a few hundred schools: 8 MB of references, not a million strings)."""
+    return np.asarray(pd.Categorical(np.asarray(values, dtype=object)), dtype=object)
+
+
 def _joined_texts(reasons: pa.ListArray) -> np.ndarray:
     texts = pc.struct_field(reasons.flatten(), "text").to_numpy(zero_copy_only=False)
     offsets = reasons.offsets.to_numpy()
@@ -135,12 +143,12 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         past = past[~past.index.duplicated()].reindex(index)
         history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
     risk = scores.column("risk").to_numpy()
-    tier = scores.column("tier").to_numpy(zero_copy_only=False)
+    tier = _shared(scores.column("tier"))
     previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
     if len(history_rows) > 1:
         previous_risk, previous_tier = history_rows[-2][2], history_rows[-2][3]
-    school = scores.column("school_id").to_numpy(zero_copy_only=False)
-    level = scores.column("grade_level").to_numpy(zero_copy_only=False)
+    school = _shared(scores.column("school_id"))
+    level = _shared(scores.column("grade_level"))
     order = np.lexsort((index.to_numpy(), -risk))
     schools_in_order = school[order]
     by_school = {str(s): order[schools_in_order == s] for s in pd.unique(schools_in_order)}
@@ -153,7 +161,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         index=index,
         school=school,
         grade_level=level,
-        track=table["track"].astype(str).to_numpy(),
+        track=_shared(table["track"].astype(str)),
         tier=tier,
         risk=risk,
         previous_risk=previous_risk,
@@ -228,6 +236,12 @@ def load_serving(model_name: str, reference: str, history: Path, change_threshol
     return Serving(model, batch, card, fairness)
 
 
+def _return_freed_memory() -> None:
+    """Give the heap freed by loading (the batch's transient tables) back to the system (glibc)."""
+    with suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class ServiceState:
     """The current :class:`Serving`, swapped atomically; the last reload's failure, if any."""
 
@@ -252,5 +266,6 @@ class ServiceState:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
+            _return_freed_memory()
             log.info("serving %s, batch of %s", fresh.model.label, fresh.batch.as_of)
             return True
