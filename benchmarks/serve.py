@@ -22,7 +22,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -128,12 +127,6 @@ class Watch:
         self._thread.join()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pupils", type=int, default=1_000_000)
@@ -146,6 +139,7 @@ def main() -> None:
     import httpx
 
     from serving.api import Role, ServiceSettings, issue_token
+    from tests.support.loopback import free_port, wait_until_ready
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -163,7 +157,7 @@ def main() -> None:
             ServiceSettings(secret=SECRET), subject="bench", role=Role.STAFF, schools=targets["schools"],
             ttl=timedelta(hours=4),
         )  # fmt: skip
-        port = _free_port()
+        port = free_port()
         vigie = str(Path(sys.executable).parent / "vigie")
         started = time.perf_counter()
         server_log = (root / "service.log").open("w", encoding="utf-8")
@@ -171,14 +165,7 @@ def main() -> None:
         server = subprocess.Popen([vigie, "serve", "--port", str(port)], env=env, stdout=server_log, stderr=server_log)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(1200):  # bounded: at most 10 minutes to load
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
-            else:
+            if not wait_until_ready(f"{base}/readyz", seconds=600):
                 raise SystemExit(f"the service did not become ready: {httpx.get(f'{base}/readyz').text}")
             print(json.dumps({"service_ready_seconds": round(time.perf_counter() - started, 1),
                               "service_rss_mb_loaded": round(_rss_mb(server.pid))}), flush=True)  # fmt: skip

@@ -18,6 +18,7 @@ from features.ingest.contract import (
     TableSpec,
 )
 from features.ingest.extract import ContractError, read_table, write_table
+from features.ingest.parsing import ARROW_TYPES
 from features.ingest.pseudonymise import (
     KeyFileError,
     PseudonymisationReport,
@@ -35,6 +36,7 @@ from features.ingest.validation import (
 )
 
 __all__ = [
+    "ARROW_TYPES",
     "GRADE_LEVELS",
     "IDENTIFYING_COLUMNS",
     "LYCEE_PRO_LEVELS",

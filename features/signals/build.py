@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
-from features.ingest import TABLES, ContractError, TableSpec, school_days
+from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, school_days
 from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
 from features.signals.engines import connect
@@ -81,22 +81,12 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
     return Tables(days=ibis.memtable(days), **tables), known_until
 
 
-_IBIS_TYPES = {
-    "str": "string",
-    "date": "date",
-    "month": "string",
-    "int": "int32",
-    "float": "float64",
-    "bool": "boolean",
-}
-
-
 def _with_optional_columns(table: ir.Table, spec: TableSpec) -> ir.Table:
     """Every optional column of the contract, at its default where the extract left it out."""
     absent = {
-        column.name: ibis.literal(column.default, type=_IBIS_TYPES[column.type])
+        column.name: ibis.literal(column.default, type=ibis.dtype(ARROW_TYPES[column.type]))
         if column.default is not None
-        else ibis.null(_IBIS_TYPES[column.type])
+        else ibis.null(ibis.dtype(ARROW_TYPES[column.type]))
         for column in spec.columns
         if not column.required and column.name not in table.columns
     }

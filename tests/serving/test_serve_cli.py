@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.serving.conftest import SECRET, ServedDistrict
+from tests.support.loopback import free_port, wait_until_ready
 from vigie.cli import app
 
 pytestmark = pytest.mark.integration
@@ -49,9 +48,7 @@ def test_token_prints_the_token_alone(
 def test_vigie_serve_answers_on_loopback_and_logs_no_pseudonym(served_district: ServedDistrict, tmp_path: Path) -> None:
     env = {**os.environ, **_environment(served_district, tmp_path)}
     env.pop("VIGIE_CONFIG", None)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     vigie = str(Path(sys.executable).parent / "vigie")
     issued = subprocess.run(
         [vigie, "token", "--role", "staff", "--school", served_district.own_school],
@@ -63,14 +60,7 @@ def test_vigie_serve_answers_on_loopback_and_logs_no_pseudonym(served_district: 
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(240):  # bounded: at most a minute
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        else:
+        if not wait_until_ready(f"{base}/readyz", seconds=60):
             pytest.fail("the service did not become ready within a minute")
         headers = {"Authorization": f"Bearer {token}"}
         pupil = httpx.get(f"{base}/api/v1/pupils/{served_district.own_pupil}", headers=headers, timeout=10)

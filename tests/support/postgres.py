@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.loopback import free_port
 
 
 def _binaries() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -60,7 +55,7 @@ def start_postgres(folder: Path) -> PostgresServer:
     folder.chmod(0o700)
     init = [str(binaries / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
     subprocess.run(_as_postgres(init), check=True, capture_output=True, timeout=120)
-    server = PostgresServer(folder, _free_port(), binaries)
+    server = PostgresServer(folder, free_port(), binaries)
     server.start()
     psql = [
         str(binaries / "psql"),
