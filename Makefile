@@ -6,6 +6,10 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DSFR := serving/pages/static/dsfr
+DSFR_STAMP := $(DSFR)/.installed
+#: The part of the State design system's dist/ the pages use (the whole is 88 MB).
+DSFR_FILES := dsfr.min.css dsfr.module.min.js dsfr.nomodule.min.js utility/icons/icons.min.css icons fonts favicon
 DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
@@ -17,7 +21,7 @@ export PYTHONHASHSEED := 0
 
 .PHONY: setup demo test lint lock clean mlflow-ui system-deps serve
 
-setup: $(STAMP)
+setup: $(STAMP) $(DSFR_STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,7 +29,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The DSFR from npm (package-lock.json), only the files the pages serve, nothing loaded from outside.
+$(DSFR_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(DSFR) && mkdir -p $(DSFR)
+	cd node_modules/@gouvfr/dsfr/dist && cp -r --parents $(DSFR_FILES) $(CURDIR)/$(DSFR)/
+	touch $(DSFR_STAMP)
+
+demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR) data/secrets
 	$(BIN)/vigie synth --out $(DEMO_DIR)/raw --pupils $(DEMO_PUPILS) --seed $(DEMO_SEED) --years 2019-2024 --inject-errors 25
 	@test -f data/secrets/demo.key || $(BIN)/vigie keygen data/secrets/demo.key
@@ -44,7 +55,7 @@ demo: $(STAMP)
 	  echo "A staff token for school $$school, valid 8 hours (header 'Authorization: Bearer TOKEN'):"; \
 	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h
 
-lint: $(STAMP)
+lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -57,13 +68,13 @@ test: lint system-deps
 
 lock:
 	rm -rf .lockenv && $(PY) -m venv .lockenv
-	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt -e '.[dev]'
+	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt 'setuptools==80.9.0' -e '.[dev]'
 	{ echo "# Vigie lock file: every package the project installs, pinned exactly."; \
 	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
 	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie|# Editable)'; } > requirements.lock
 	rm -rf .lockenv
 
-serve: $(STAMP)
+serve: setup
 	VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) VIGIE_SERVICE__PSEUDONYM_KEY_FILE=data/secrets/demo.key \
 	  $(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
@@ -71,4 +82,4 @@ mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
-	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(DSFR) data/demo .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,21 @@ TRACK_LABELS_FR = {
     "lycee_gt": "lycée général et technologique",
     "lycee_pro": "lycée professionnel",
 }
+#: Grade levels as French staff write them.
+GRADE_LEVEL_LABELS_FR = {
+    "6E": "6e",
+    "5E": "5e",
+    "4E": "4e",
+    "3E": "3e",
+    "2NDE": "2de",
+    "1ERE": "1re",
+    "TLE": "Terminale",
+    "CAP1": "CAP 1re année",
+    "CAP2": "CAP 2e année",
+    "2PRO": "2de pro",
+    "1PRO": "1re pro",
+    "TPRO": "Terminale pro",
+}
 #: Rolling windows in days, and the school year so far.
 WINDOWS = {"4w": 28, "12w": 84}
 SERIOUS_INCIDENTS = ("exclusion_temporaire", "conseil_discipline")

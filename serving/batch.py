@@ -8,7 +8,7 @@ TreeSHAP is the costly part, so the low tier's reasons are computed on demand.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -96,6 +96,8 @@ class ScoreBatch:
     #: The model inputs each pupil was scored on (keys and features, never a sensitive
     #: attribute), kept with the batch so that reasons on demand need no recomputation.
     inputs: pd.DataFrame | None = None
+    #: The capacity the tiers were cut at (shares of pupils, scope), for pages that explain a tier.
+    capacity: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         counts = pd.Series(self.scores.column("tier").to_pylist()).value_counts().to_dict()
@@ -105,6 +107,7 @@ class ScoreBatch:
             "rows": self.scores.num_rows,
             "tiers": counts,
             "thresholds": asdict(self.thresholds),
+            "capacity": self.capacity,
         }
 
 
@@ -150,7 +153,8 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
         schema=SCORE_SCHEMA,
     )
     inputs = frame[["pupil_id", "school_id", *[f for f in features if f != "school_id"]]].reset_index(drop=True)
-    return ScoreBatch(table, thresholds, model_version, dates[0], inputs)
+    capacity = {"high": config.high, "medium": config.medium, "scope": config.scope}
+    return ScoreBatch(table, thresholds, model_version, dates[0], inputs, capacity)
 
 
 def explain_rows(
@@ -199,6 +203,8 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
     path = history_file(history, batch.as_of, batch.model_version)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(batch.scores, path)
+    # Thresholds and capacity beside it: the service explains tiers with them.
+    path.with_suffix(".json").write_text(json.dumps(batch.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
     if batch.inputs is not None:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)

@@ -77,7 +77,7 @@ def append_rows(path: Path, rows: list[dict[str, str]]) -> int:
 def long_features(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Path:
     root = tmp_path_factory.mktemp("long")
     synthesise(SynthConfig(pupils=3000, seed=21, first_year=2019, last_year=2023), root / "raw")
-    pseudonymise_extract(root / "raw", root / "extract", key_file=key_file)
+    pseudonymise_extract(root / "raw", root / "extract", key_file=key_file, names_dir=root / "names")
     write_validated(validate_extract(root / "extract"), root / "validated")
     build_features(
         root / "validated", root / "features", FeatureConfig.model_validate({"schedule": {"from_year": 2019}})

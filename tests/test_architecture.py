@@ -112,3 +112,16 @@ def test_every_public_name_exists() -> None:
     for stage in FEATURE_STAGES:
         module = importlib.import_module(f"features.{stage}")
         assert all(hasattr(module, name) for name in module.__all__), stage
+
+
+def test_the_api_knows_the_pages_only_where_the_app_is_assembled() -> None:
+    """The pages build on the API's reads and sign-in; the API's modules never need the pages,
+    except ``app.py``, which mounts them."""
+    wrong = []
+    for path in (ROOT / "serving" / "api").rglob("*.py"):
+        for module, _ in _import_nodes(path):
+            if module.startswith("serving.pages") and path.name != "app.py":
+                wrong.append(str(path.relative_to(ROOT)))
+    assert not wrong, wrong
+    pages = {module for path in (ROOT / "serving" / "pages").rglob("*.py") for module, _ in _import_nodes(path)}
+    assert "serving.api.reads" in pages  # one reach rule and one trace for the API and the pages

@@ -191,12 +191,19 @@ def pseudonymise(
     raw_dir: Annotated[Path, typer.Argument(help="Raw extract (tables with ine).")],
     out_dir: Annotated[Path, typer.Argument(help="Where to write the pseudonymised extract.")],
     key_file: Annotated[Path, typer.Option(help="Secret key file made by 'vigie keygen'.")],
+    names_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write, per school, its correspondence file (pupil_id, ine, names) here, for that "
+            "school only: staff load it in their browser to see names. Never inside OUT_DIR."
+        ),
+    ] = None,
 ) -> None:
     """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month."""
     with _progress() as progress:
         task = progress.add_task("Pseudonymising tables", total=7)
         report = pseudonymise_extract(
-            raw_dir, out_dir, key_file=key_file, on_table=lambda _name: progress.advance(task)
+            raw_dir, out_dir, key_file=key_file, names_dir=names_out, on_table=lambda _name: progress.advance(task)
         )
     for table, counts in report.tables.items():
         console.print(
@@ -204,6 +211,11 @@ def pseudonymise(
             f"+ {counts['rows_quarantined']:,} quarantined"
         )
     console.print(f"Pseudonymised extract written to [bold]{out_dir}[/].")
+    if names_out is not None:
+        console.print(
+            f"Correspondence files for {len(report.correspondence):,} schools in [bold]{names_out}[/] "
+            "(names: send each school its own file only)."
+        )
 
 
 @app.command()

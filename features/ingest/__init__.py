@@ -20,8 +20,10 @@ from features.ingest.contract import (
 from features.ingest.extract import ContractError, read_table, write_table
 from features.ingest.parsing import ARROW_TYPES
 from features.ingest.pseudonymise import (
+    CORRESPONDENCE_COLUMNS,
     KeyFileError,
     PseudonymisationReport,
+    correspondence_file,
     generate_key,
     load_key,
     pseudonym,
@@ -37,6 +39,7 @@ from features.ingest.validation import (
 
 __all__ = [
     "ARROW_TYPES",
+    "CORRESPONDENCE_COLUMNS",
     "GRADE_LEVELS",
     "IDENTIFYING_COLUMNS",
     "LYCEE_PRO_LEVELS",
@@ -51,6 +54,7 @@ __all__ = [
     "ValidatedExtract",
     "ValidationReport",
     "contract",
+    "correspondence_file",
     "french_holidays",
     "generate_key",
     "load_key",

@@ -75,6 +75,8 @@ class PseudonymisationReport:
     out_dir: str
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
     quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Correspondence files written (one per school), when asked for: school -> pupils listed.
+    correspondence: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -85,11 +87,19 @@ def _is_inside(path: Path, folder: Path) -> bool:
 
 
 def pseudonymise_extract(
-    raw_dir: Path, out_dir: Path, *, key_file: Path, on_table: Callable[[str], None] | None = None
+    raw_dir: Path,
+    out_dir: Path,
+    *,
+    key_file: Path,
+    names_dir: Path | None = None,
+    on_table: Callable[[str], None] | None = None,
 ) -> PseudonymisationReport:
-    """Write the pseudonymised form of every contract table found in ``raw_dir``."""
+    """Write the pseudonymised form of every contract table found in ``raw_dir``; with
+    ``names_dir``, also each school's correspondence file (:func:`write_correspondence`)."""
     if _is_inside(key_file, out_dir) or _is_inside(key_file, raw_dir):
         raise KeyFileError(f"{key_file}: the key must not be stored beside the data ({raw_dir}, {out_dir}).")
+    if names_dir is not None and _is_inside(names_dir, out_dir):
+        raise ContractError(f"{names_dir}: correspondence files hold names; keep them out of the extract ({out_dir}).")
     key = load_key(key_file)
     if out_dir.resolve() == raw_dir.resolve():
         raise ContractError(f"{out_dir}: the output folder must differ from the raw folder.")
@@ -97,6 +107,7 @@ def pseudonymise_extract(
     found = {name: find_table(raw_dir, name) for name in c.TABLES}
     if found["pupils"] is None:
         raise ContractError(f"{raw_dir}: required table 'pupils' missing (pupils.csv or pupils.parquet).")
+    kept: dict[str, pd.DataFrame] = {}
     for name, path in found.items():
         if on_table is not None:
             on_table(name)
@@ -106,14 +117,57 @@ def pseudonymise_extract(
         if name != "calendar" and "ine" not in raw.columns:
             raise ContractError(f"{path.name}: column 'ine' missing; a raw extract identifies pupils by ine.")
         frame, quarantined, reasons = _pseudonymise_table(key, raw)
+        if name == "pupils":
+            kept["pupils"] = raw
+        elif name == "enrolments":
+            kept["enrolments"] = frame
         write_table(frame, out_dir / path.name)
         if len(quarantined):
             write_table(quarantined, out_dir / "quarantine" / f"pseudonymise_{name}.csv")
         report.tables[name] = {"rows_read": len(raw), "rows_written": len(frame), "rows_quarantined": len(quarantined)}
         report.quarantine_reasons[name] = reasons
         log.info("%s: %d rows pseudonymised, %d quarantined", path.name, len(frame), len(quarantined))
+    if names_dir is not None:
+        enrolments = kept.get("enrolments", pd.DataFrame(columns=["pupil_id", "school_id"]))
+        report.correspondence = write_correspondence(key, kept["pupils"], enrolments, names_dir)
     (out_dir / "pseudonymisation_report.json").write_text(report.to_json(), encoding="utf-8")
     return report
+
+
+CORRESPONDENCE_COLUMNS = ("pupil_id", "ine", "last_name", "first_name")
+
+
+def correspondence_file(names_dir: Path, school_id: str) -> Path:
+    return names_dir / f"correspondance_{school_id}.csv"
+
+
+def write_correspondence(
+    key: bytes, raw_pupils: pd.DataFrame, enrolments: pd.DataFrame, names_dir: Path
+) -> dict[str, int]:
+    """One file per school, for that school only: its pupils' pseudonym, INE and names.
+
+    Staff open it in their browser beside Vigie's pages, which read it locally to show names;
+    Vigie itself never reads it. Files are readable by their owner only. A pupil enrolled in
+    several schools over the extract's years appears in each of them.
+    """
+    pupils = raw_pupils.assign(ine=raw_pupils["ine"].astype("str").str.strip().str.upper())
+    pupils = pupils[raw_pupils["ine"].notna() & pupils["ine"].str.match(c.INE_PATTERN)].drop_duplicates("ine")
+    for column in ("last_name", "first_name"):
+        if column not in pupils.columns:
+            pupils[column] = ""
+    pupils.insert(0, "pupil_id", pseudonymise_ids(key, pupils["ine"]))
+    names_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    pairs = enrolments[["pupil_id", "school_id"]].drop_duplicates()
+    for school_id, rows in pairs.groupby("school_id", sort=True):
+        listed = pupils[pupils["pupil_id"].isin(rows["pupil_id"])].sort_values(["last_name", "first_name"])
+        path = correspondence_file(names_dir, str(school_id))
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            listed[list(CORRESPONDENCE_COLUMNS)].to_csv(handle, index=False)
+        written[str(school_id)] = len(listed)
+    log.info("correspondence files written for %d schools", len(written))
+    return written
 
 
 def _pseudonymise_table(key: bytes, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:

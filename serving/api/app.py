@@ -13,13 +13,15 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.ingest import ContractError, load_key
@@ -29,6 +31,8 @@ from serving.api.routes import router
 from serving.api.schemas import Readiness
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
+from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page
+from serving.pages import router as pages
 
 log = logging.getLogger("vigie.service")
 SECURITY_HEADERS = {
@@ -37,7 +41,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    # The pages load nothing from outside and run no inline script or style; the DSFR's CSS draws
+    # a few of its marks as data: images.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+        "base-uri 'self'; form-action 'self'"
+    ),
 }
 
 
@@ -116,7 +125,10 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.serving = state
     app.state.access_log = AccessLog(make_engine(database))
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
+    app.state.page_keys = PageKeys.of(settings)
     app.include_router(router)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health(app)
     _errors(app)
     _hygiene(app, settings)
@@ -160,10 +172,36 @@ def _health(app: FastAPI) -> None:
         return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
+#: Paths answered for programs (JSON errors); every other path is a page (French HTML errors).
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith(MACHINE_PATHS)
+
+
 def _errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _is_page(request):
+            message = (
+                error.detail if error.status_code != 404 else "Cette page n'existe pas ou ne vous est pas accessible."
+            )
+            return error_page(request, error.status_code, str(message))
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(SignInRequiredError)
+    async def sign_in_first(request: Request, error: SignInRequiredError) -> Response:
+        return RedirectResponse(request.app.url_path_for("home"), status_code=303)
+
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
         """422 naming the field; the submitted value (an INE, say) is never echoed."""
+        if _is_page(request):  # a malformed pupil or school in a page's address: as if it did not exist
+            in_path = any(e.get("loc", ("",))[0] == "path" for e in error.errors())
+            if in_path:
+                return error_page(request, 404, NOT_FOUND_PAGE)
+            return error_page(request, 400, "Un paramètre de l'adresse n'est pas valide.")
         detail = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in error.errors()
@@ -171,12 +209,16 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(ContractError)
-    async def contract(request: Request, error: ContractError) -> JSONResponse:
+    async def contract(request: Request, error: ContractError) -> Response:
+        if _is_page(request):
+            return error_page(request, 503, "Les données de ce lot sont indisponibles pour l'instant.")
         return JSONResponse({"detail": "Données indisponibles pour cette requête."}, status_code=503)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.error("unexpected %s on %s", type(error).__name__, _route_of(request), exc_info=error)
+        if _is_page(request):
+            return error_page(request, 500, "Une erreur inattendue s'est produite. Réessayez plus tard.")
         return JSONResponse({"detail": "Erreur interne du service."}, status_code=500)
 
 

@@ -7,47 +7,37 @@ role does not allow answers 403.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from features.ingest import GRADE_LEVELS, PSEUDONYM_PATTERN, UAI_PATTERN, pseudonym
+from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN, pseudonym
 from models.matrix import CATEGORIES, feature_matrix
-from models.reasons import reasons as explain
-from serving.api.access_log import AccessLog
-from serving.api.auth import Principal, Role
-from serving.api.deps import NOT_FOUND, Caller, Log, Served, require, settings, trace
+from serving.api import reads
+from serving.api.auth import Role
+from serving.api.deps import Caller, Log, Served, require, settings, trace
+from serving.api.reads import REASONS_SHOWN, ListFilters, as_reasons
 from serving.api.schemas import (
     Aggregates,
-    Counts,
     FairnessSummary,
-    HistoryPoint,
     IneLookup,
     ModelCard,
     ModelInfo,
     Problem,
     PupilDetail,
-    PupilRow,
-    Reason,
     ReloadResult,
     SchoolPupils,
-    Tier,
     WhatIf,
     WhatIfResult,
 )
-from serving.api.state import ServedBatch, Serving
+from serving.api.state import Serving
 from serving.batch import explain_rows
 
-REASONS_SHOWN = 3
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or a refused one."},
     403: {"model": Problem, "description": "The caller's role does not allow this operation."},
@@ -58,59 +48,7 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 SchoolId = Annotated[str, Path(pattern=UAI_PATTERN, examples=["0750001A"], description="UAI of the school.")]
 PupilId = Annotated[str, Path(pattern=PSEUDONYM_PATTERN, examples=["3f9a1c0b7d2e4a6f8b1c"], description="Pseudonym.")]
-GradeLevel = Literal[GRADE_LEVELS]  # type: ignore[valid-type]
-Track = Literal["college", "lycee_gt", "lycee_pro"]
-
-
-def _reasons(items: Any) -> list[Reason]:
-    return [Reason(**dict(item)) for item in (items if items is not None else [])]
-
-
-def _previous(batch: ServedBatch, position: int) -> float | None:
-    value = float(batch.previous_risk[position])
-    return None if np.isnan(value) else value
-
-
-def _row(batch: ServedBatch, position: int) -> PupilRow:
-    return PupilRow(
-        pupil_id=str(batch.index[position]),
-        grade_level=str(batch.grade_level[position]),
-        track=str(batch.track[position]),
-        risk=float(batch.risk[position]),
-        tier=batch.tier[position],
-        reasons=_reasons(batch.reasons[position].as_py()),
-        change=batch.change[position],
-        previous_risk=_previous(batch, position),
-    )
-
-
-@dataclass(frozen=True)
-class ListFilters:
-    """The filters of a school's list, shared by the page and the export (query parameters)."""
-
-    tier: Tier | None = None
-    grade_level: GradeLevel | None = None
-    track: Track | None = None
-
-
 Filters = Annotated[ListFilters, Depends()]
-
-
-def _matching(served: Serving, caller: Principal, log: AccessLog, endpoint: str, school_id: str,
-              filters: ListFilters) -> np.ndarray:  # fmt: skip
-    """The school's pupils matching the filters, by risk (ties by pupil_id); 404, traced, when the
-    school is outside the caller's reach."""
-    batch = served.batch
-    positions = batch.by_school.get(school_id)
-    if positions is None or not caller.reaches(school_id):
-        trace(log, caller, endpoint, 404, school_id=school_id)
-        raise HTTPException(404, NOT_FOUND)
-    keep = np.ones(len(positions), dtype=bool)
-    for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
-                          (batch.track, filters.track)):  # fmt: skip
-        if value is not None:
-            keep &= column[positions] == value
-    return positions[keep]
 
 
 @router.get("/schools/{school_id}/pupils", response_model=SchoolPupils, tags=["pupils"])
@@ -125,21 +63,9 @@ def school_pupils(
     page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> SchoolPupils:
     """A school's pupils by risk, with counts by tier and grade level, filters and pages."""
-    batch = served.batch
-    matching = _matching(served, caller, log, "GET /api/v1/schools/{school_id}/pupils", school_id, filters)
     page_size = min(page_size, settings(request).max_page_size)
-    shown = matching[(page - 1) * page_size : page * page_size]
-    trace(log, caller, "GET /api/v1/schools/{school_id}/pupils", 200, school_id=school_id)
-    return SchoolPupils(
-        school_id=school_id,
-        as_of=batch.as_of,
-        model_version=served.model.label,
-        counts=Counts(**batch.counts[school_id]),
-        total=len(matching),
-        page=page,
-        page_size=page_size,
-        pupils=[_row(batch, int(i)) for i in shown],
-    )
+    endpoint = "GET /api/v1/schools/{school_id}/pupils"
+    return reads.school_pupils(served, caller, log, endpoint, school_id, filters, page=page, page_size=page_size)
 
 
 @router.get(
@@ -152,82 +78,24 @@ def export_school_pupils(
     school_id: SchoolId, caller: Caller, served: Served, log: Log, request: Request, filters: Filters
 ) -> Response:
     """The filtered list as CSV (highest risk first), up to the export limit."""
-    endpoint = "GET /api/v1/schools/{school_id}/pupils/export"
-    batch = served.batch
-    matching = _matching(served, caller, log, endpoint, school_id, filters)
-    shown = matching[: settings(request).export_max_rows]
-    table = pa.table(
-        {
-            "pupil_id": batch.index.take(shown).to_numpy(),
-            "grade_level": batch.grade_level[shown],
-            "track": batch.track[shown],
-            "risk": pc.round(pa.array(batch.risk[shown]), 4),
-            "tier": batch.tier[shown],
-            "change": batch.change[shown],
-            "reasons": batch.reason_texts[shown],
-        }
-    )
-    buffer = pa.BufferOutputStream()  # Arrow's CSV writer: a 1,000-row export in about a millisecond
-    buffer.write((",".join(table.column_names) + "\n").encode())
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    trace(log, caller, endpoint, 200, school_id=school_id)
-    name = f"vigie_{school_id}_{batch.as_of.isoformat()}.csv"
+    export = reads.export_csv(
+        served, caller, log, "GET /api/v1/schools/{school_id}/pupils/export", school_id, filters,
+        settings(request).export_max_rows,
+    )  # fmt: skip
     return Response(
-        buffer.getvalue().to_pybytes(),
+        export.body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(len(matching))},
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Total-Count": str(export.total),
+        },
     )
-
-
-def _detail(served: Serving, position: int) -> PupilDetail:
-    batch = served.batch
-    reasons = _reasons(batch.reasons[position].as_py())
-    source: Literal["batch", "on_demand"] = "batch"
-    if not reasons:  # a low-tier pupil: exact TreeSHAP now, on the inputs the batch was scored on
-        values = batch.inputs[position : position + 1]
-        contributions = served.model.estimator.contributions(values)
-        explained = explain(contributions, values, batch.grade_level[position : position + 1], batch.features,
-                            batch.references, REASONS_SHOWN)  # fmt: skip
-        reasons, source = _reasons(explained[0]), "on_demand"
-    history = [
-        HistoryPoint(as_of=day, risk=float(risk[position]), tier=tier[position], model_version=version)
-        for day, version, risk, tier in batch.history
-        if not np.isnan(risk[position])
-    ]
-    return PupilDetail(
-        pupil_id=str(batch.index[position]),
-        school_id=str(batch.school[position]),
-        grade_level=str(batch.grade_level[position]),
-        track=str(batch.track[position]),
-        risk=float(batch.risk[position]),
-        tier=batch.tier[position],
-        reasons=reasons,
-        reasons_source=source,
-        change=batch.change[position],
-        previous_risk=_previous(batch, position),
-        history=history,
-        as_of=batch.as_of,
-        model_version=served.model.label,
-    )
-
-
-def _served_pupil(
-    served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None
-) -> PupilDetail:
-    """The pupil's detail, traced; 404 (traced too) when unknown or outside the caller's reach."""
-    position = None if pupil_id is None else served.batch.position(pupil_id)
-    if position is None or not caller.reaches(str(served.batch.school[position])):
-        trace(log, caller, endpoint, 404, pupil_id=pupil_id)
-        raise HTTPException(404, NOT_FOUND)
-    detail = _detail(served, position)
-    trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
-    return detail
 
 
 @router.get("/pupils/{pupil_id}", response_model=PupilDetail, tags=["pupils"])
 def pupil(pupil_id: PupilId, caller: Caller, served: Served, log: Log) -> PupilDetail:
     """One pupil: risk, tier, reasons (from the batch, or computed now), risk over past batches."""
-    return _served_pupil(served, caller, log, "GET /api/v1/pupils/{pupil_id}", pupil_id)
+    return reads.pupil_detail(served, caller, log, "GET /api/v1/pupils/{pupil_id}", pupil_id)
 
 
 @router.post("/pupils/lookup", response_model=PupilDetail, tags=["pupils"])
@@ -237,7 +105,7 @@ def lookup(
     """Find a pupil by INE: pseudonymised in memory with the key, never stored, logged or echoed."""
     key: bytes | None = request.app.state.pseudonym_key
     pupil_id = pseudonym(key, body.ine) if key is not None else None
-    return _served_pupil(served, caller, log, "POST /api/v1/pupils/lookup", pupil_id)
+    return reads.pupil_detail(served, caller, log, "POST /api/v1/pupils/lookup", pupil_id)
 
 
 def _what_if_frame(served: Serving, features: dict[str, float | str | None]) -> pd.DataFrame:
@@ -255,7 +123,7 @@ def what_if(body: WhatIf, caller: Caller, served: Served, log: Log) -> WhatIfRes
     frame = _what_if_frame(served, vector.model_dump())
     estimator = served.model.estimator
     risk = float(estimator.predict_proba(feature_matrix(frame, list(estimator.feature_names_in_)))[0, 1])
-    reasons = _reasons(explain_rows(frame, estimator, served.batch.references, REASONS_SHOWN)[0])
+    reasons = as_reasons(explain_rows(frame, estimator, served.batch.references, REASONS_SHOWN)[0])
     trace(log, caller, "POST /api/v1/model/what-if", 200)
     return WhatIfResult(risk=risk, reasons=reasons, model_version=served.model.label)
 

@@ -27,6 +27,23 @@ class ServiceSettings(BaseModel):
     #: Claims of a provider's token that carry the Vigie role and the schools (UAI) of the agent.
     role_claim: str = "vigie_role"
     schools_claim: str = "vigie_schools"
+    #: The pages' sign-in with the provider: authorisation code with PKCE (a public client).
+    oidc_client_id: str | None = None
+    oidc_authorization_url: str | None = None
+    oidc_token_url: str | None = None
+    oidc_scopes: str = "openid"
+
+    # --- the pages' session ---
+    #: Signs the pages' CSRF tokens and sign-in state. Default: derived from the embedded secret,
+    #: else random at start (set it when several processes serve the pages behind one address).
+    session_secret: SecretStr | None = None
+    #: The session cookie's Secure flag; None: set when the request came over HTTPS.
+    cookie_secure: bool | None = None
+    #: Whom staff contact about the score (shown on « Comprendre le score »).
+    contact: str = (
+        "le référent décrochage de votre établissement ; pour vos données, le délégué à la "
+        "protection des données de votre académie"
+    )
 
     # --- what is served ---
     model_name: str = "vigie-dropout"
@@ -55,6 +72,11 @@ class ServiceSettings(BaseModel):
         if self.auth == "oidc" and not (self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url):
             raise ValueError("auth 'oidc' needs oidc_issuer, oidc_audience and oidc_jwks_url")
         return self
+
+    @property
+    def oidc_pages(self) -> bool:
+        """Whether the pages can sign in with the provider (the API needs only its keys)."""
+        return self.auth == "oidc" and bool(self.oidc_client_id and self.oidc_authorization_url and self.oidc_token_url)
 
     def signing_secret(self) -> bytes:
         """The embedded secret, refused when missing or short."""

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from features.ingest import KeyFileError, generate_key, pseudonym, pseudonymise_extract
+from features.ingest import ContractError, KeyFileError, generate_key, pseudonym, pseudonymise_extract
 from vigie.cli import app
 
 TEST_KEY = b"vigie-test-vector-key-2026"
@@ -153,3 +153,34 @@ def test_no_identifier_anywhere_the_pipeline_writes(tmp_path: Path) -> None:
     logs = "\n".join(o.output for o in outputs)
     assert not any(ine in logs for ine in ines)
     assert not any(name in logs for name in full_names)
+
+
+def test_each_school_gets_its_own_correspondence_file(raw_extract: Path, key_file: Path, tmp_path: Path) -> None:
+    """`--names-out`: per school, exactly its pupils, their pseudonym computed from their INE and
+    their names, readable by the owner only; the pseudonymised extract itself stays without names."""
+    out, names = tmp_path / "out", tmp_path / "names"
+    result = CliRunner().invoke(
+        app, ["pseudonymise", str(raw_extract), str(out), "--key-file", str(key_file), "--names-out", str(names)]
+    )
+    assert result.exit_code == 0, result.output
+    raw_pupils = pd.read_csv(raw_extract / "pupils.csv", dtype=str).set_index("ine")
+    raw_enrolments = pd.read_csv(raw_extract / "enrolments.csv", dtype=str)
+    files = sorted(names.glob("correspondance_*.csv"))
+    assert {f.stem.removeprefix("correspondance_") for f in files} == set(raw_enrolments["school_id"])
+    for path in files:
+        school = path.stem.removeprefix("correspondance_")
+        listed = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert list(listed.columns) == ["pupil_id", "ine", "last_name", "first_name"]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        enrolled = set(raw_enrolments.loc[raw_enrolments["school_id"] == school, "ine"])
+        assert set(listed["ine"]) == enrolled
+        key = key_file.read_bytes().strip()
+        assert all(listed["pupil_id"] == [pseudonym(key, ine) for ine in listed["ine"]])
+        assert all(listed["last_name"] == raw_pupils.loc[listed["ine"], "last_name"].to_numpy())
+    for table in out.glob("*.csv"):
+        assert not {"last_name", "first_name", "ine"} & set(pd.read_csv(table, nrows=0).columns), table
+
+
+def test_correspondence_files_never_go_inside_the_extract(raw_extract: Path, key_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match="correspondence files hold names"):
+        pseudonymise_extract(raw_extract, tmp_path / "out", key_file=key_file, names_dir=tmp_path / "out" / "names")

@@ -37,6 +37,7 @@ class ServedDistrict:
     own_low_pupil: str  # low tier, in own_school
     other_pupil: str
     ine_of: dict[str, str]  # pupil_id -> INE, for the look-up
+    names_dir: Path  # each school's correspondence file, written by the pseudonymisation
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +78,7 @@ def served_district(
         str(mine.loc[mine["tier"] == "low", "pupil_id"].iloc[0]),
         str(scores.loc[scores["school_id"] == other, "pupil_id"].iloc[0]),
         ine_of,
+        long_features.parent / "names",
     )
 
 

@@ -347,3 +347,10 @@ def test_an_openid_connect_provider_signs_in_staff(served_district: ServedDistri
             assert status(provider.token(vigie_schools=[own], key=stranger)) == 401
             hs256 = jwt.encode({"sub": "x", "iss": ISSUER, "aud": AUDIENCE}, "x" * 40, algorithm="HS256")
             assert status(hs256) == 401
+
+
+def test_the_model_endpoint_gives_the_batch_thresholds_and_capacity(service: Service) -> None:
+    """The history keeps each batch's cut-offs and capacity beside it (they used to be lost)."""
+    info = service.client.get("/api/v1/model", headers=service.headers("data_scientist")).json()
+    assert info["thresholds"]["scope"] == "overall"
+    assert 0 < info["thresholds"]["medium"]["all"] < info["thresholds"]["high"]["all"] < 1

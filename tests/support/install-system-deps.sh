@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # What the tests need from Debian, installed when missing: PostgreSQL (the access log's real
-# server). Run by 'make test'; the tests start their own throwaway server from these binaries.
+# server) and Chromium (the pages' browser tests, driven by Playwright without any browser
+# download). Run by 'make test'; the tests start their own throwaway servers from these binaries.
 set -euo pipefail
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 command -v runuser > /dev/null || missing+=(util-linux)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get > /dev/null; then
     echo "install-system-deps: missing ${missing[*]} and cannot apt-get them (not root or not Debian);" \

@@ -1,0 +1,95 @@
+// Vigie's pages: the names correspondence file, read locally; printing; the sign-in relay.
+// No request ever carries the file: it is parsed here and kept in this tab's sessionStorage,
+// which the browser forgets when the tab closes.
+
+const STORE = "vigie-noms";
+
+function parseCsv(text) {
+  // RFC 4180: quoted fields, doubled quotes, commas and line breaks inside quotes.
+  const rows = [];
+  let row = [], field = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(field); field = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field); rows.push(row); row = []; field = "";
+    } else field += c;
+  }
+  if (field !== "" || row.length) { row.push(field); rows.push(row); }
+  return rows.filter((r) => r.some((v) => v.trim() !== ""));
+}
+
+function namesFrom(text) {
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
+  const at = (name) => (header || []).map((h) => h.trim()).indexOf(name);
+  const id = at("pupil_id"), last = at("last_name"), first = at("first_name");
+  if (id < 0 || last < 0 || first < 0) throw new Error("colonnes attendues : pupil_id, last_name, first_name");
+  const names = {};
+  for (const r of rows) names[r[id].trim()] = `${(r[last] || "").trim().toUpperCase()} ${(r[first] || "").trim()}`.trim();
+  return names;
+}
+
+function stored() {
+  try { return JSON.parse(sessionStorage.getItem(STORE) || "null"); } catch { return null; }
+}
+
+function show(names) {
+  let found = 0;
+  for (const el of document.querySelectorAll(".vigie-name[data-pupil-id]")) {
+    const name = names && names[el.dataset.pupilId];
+    el.textContent = name || "";
+    el.hidden = !name;
+    if (name) found++;
+  }
+  for (const control of document.querySelectorAll("[data-names-control]")) {
+    const status = control.querySelector("[data-names-status]");
+    const forget = control.querySelector("[data-names-forget]");
+    if (status) status.textContent = names ? `Noms affichés : ${found} sur cette page.` : "";
+    if (forget) forget.hidden = !names;
+  }
+}
+
+function setUpNames() {
+  show(stored());
+  for (const control of document.querySelectorAll("[data-names-control]")) {
+    const input = control.querySelector("[data-names-file]");
+    const status = control.querySelector("[data-names-status]");
+    input.addEventListener("change", async () => {
+      const file = input.files && input.files[0];
+      if (!file) return;
+      try {
+        const names = namesFrom(await file.text());
+        sessionStorage.setItem(STORE, JSON.stringify(names));
+        show(names);
+      } catch (error) {
+        status.textContent = `Fichier illisible (${error.message}).`;
+      }
+      input.value = "";
+    });
+    control.querySelector("[data-names-forget]").addEventListener("click", () => {
+      sessionStorage.removeItem(STORE);
+      show(null);
+    });
+  }
+}
+
+function setUpPrint() {
+  for (const button of document.querySelectorAll("[data-print]")) button.addEventListener("click", () => window.print());
+}
+
+function relaySignIn() {
+  // After the provider's redirect (a cross-site navigation), a same-site navigation carries the
+  // new SameSite=Strict session cookie.
+  const next = document.querySelector("[data-continue]");
+  if (next) window.location.replace(next.href);
+}
+
+setUpNames();
+setUpPrint();
+relaySignIn();

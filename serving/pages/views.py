@@ -1,0 +1,360 @@
+"""The pages for school staff: sign-in, the school's list, a pupil, « Comprendre le score ».
+
+Server-rendered French HTML on the State design system. The pages read the served batch
+through the same functions as the API (:mod:`serving.api.reads`): same reach rule (404 outside
+the caller's schools), same access-log entries, same export.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from starlette.concurrency import run_in_threadpool
+
+from features import french
+from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
+from serving.api import reads
+from serving.api.auth import Principal, Role, TokenRefusedError
+from serving.api.deps import Log, Served, settings
+from serving.api.reads import ListFilters
+from serving.api.settings import ServiceSettings
+from serving.api.state import ServiceState
+from serving.pages import charts, wording
+from serving.pages.session import (
+    Flow,
+    SignInRequiredError,
+    check_csrf,
+    close_session,
+    csrf_binding,
+    forget_flow,
+    form_fields,
+    keys,
+    new_nonce,
+    open_session,
+    page_caller,
+    recall_flow,
+    remember_flow,
+    set_nonce,
+    verify,
+)
+
+HERE = FilePath(__file__).parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+@jinja2.pass_context
+def _path_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
+    """Links as paths, not absolute URLs: right behind any proxy."""
+    request: Request = context["request"]
+    return str(request.app.url_path_for(name, **params))
+
+
+templates.env.globals["url_for"] = _path_for
+templates.env.filters.update(percent=french.percent, integer=french.integer, number=french.number)
+templates.env.globals.update(
+    TIER_LABELS=wording.TIER_LABELS,
+    TIER_BADGES=wording.TIER_BADGES,
+    CHANGE_LABELS=wording.CHANGE_LABELS,
+    CHANGE_BADGES=wording.CHANGE_BADGES,
+    CHANGE_TITLES=wording.CHANGE_TITLES,
+    grade_level=wording.grade_level,
+    track=wording.track,
+    plural=french.plural,
+)
+PAGE_SIZE = 50
+#: A pupil or school outside the visitor's reach reads exactly like one that does not exist.
+NOT_FOUND_PAGE = "Cette page n'existe pas ou ne vous est pas accessible."
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def card_html(markdown: str, below: int = 3) -> str:
+    """The model card as HTML (raw HTML in it is escaped), its headings moved ``below`` levels
+    down so that they sit under the page's own headings."""
+    tokens = _markdown.parse(markdown)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + below)}"
+    return str(_markdown.renderer.render(tokens, _markdown.options, {}))
+
+
+router = APIRouter(include_in_schema=False)
+Visitor = Annotated[Principal, Depends(page_caller)]
+SchoolId = Annotated[str, Path(pattern=UAI_PATTERN)]
+PupilId = Annotated[str, Path(pattern=PSEUDONYM_PATTERN)]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page, with what every page needs: the visitor (if signed in) and the CSRF token of its forms."""
+    binding, nonce = csrf_binding(request), None
+    if not binding:
+        binding = nonce = new_nonce()
+    values = {"visitor": getattr(request.state, "visitor", None), "csrf": keys(request).csrf(binding), "status": status}
+    values.update(context)
+    response = templates.TemplateResponse(request, name, values, status_code=status)
+    if nonce is not None:
+        set_nonce(request, response, nonce)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _fdate(value: Any) -> str:
+    return value.strftime("%d/%m/%Y") if value is not None else "—"
+
+
+templates.env.filters["fdate"] = _fdate
+
+
+def _signed_in(request: Request) -> Principal | None:
+    return getattr(request.state, "visitor", None)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+async def home(request: Request) -> Response:
+    """Signed out: the sign-in page. Signed in: the school's list (or the choice of schools)."""
+    try:
+        visitor = await page_caller(request)
+    except SignInRequiredError:
+        return render(request, "signin.html", oidc=settings(request).oidc_pages, title="Connexion")
+    request.state.visitor = visitor
+    if visitor.role is Role.STAFF and len(visitor.schools) == 1:
+        return RedirectResponse(
+            request.app.url_path_for("school_page", school_id=next(iter(visitor.schools))), status_code=303
+        )
+    return render(request, "home.html", visitor=visitor, schools=sorted(visitor.schools), title="Accueil")
+
+
+@router.post("/connexion", name="sign_in")
+async def sign_in(request: Request) -> Response:
+    """Embedded mode: the pasted staff token becomes the session."""
+    fields = await form_fields(request)
+    check_csrf(request, fields)
+    token = fields.get("token", "").strip()
+    try:
+        await verify(request, token)
+    except TokenRefusedError:
+        return render(request, "signin.html", 401, oidc=settings(request).oidc_pages, title="Connexion",
+                      error="Ce jeton n'est pas valide ou a expiré. Demandez-en un nouveau.")  # fmt: skip
+    response = RedirectResponse(request.app.url_path_for("home"), status_code=303)
+    open_session(request, response, token)
+    return response
+
+
+@router.get("/connexion/oidc", name="sign_in_oidc")
+async def sign_in_oidc(request: Request) -> Response:
+    """Provider mode: start the authorisation-code flow with PKCE."""
+    s = settings(request)
+    if not s.oidc_pages:
+        raise HTTPException(404, "Introuvable.")
+    flow = Flow.start()
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": s.oidc_client_id,
+            "redirect_uri": str(request.url_for("oidc_callback")),
+            "scope": s.oidc_scopes,
+            "state": flow.state,
+            "code_challenge": flow.challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    response = RedirectResponse(f"{s.oidc_authorization_url}?{query}", status_code=303)
+    remember_flow(request, response, flow)
+    return response
+
+
+def _exchange(s: ServiceSettings, code: str, verifier: str, redirect_uri: str) -> str:
+    """The provider's access token for this code (blocking: run in a worker thread)."""
+    body = urllib.parse.urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": s.oidc_client_id,
+            "code_verifier": verifier,
+        }
+    ).encode()
+    request = urllib.request.Request(str(s.oidc_token_url), data=body, method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    request.add_header("Accept", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            token = json.loads(answer.read()).get("access_token")
+    except (urllib.error.URLError, OSError, ValueError):
+        token = None
+    if not isinstance(token, str) or not token:
+        raise HTTPException(502, "Le fournisseur d'identité n'a pas confirmé la connexion : recommencez.")
+    return token
+
+
+@router.get("/connexion/retour", name="oidc_callback")
+async def oidc_callback(
+    request: Request, code: Annotated[str, Query(max_length=2048)], state: Annotated[str, Query(max_length=256)]
+) -> Response:
+    s = settings(request)
+    if not s.oidc_pages:
+        raise HTTPException(404, "Introuvable.")
+    flow = recall_flow(request, state)
+    token = await run_in_threadpool(_exchange, s, code, flow.verifier, str(request.url_for("oidc_callback")))
+    try:
+        await verify(request, token)
+    except TokenRefusedError:
+        raise HTTPException(401, "Le fournisseur d'identité a transmis un jeton que Vigie refuse.") from None
+    # The session cookie is SameSite=Strict and this answer ends a cross-site navigation: a page
+    # of our own moves on to the list, so that the browser sends the new cookie with it.
+    response = render(request, "signed_in.html", title="Connexion réussie")
+    open_session(request, response, token)
+    forget_flow(response)
+    return response
+
+
+@router.post("/deconnexion", name="sign_out")
+async def sign_out(request: Request) -> Response:
+    fields = await form_fields(request)
+    check_csrf(request, fields)
+    response = RedirectResponse(request.app.url_path_for("home"), status_code=303)
+    close_session(response)
+    return response
+
+
+# --- the school's list ---------------------------------------------------------------------
+
+
+def _page_filters(
+    tier: Annotated[str | None, Query(alias="niveau_risque", max_length=20)] = None,
+    grade_level: Annotated[str | None, Query(alias="niveau", max_length=20)] = None,
+    track: Annotated[str | None, Query(alias="voie", max_length=20)] = None,
+) -> ListFilters:
+    """The list's filters from the query string (French names, empty = all); 400 for an unknown value."""
+    for value, allowed in ((tier, wording.TIER_LABELS), (grade_level, wording.GRADE_LEVELS), (track, wording.TRACKS)):
+        if value and value not in allowed:
+            raise HTTPException(400, "Ce filtre n'existe pas : choisissez une valeur de la liste.")
+    return ListFilters(tier=tier or None, grade_level=grade_level or None, track=track or None)  # type: ignore[arg-type]
+
+
+PageFilters = Annotated[ListFilters, Depends(_page_filters)]
+
+
+def _query(filters: ListFilters, **extra: Any) -> str:
+    values = {"niveau_risque": filters.tier, "niveau": filters.grade_level, "voie": filters.track, **extra}
+    return urllib.parse.urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+@router.get("/ecoles/{school_id}", response_class=HTMLResponse, name="school_page")
+def school(
+    request: Request,
+    school_id: SchoolId,
+    visitor: Visitor,
+    served: Served,
+    log: Log,
+    filters: PageFilters,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Counts by tier and grade level, then the pupils by risk with their first reason."""
+    request.state.visitor = visitor
+    listing = reads.school_pupils(served, visitor, log, "GET /ecoles/{school_id}", school_id, filters,
+                                  page=page, page_size=PAGE_SIZE)  # fmt: skip
+    pages = max(1, -(-listing.total // PAGE_SIZE))
+    levels = [lv for lv in wording.GRADE_LEVELS if lv in listing.counts.by_grade_level]
+    return render(
+        request,
+        "school.html",
+        title=f"Élèves de l'établissement {school_id}",
+        visitor=visitor,
+        listing=listing,
+        filters=filters,
+        levels=levels,
+        tracks=wording.TRACKS,
+        pages=pages,
+        query=lambda **extra: _query(filters, **extra),
+        horizon_days=served.model.features.horizon_days,
+    )
+
+
+@router.get("/ecoles/{school_id}/export.csv", name="school_export")
+def school_export(
+    request: Request, school_id: SchoolId, visitor: Visitor, served: Served, log: Log, filters: PageFilters
+) -> Response:
+    """The filtered list as CSV for the staff meeting (the API's export)."""
+    export = reads.export_csv(served, visitor, log, "GET /ecoles/{school_id}/export.csv", school_id, filters,
+                              settings(request).export_max_rows)  # fmt: skip
+    return Response(
+        export.body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"},
+    )
+
+
+# --- a pupil -------------------------------------------------------------------------------
+
+
+@router.get("/eleves/{pupil_id}", response_class=HTMLResponse, name="pupil_page")
+def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log) -> Response:
+    """Risk and tier in words, the reasons as bars, the risk over past batches, printable."""
+    request.state.visitor = visitor
+    detail = reads.pupil_detail(served, visitor, log, "GET /eleves/{pupil_id}", pupil_id)
+    thresholds = served.batch.thresholds
+    return render(
+        request,
+        "pupil.html",
+        title=f"Élève {detail.pupil_id}",
+        visitor=visitor,
+        pupil=detail,
+        tier_meaning=wording.tier_meaning(detail.tier, thresholds, detail.school_id),
+        risk_meaning=wording.risk_meaning(detail.risk, served.model.features.horizon_days),
+        bars=charts.reason_bars(detail.reasons),
+        line=charts.risk_line(detail.history),
+    )
+
+
+# --- understanding the score ---------------------------------------------------------------
+
+
+@router.get("/comprendre", response_class=HTMLResponse, name="understand")
+async def understand(request: Request) -> Response:
+    """What the score is and is not, how it was trained and audited, whom to contact (public)."""
+    try:
+        request.state.visitor = await page_caller(request)
+    except SignInRequiredError:  # the page is public
+        request.state.visitor = None
+    state: ServiceState = request.app.state.serving
+    current = state.current
+    card = card_html(current.model_card) if current and current.model_card else None
+    return render(
+        request,
+        "understand.html",
+        title="Comprendre le score",
+        visitor=request.state.visitor,
+        served=current,
+        card_html=card,
+        fairness=current.fairness if current else None,
+        contact=settings(request).contact,
+    )
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The French page of an error (404 outside the caller's reach as for what does not exist)."""
+    titles = {
+        400: "Demande incorrecte",
+        401: "Connexion refusée",
+        403: "Accès refusé",
+        404: "Page introuvable",
+        415: "Demande incorrecte",
+        502: "Connexion impossible",
+        500: "Erreur inattendue",
+        503: "Service momentanément indisponible",
+    }
+    return render(request, "error.html", status, title=titles.get(status, "Erreur"), message=message)

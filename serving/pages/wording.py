@@ -1,0 +1,71 @@
+"""What the pages say about tiers, changes and capacity: one place for each phrase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from features import french
+from features.catalog import GRADE_LEVEL_LABELS_FR, TRACK_LABELS_FR
+
+GRADE_LEVELS = tuple(GRADE_LEVEL_LABELS_FR)
+TRACKS = tuple(TRACK_LABELS_FR)
+TIER_LABELS = {"high": "Risque élevé", "medium": "Risque moyen", "low": "Risque faible"}
+#: DSFR badge modifiers of each tier (system colours with AA contrast).
+TIER_BADGES = {"high": "fr-badge--error", "medium": "fr-badge--warning", "low": "fr-badge--info"}
+#: What changed since the previous batch, as a badge; "first" and "stable" show nothing.
+CHANGE_LABELS = {"new_high": "nouveau", "up": "en hausse", "down": "en baisse"}
+CHANGE_BADGES = {"new_high": "fr-badge--new", "up": "fr-badge--warning", "down": "fr-badge--success"}
+CHANGE_TITLES = {
+    "new_high": "Entré dans le groupe à risque élevé depuis le lot précédent",
+    "up": "Risque en hausse depuis le lot précédent",
+    "down": "Risque en baisse depuis le lot précédent",
+}
+
+
+def grade_level(code: str) -> str:
+    return GRADE_LEVEL_LABELS_FR.get(code, code)
+
+
+def track(code: str) -> str:
+    return TRACK_LABELS_FR.get(code, code)
+
+
+def _cut(thresholds: dict[str, Any], tier: str, school_id: str) -> float | None:
+    cuts: dict[str, float] = thresholds.get("thresholds", {}).get(tier, {})
+    value = cuts.get(school_id, cuts.get("all"))
+    return None if value is None else float(value)
+
+
+def tier_meaning(tier: str, thresholds: dict[str, Any], school_id: str) -> str:
+    """What a tier means at the capacity the batch was cut at, in one plain sentence."""
+    capacity: dict[str, Any] = thresholds.get("capacity", {})
+    where = "de l'établissement" if capacity.get("scope") == "school" else "de l'ensemble des établissements suivis"
+    if tier == "high":
+        group = f"des {french.percent(capacity['high'])} d'élèves" if "high" in capacity else "des élèves"
+        cut = _cut(thresholds, "high", school_id)
+        at = f" (risque estimé d'au moins {french.percent(cut, 1)})" if cut is not None else ""
+        return (
+            f"Cet élève fait partie {group} au risque estimé le plus haut {where}{at} : "
+            "c'est le groupe que l'établissement peut accompagner en priorité."
+        )
+    if tier == "medium":
+        group = "du groupe suivant"
+        if "medium" in capacity:
+            group = f"des {french.percent(capacity['medium'])} d'élèves suivants"
+        return (
+            f"Cet élève fait partie {group}, juste après le groupe prioritaire {where} : "
+            "une attention à porter si la capacité le permet."
+        )
+    return (
+        f"Le risque estimé de cet élève est plus bas que celui des groupes prioritaires {where} : "
+        "aucun signal fort, ce qui ne dispense pas de l'avis des équipes."
+    )
+
+
+def risk_meaning(risk: float, horizon_days: int) -> str:
+    """The risk as a frequency, which reads better than a probability."""
+    months = round(horizon_days / 30.4)
+    return (
+        f"Sur 100 élèves au profil semblable, environ {french.integer(round(100 * risk))} avaient quitté "
+        f"l'école sans diplôme dans les {months} mois suivants, dans les données d'apprentissage."
+    )

@@ -1,0 +1,186 @@
+"""The pages over HTTP: the session cookie, CSRF, French error pages, nothing from outside,
+and page reads traced like API reads."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.api import create_app
+from tests.serving.conftest import ServedDistrict, Service, service_settings, token
+from tests.support.oidc import AUDIENCE, CLIENT_ID, ISSUER, oidc_provider
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert found, "no CSRF token in the form"
+    return found.group(1)
+
+
+def _signed_in(service: Service, schools: list[str] | None = None) -> TestClient:
+    client = service.client
+    client.cookies.clear()
+    form = client.get("/")
+    answer = client.post(
+        "/connexion",
+        data={"token": token(service.settings, "staff", schools or [service.district.own_school]),
+              "csrf": _csrf(form.text)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_the_session_cookie_is_httponly_strict_and_ends_with_the_token(service: Service) -> None:
+    client = service.client
+    client.cookies.clear()
+    csrf = _csrf(client.get("/").text)
+    short = token(service.settings, "staff", [service.district.own_school], ttl_hours=0.5)
+    answer = client.post("/connexion", data={"token": short, "csrf": csrf}, follow_redirects=False)
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("vigie_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback; behind TLS it is set (next test)
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))  # type: ignore[union-attr]
+    assert 1700 <= max_age <= 1800
+    assert answer.headers["location"] == "/"
+    assert client.get("/", follow_redirects=False).headers["location"] == f"/ecoles/{service.district.own_school}"
+
+
+def test_the_session_cookie_is_secure_over_https(served_district: ServedDistrict) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    app = create_app(service_settings(served_district, tmp), served_district.data_dir, load_on_start=False)
+    with TestClient(app, base_url="https://vigie.example") as client:
+        csrf = _csrf(client.get("/").text)
+        settings = service_settings(served_district, tmp)
+        answer = client.post("/connexion", data={"token": token(settings, "staff", ["0750001A"]), "csrf": csrf},
+                             follow_redirects=False)  # fmt: skip
+        assert "Secure" in next(h for h in answer.headers.get_list("set-cookie") if h.startswith("vigie_session="))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_forms_without_their_csrf_token_are_refused(service: Service) -> None:
+    client = service.client
+    client.cookies.clear()
+    client.get("/")
+    staff = token(service.settings, "staff", [service.district.own_school])
+    for csrf in ("", "0" * 64):
+        refused = client.post("/connexion", data={"token": staff, "csrf": csrf}, follow_redirects=False)
+        assert refused.status_code == 403 and "Le formulaire a expiré" in html.unescape(refused.text)
+    signed_in = _signed_in(service)
+    page = signed_in.get(f"/ecoles/{service.district.own_school}")
+    assert signed_in.post("/deconnexion", data={"csrf": "nope"}).status_code == 403
+    assert signed_in.post("/deconnexion", json={"csrf": _csrf(page.text)}).status_code == 415
+    out = signed_in.post("/deconnexion", data={"csrf": _csrf(page.text)}, follow_redirects=False)
+    assert out.status_code == 303 and 'vigie_session=""' in out.headers["set-cookie"]
+
+
+def test_a_refused_or_expired_token_never_opens_a_session(service: Service) -> None:
+    client = service.client
+    client.cookies.clear()
+    csrf = _csrf(client.get("/").text)
+    expired = token(service.settings, "staff", [service.district.own_school], ttl_hours=-1)
+    for bad in ("pas-un-jeton", expired):
+        answer = client.post("/connexion", data={"token": bad, "csrf": csrf})
+        assert answer.status_code == 401 and "Ce jeton n'est pas valide ou a expiré" in html.unescape(answer.text)
+        assert "vigie_session" not in answer.headers.get("set-cookie", "")
+    client.cookies.set("vigie_session", expired)
+    assert client.get(f"/ecoles/{service.district.own_school}", follow_redirects=False).headers["location"] == "/"
+
+
+def test_pages_load_nothing_from_outside_and_run_no_inline_script(service: Service) -> None:
+    client = _signed_in(service)
+    for path in ("/", f"/ecoles/{service.district.own_school}", f"/eleves/{service.district.own_pupil}", "/comprendre"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert not re.findall(r'(?:src|href)="(?:https?:)?//', answer.text), path
+        assert not re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", answer.text), path  # every script is a file
+        assert " style=" not in html.unescape(answer.text), path
+    for asset in ("dsfr/dsfr.min.css", "dsfr/dsfr.module.min.js", "dsfr/fonts/Marianne-Regular.woff2", "vigie.js"):
+        assert client.get(f"/static/{asset}").status_code == 200, asset
+
+
+def test_page_errors_are_french_pages_and_api_errors_stay_json(service: Service) -> None:
+    client = _signed_in(service)
+    for path in (f"/eleves/{service.district.other_pupil}", f"/ecoles/{service.district.other_school}",
+                 "/eleves/pas-un-pseudonyme", "/nulle-part"):  # fmt: skip
+        answer = client.get(path)
+        assert answer.status_code == 404 and "text/html" in answer.headers["content-type"], path
+        assert "Page introuvable" in html.unescape(answer.text) and "Traceback" not in html.unescape(answer.text)
+    bad_filter = client.get(f"/ecoles/{service.district.own_school}?niveau_risque=enorme")
+    assert bad_filter.status_code == 400 and "Ce filtre n'existe pas" in html.unescape(bad_filter.text)
+    api = client.get(f"/api/v1/pupils/{service.district.other_pupil}", headers=service.headers("staff"))
+    assert api.status_code == 404 and api.json() == {"detail": "Introuvable."}
+
+
+def test_page_reads_are_traced_like_api_reads(service: Service) -> None:
+    client = _signed_in(service)
+    client.get(f"/eleves/{service.district.own_pupil}")
+    client.get(f"/eleves/{service.district.other_pupil}")
+    client.get(f"/ecoles/{service.district.own_school}/export.csv")
+    today = datetime.now(UTC).date().isoformat()
+    log = service.client.get(
+        f"/api/v1/access-log?from={today}&to={today}&format=json", headers=service.headers("admin")
+    ).json()
+    entries = {(e["endpoint"], e["status"], e["pupil_id"]) for e in log}
+    assert ("GET /eleves/{pupil_id}", 200, service.district.own_pupil) in entries
+    assert ("GET /eleves/{pupil_id}", 404, service.district.other_pupil) in entries
+    assert ("GET /ecoles/{school_id}/export.csv", 200, None) in entries
+
+
+def test_without_a_batch_the_pages_say_so(served_district: ServedDistrict) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    settings = service_settings(served_district, tmp)
+    with TestClient(create_app(settings, served_district.data_dir, load_on_start=False)) as client:
+        csrf = _csrf(client.get("/").text)
+        client.post("/connexion", data={"token": token(settings, "staff", [served_district.own_school]), "csrf": csrf})
+        answer = client.get(f"/ecoles/{served_district.own_school}")
+        assert answer.status_code == 503 and "Service momentanément indisponible" in html.unescape(answer.text)
+        assert "Les scores apparaissent ici après chaque calcul de lot" in html.unescape(answer.text)
+        assert "Aucun modèle n'est en service" in html.unescape(client.get("/comprendre").text)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def provider_app(served_district: ServedDistrict) -> Iterator[tuple[TestClient, object]]:
+    with oidc_provider() as provider:
+        tmp = Path(tempfile.mkdtemp())
+        settings = service_settings(
+            served_district, tmp, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+            oidc_jwks_url=provider.jwks_url, oidc_client_id=CLIENT_ID,
+            oidc_authorization_url=provider.authorization_url, oidc_token_url=provider.token_url,
+        )  # fmt: skip
+        with TestClient(create_app(settings, served_district.data_dir, load_on_start=False)) as client:
+            yield client, provider
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_provider_flow_checks_state_and_pkce(provider_app: tuple[TestClient, object]) -> None:
+    client, provider = provider_app
+    start = client.get("/connexion/oidc", follow_redirects=False)
+    assert start.status_code == 303
+    target = start.headers["location"]
+    assert "code_challenge_method=S256" in target and "code_challenge=" in target and "state=" in target
+    flow_cookie = next(h for h in start.headers.get_list("set-cookie") if h.startswith("vigie_oidc_flow="))
+    assert "HttpOnly" in flow_cookie and "SameSite=lax" in flow_cookie
+    forged = client.get("/connexion/retour?code=abc&state=not-the-state")
+    assert forged.status_code == 400 and "La connexion a expiré" in html.unescape(forged.text)
+    client.cookies.clear()
+    no_flow = client.get("/connexion/retour?code=abc&state=whatever")
+    assert no_flow.status_code == 400
+    assert getattr(provider, "refused") == []  # noqa: B009 - nothing reached the provider's token endpoint
+
+
+def test_with_embedded_sign_in_there_is_no_provider_flow(service: Service) -> None:
+    service.client.cookies.clear()
+    assert service.client.get("/connexion/oidc").status_code == 404
+    assert "Collez votre jeton" in html.unescape(service.client.get("/").text)

@@ -1,0 +1,355 @@
+"""The staff pages in a real browser: Debian's Chromium driven by Playwright (no browser download),
+against the service on loopback with a real model and two real score batches. axe-core checks
+every page; screenshots of the list and the pupil page are kept in ``tests/artifacts/pages/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow
+import pandas as pd
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from features import french
+from serving.api import ServiceSettings, create_app
+from tests.serving.conftest import ServedDistrict, service_settings, token
+from tests.support.loopback import free_port, wait_until_ready
+from tests.support.oidc import AUDIENCE, CLIENT_ID, ISSUER, oidc_provider
+
+pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Chromium without any connection of its own: no updates, no sync, no QUIC, nothing external.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "pages"
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+
+@dataclass
+class Site:
+    url: str
+    settings: ServiceSettings
+    district: ServedDistrict
+
+    def token(self, schools: list[str] | None = None) -> str:
+        return token(self.settings, "staff", schools or [self.district.own_school])
+
+    def api(self, path: str, schools: list[str] | None = None) -> Any:
+        answer = httpx.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token(schools)}"}, timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+
+@dataclass
+class Running:
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+
+def _serve(app: FastAPI) -> Running:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    assert wait_until_ready(f"{url}/readyz", 120), "the service did not get ready"
+    return Running(server, thread, url)
+
+
+def _stop(running: Running) -> None:
+    running.server.should_exit = True
+    running.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def site(served_district: ServedDistrict) -> Iterator[Site]:
+    """One service for every browser test (embedded sign-in)."""
+    mlflow.set_tracking_uri(served_district.tracking_uri)
+    mlflow.set_registry_uri(served_district.tracking_uri)
+    tmp = Path(tempfile.mkdtemp(prefix="vigie-pages-"))
+    settings = service_settings(served_district, tmp)
+    running = _serve(create_app(settings, served_district.data_dir))
+    yield Site(running.url, settings, served_district)
+    _stop(running)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} missing: 'make test' installs Debian's chromium (tests/support/install-system-deps.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies, no storage) per test; console errors fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    page.on("console", lambda m: errors.append(f"console: {m.text} ({m.location.get('url')})") if _unexpected(m)
+            else None)  # fmt: skip
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _unexpected(message: Any) -> bool:
+    """A console error, except the status of a page itself (a test may ask for a 401 or a 404 page):
+    a missing asset or a script error still counts."""
+    if message.type != "error":
+        return False
+    failed_document = "Failed to load resource" in message.text and "/static/" not in message.location.get("url", "")
+    return not failed_document
+
+
+def accessible(page: Any) -> None:
+    """axe-core on the page as shown: no serious or critical violation."""
+    results = axe_module.Axe().run(page)
+    violations = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not violations, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+
+
+def sign_in(page: Any, site: Site, schools: list[str] | None = None) -> None:
+    page.goto(f"{site.url}/")
+    page.get_by_label("Collez votre jeton").fill(site.token(schools))
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state("networkidle")
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_sign_in_leads_to_the_school_list_with_its_counts(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Connexion"
+    accessible(page)
+    sign_in(page, site)
+    school = site.district.own_school
+    assert page.url == f"{site.url}/ecoles/{school}"
+    api = site.api(f"/api/v1/schools/{school}/pupils?page_size=50")
+    for tier, label in (("high", "Risque élevé"), ("medium", "Risque moyen"), ("low", "Risque faible")):
+        badge = page.locator(f"[data-count={tier}]")
+        assert badge.inner_text().lower() == f"{label} : {french.integer(api['counts']['by_tier'][tier])}".lower()
+    rows = page.locator("tr[data-pupil-row]")
+    assert rows.count() == len(api["pupils"])
+    assert [rows.nth(i).get_attribute("data-pupil-row") for i in range(5)] == [p["pupil_id"] for p in api["pupils"][:5]]
+    first = api["pupils"][0]
+    first_row = rows.first.inner_text()
+    assert french.percent(first["risk"]) in first_row
+    assert first["reasons"][0]["text"] in first_row
+    assert page.locator("[data-total]").get_attribute("data-total") == str(api["total"])
+    accessible(page)
+    shot(page, "liste.png")
+
+
+def test_filters_live_in_the_address_and_survive_a_reload(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    page.get_by_label("Groupe de risque", exact=True).select_option("high")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_load_state("networkidle")
+    assert "niveau_risque=high" in page.url
+    page.reload()
+    assert page.get_by_label("Groupe de risque", exact=True).input_value() == "high"
+    tiers = page.locator("tr[data-pupil-row]").evaluate_all("rows => rows.map(r => r.dataset.tier)")
+    school = site.district.own_school
+    api = site.api(f"/api/v1/schools/{school}/pupils?tier=high&page_size=200")
+    assert tiers and set(tiers) == {"high"}
+    assert int(page.locator("[data-total]").get_attribute("data-total")) == api["total"]
+    level = api["pupils"][0]["grade_level"]
+    page.get_by_label("Niveau", exact=True).select_option(level)
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_load_state("networkidle")
+    assert f"niveau={level}" in page.url and "niveau_risque=high" in page.url
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Exporter la liste (CSV)").click()
+    exported = pd.read_csv(download.value.path(), dtype={"pupil_id": str})
+    assert set(exported["tier"]) == {"high"} and set(exported["grade_level"]) == {level}
+    assert len(exported) == int(page.locator("[data-total]").get_attribute("data-total"))
+
+
+def test_a_filter_with_nobody_shows_an_empty_state(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    school = site.district.own_school
+    counts = site.api(f"/api/v1/schools/{school}/pupils?page_size=1")["counts"]["by_grade_level"]
+    empty = [level for level, by_tier in counts.items() if by_tier["high"] == 0]
+    if not empty:
+        pytest.skip("every grade level of this school has a high-tier pupil")
+    page.goto(f"{site.url}/ecoles/{school}?niveau_risque=high&niveau={empty[0]}")
+    assert "Aucun élève dans le groupe « risque élevé »" in page.locator("[data-empty]").inner_text()
+    accessible(page)
+
+
+def test_a_pupil_page_explains_the_score_with_reasons_history_and_a_print_view(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    pupil = site.district.own_pupil
+    page.goto(f"{site.url}/eleves/{pupil}")
+    api = site.api(f"/api/v1/pupils/{pupil}")
+    assert page.locator("[data-risk]").inner_text() == french.percent(api["risk"])
+    assert page.locator(".vigie-risk-card .fr-badge").first.inner_text().lower() == "risque élevé"
+    assert "des 10 % d'élèves au risque estimé le plus haut" in page.locator("[data-tier-meaning]").inner_text()
+    reasons = page.locator("[data-reason]")
+    assert reasons.count() == len(api["reasons"]) > 0
+    for i, reason in enumerate(api["reasons"]):
+        assert reason["text"] in reasons.nth(i).inner_text()
+    assert page.locator("#raisons tbody tr").count() == len(api["reasons"])  # the chart's text alternative
+    assert f"modèle {api['model_version']}" in page.locator("[data-provenance]").inner_text()
+    accessible(page)
+    shot(page, "eleve.png")
+
+    page.get_by_role("tab", name="Évolution du risque").click()
+    page.locator("#panneau-evolution").wait_for(state="visible")
+    history = page.locator("#historique tbody tr")
+    assert history.count() == len(api["history"]) == 2
+    assert french.percent(api["history"][-1]["risk"]) in history.last.inner_text()
+    assert page.locator("circle.vigie-risk-point").count() == 2
+    accessible(page)
+
+    page.emulate_media(media="print")
+    assert not page.locator("header.fr-header").is_visible()
+    assert not page.get_by_role("button", name="Imprimer la fiche").is_visible()
+    for panel in ("#panneau-raisons", "#panneau-evolution"):  # both tabs on paper, inside the page
+        box = page.locator(panel).bounding_box()
+        assert page.locator(panel).is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    shot(page, "eleve-impression.png")
+
+
+def test_a_low_tier_pupil_gets_reasons_computed_on_demand(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    page.goto(f"{site.url}/eleves/{site.district.own_low_pupil}")
+    assert page.locator(".vigie-risk-card .fr-badge").first.inner_text().lower() == "risque faible"
+    assert page.locator("[data-reason]").count() >= 1
+    assert "calculées à la consultation" in page.locator("#panneau-raisons").inner_text()
+
+
+def test_names_are_read_in_the_browser_and_never_sent(page: Any, site: Site) -> None:
+    school = site.district.own_school
+    names_file = site.district.names_dir / f"correspondance_{school}.csv"  # from 'vigie pseudonymise'
+    listed = pd.read_csv(names_file, dtype=str, keep_default_na=False)
+    secrets = set(listed["ine"]) | set(listed["last_name"]) | set(listed["first_name"])
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url}\n{r.post_data or ''}"))
+
+    sign_in(page, site)
+    page.get_by_label("Afficher les noms").set_input_files(str(names_file))
+    first = page.locator("tr[data-pupil-row]").first
+    pupil_id = first.get_attribute("data-pupil-row")
+    row = listed.set_index("pupil_id").loc[pupil_id]
+    expected = f"{row['last_name'].upper()} {row['first_name']}"
+    assert first.locator(".vigie-name").inner_text() == expected
+    assert "Noms affichés" in page.locator("[data-names-status]").first.inner_text()
+    first.locator("a").click()
+    page.wait_for_url(f"**/eleves/{pupil_id}")
+    assert page.locator("h1 .vigie-name").inner_text() == expected  # kept for this tab while it is open
+
+    other_tab = page.context.new_page()  # sessionStorage belongs to one tab: a new one knows no name
+    other_tab.goto(page.url)
+    assert other_tab.locator("h1 .vigie-name").is_hidden()
+    other_tab.close()
+    page.get_by_role("button", name="Masquer les noms").click()
+    assert page.locator("h1 .vigie-name").is_hidden()
+
+    assert sent, "the network was not watched"
+    # Nothing sent carries the file: no body and no address holds an INE or a name of it (the
+    # design system's own files aside: its font is called Marianne, like some pupils).
+    outgoing = [r for r in sent if "/static/dsfr/" not in r.split("\n", 1)[0]]
+    leaked = [r for r in outgoing if any(s in r for s in secrets if len(s) > 2)]
+    assert not leaked, leaked[:3]
+    assert not any("multipart/form-data" in request for request in sent)
+
+
+def test_another_schools_pupil_shows_the_french_404_page(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    for path in (f"/eleves/{site.district.other_pupil}", f"/ecoles/{site.district.other_school}", "/eleves/nimporte"):
+        answer = page.goto(f"{site.url}{path}")
+        assert answer.status == 404, path
+        assert page.get_by_role("heading", level=1).inner_text() == "Page introuvable"
+        assert site.district.other_pupil not in page.content().split("<main", 1)[1]
+    accessible(page)
+
+
+def test_understanding_the_score_is_reachable_from_every_page(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/")
+    page.get_by_role("link", name="Comprendre le score").first.click()
+    page.wait_for_url("**/comprendre")
+    assert "RGPD, article 22" in page.locator("main").inner_text()
+    audited = site.api("/api/v1/model/fairness")["report"] is not None
+    assert page.locator("[data-fairness]").count() == int(audited)
+    assert audited or "Aucun audit d'équité n'est encore publié" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Lire la fiche du modèle").click()
+    page.locator("#fiche-modele").wait_for(state="visible")
+    assert "Usage prévu" in page.locator("#fiche-modele").inner_text()
+    accessible(page)
+    sign_in(page, site)
+    for path in (f"/ecoles/{site.district.own_school}", f"/eleves/{site.district.own_pupil}"):
+        page.goto(f"{site.url}{path}")
+        assert page.get_by_role("link", name="Comprendre le score").count() >= 2  # header and footer
+
+
+def test_signing_out_ends_the_session(page: Any, site: Site) -> None:
+    sign_in(page, site)
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url(f"{site.url}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Connexion"
+    assert not [c for c in page.context.cookies() if c["name"] == "vigie_session"]
+    page.goto(f"{site.url}/ecoles/{site.district.own_school}")
+    assert page.url == f"{site.url}/"
+
+
+def test_a_refused_token_is_said_in_french(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/")
+    page.get_by_label("Collez votre jeton").fill("ceci.nest.pas-un-jeton")
+    page.get_by_role("button", name="Se connecter").click()
+    assert "Ce jeton n'est pas valide ou a expiré" in page.get_by_role("alert").inner_text()
+    accessible(page)
+
+
+def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(browser: Any, served_district: ServedDistrict) -> None:
+    with oidc_provider() as provider:
+        provider.agent = {"sub": "agent-7", "vigie_role": "staff", "vigie_schools": [served_district.own_school]}
+        tmp = Path(tempfile.mkdtemp(prefix="vigie-pages-oidc-"))
+        settings = service_settings(
+            served_district, tmp, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+            oidc_jwks_url=provider.jwks_url, oidc_client_id=CLIENT_ID,
+            oidc_authorization_url=provider.authorization_url, oidc_token_url=provider.token_url,
+        )  # fmt: skip
+        running = _serve(create_app(settings, served_district.data_dir))
+        context = browser.new_context(locale="fr-FR")
+        try:
+            page = context.new_page()
+            page.goto(f"{running.url}/")
+            page.get_by_role("link", name="Se connecter avec mon compte académique").click()
+            page.wait_for_url(f"**/ecoles/{served_district.own_school}")
+            assert page.locator("tr[data-pupil-row]").count() > 0
+            session = next(c for c in context.cookies() if c["name"] == "vigie_session")
+            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            assert provider.refused == []
+        finally:
+            context.close()
+            _stop(running)
+            shutil.rmtree(tmp, ignore_errors=True)
