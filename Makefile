@@ -13,6 +13,7 @@ DSFR_FILES := dsfr.min.css dsfr.module.min.js dsfr.nomodule.min.js utility/icons
 DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
+DEMO_SERVE ?= yes
 SECRET_FILE := data/secrets/service.secret
 
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -40,20 +41,26 @@ demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR) data/secrets
 	$(BIN)/vigie synth --out $(DEMO_DIR)/raw --pupils $(DEMO_PUPILS) --seed $(DEMO_SEED) --years 2019-2024 --inject-errors 25
 	@test -f data/secrets/demo.key || $(BIN)/vigie keygen data/secrets/demo.key
-	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key $(DEMO_DIR)/raw $(DEMO_DIR)/extract
+	$(BIN)/vigie pseudonymise --key-file data/secrets/demo.key --names-out $(DEMO_DIR)/names $(DEMO_DIR)/raw $(DEMO_DIR)/extract
 	$(BIN)/vigie validate $(DEMO_DIR)/extract --out $(DEMO_DIR)/validated
 	$(BIN)/vigie features --data $(DEMO_DIR)/validated --config configs/features.yaml --out $(DEMO_DIR)/features
 	$(BIN)/vigie train --data $(DEMO_DIR)/features --config configs/train.yaml --fairness-config configs/fairness.yaml
 	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2024-12-15 --out $(DEMO_DIR)/scores > /dev/null
 	$(BIN)/vigie score --data $(DEMO_DIR)/validated --as-of 2025-03-31 --out $(DEMO_DIR)/scores
 	$(BIN)/vigie audit --data $(DEMO_DIR)/validated --as-of 2024-06-15 --model champion --config configs/fairness.yaml --synthetic-data --out $(DEMO_DIR)/fairness
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, validated, features, scores, fairness); MLflow store: data/mlflow (make mlflow-ui)."
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, names, validated, features, scores, fairness); MLflow store: data/mlflow (make mlflow-ui)."
 	@test -f $(SECRET_FILE) || (umask 077 && $(PY) -c "import secrets; print(secrets.token_hex(32))" > $(SECRET_FILE))
 	@school=$$($(BIN)/python -c "import pandas as pd; print(pd.read_parquet('$(DEMO_DIR)/scores/scores_2025-03-31.parquet')['school_id'].value_counts().index[0])"); \
 	  echo ""; \
-	  echo "Serve the demo (API on http://127.0.0.1:8000, documentation at /docs):  make serve"; \
-	  echo "A staff token for school $$school, valid 8 hours (header 'Authorization: Bearer TOKEN'):"; \
-	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h
+	  echo "Pages for school staff: http://127.0.0.1:8000/  (API under /api/v1, documentation at /docs)"; \
+	  echo "Sign in with this staff token of school $$school, valid 8 hours:"; \
+	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h; \
+	  echo "« Afficher les noms » reads the school's own file: $(DEMO_DIR)/names/correspondance_$$school.csv"; \
+	  echo ""
+ifneq ($(DEMO_SERVE),no)
+	@echo "Serving on 127.0.0.1:8000 (Ctrl-C to stop; 'make demo DEMO_SERVE=no' skips this step, 'make serve' restarts it)."
+	@$(MAKE) --no-print-directory serve
+endif
 
 lint: setup
 	$(BIN)/ruff check .
