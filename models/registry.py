@@ -10,10 +10,12 @@ Default store: a SQLite database and an artifact folder under the data directory
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import mlflow
@@ -111,3 +113,23 @@ def load_registered(name: str, reference: str = CHAMPION) -> LoadedModel:
     estimator = pyfunc.unwrap_python_model().estimator
     run_id = str(version.run_id)
     return LoadedModel(estimator, name, str(version.version), run_id, feature_metadata_of_run(run_id))
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What a version's training run says about itself: its folds' as-of dates and its test-fold
+    figures (``test.model.*`` metrics), the yardstick monitoring compares later batches with."""
+
+    folds: dict[str, list[date]]  # "train", "valid", "test" -> as-of dates
+    test_metrics: dict[str, float]
+
+
+def training_record(run_id: str) -> TrainingRecord:
+    run = MlflowClient().get_run(run_id)
+    folds = {}
+    for fold in ("train", "valid", "test"):
+        raw = run.data.params.get(f"split.{fold}", "[]")
+        folds[fold] = [date.fromisoformat(str(d)) for d in ast.literal_eval(raw)]
+    prefix = "test.model."
+    metrics = {k.removeprefix(prefix): float(v) for k, v in run.data.metrics.items() if k.startswith(prefix)}
+    return TrainingRecord(folds, metrics)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.catalog import FEATURE_NAMES
+from features.ingest import ContractError
 from features.signals import build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
@@ -209,6 +210,21 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)
     return path
+
+
+def history_dates(history: Path, model_version: str) -> list[date]:
+    """The as-of dates of the batches ``model_version`` scored, oldest first."""
+    found = history.glob(f"as_of=*/{history_file(history, date.min, model_version).name}")
+    return sorted(date.fromisoformat(p.parent.name.removeprefix("as_of=")) for p in found)
+
+
+def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A kept batch: its scores (pupil_id, school_id, grade_level, risk, tier) and its model inputs."""
+    path = history_file(history, as_of, model_version)
+    if not path.exists() or not inputs_file(path).exists():
+        raise ContractError(f"{path}: no batch of {model_version} at {as_of} with its inputs; run 'vigie score' first.")
+    scores = pq.read_table(path, columns=["pupil_id", "school_id", "grade_level", "risk", "tier"]).to_pandas()
+    return scores, pd.read_parquet(inputs_file(path))
 
 
 def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:

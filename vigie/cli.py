@@ -28,10 +28,24 @@ from features.ingest import (
 )
 from features.signals import build_features, load_feature_config
 from features.synthetic import SynthConfig, synthesise
-from models.registry import DEFAULT_MODEL_NAME, load_registered, parse_model_reference, use_tracking_store
+from models.registry import (
+    DEFAULT_MODEL_NAME,
+    load_registered,
+    parse_model_reference,
+    training_record,
+    use_tracking_store,
+)
 from serving.api import Role, create_app, issue_token, tune_interpreter
 from serving.api.access_log import AccessLog, make_engine, migrate
-from serving.batch import TierConfig, append_history, score_extract, top_of_batch, write_scores
+from serving.batch import (
+    TierConfig,
+    append_history,
+    history_dates,
+    read_history_batch,
+    score_extract,
+    top_of_batch,
+    write_scores,
+)
 from training.config import load_train_config
 from training.report import render_training
 from training.splits import SplitError
@@ -355,6 +369,73 @@ def audit(
     console.print(f"Fairness report: [bold]{paths[0]}[/] (JSON beside it); logged to MLflow: {where}")
     if strict and not review.passed:
         raise typer.Exit(code=1)
+
+
+#: ``vigie monitor``'s exit code when an alert fires (0: all rules hold, 2: bad input).
+ALERT_EXIT = 3
+
+
+@app.command()
+def monitor(
+    data: Annotated[Path, typer.Option(help="Validated extract (features and, for past batches, outcomes).")],
+    as_of: Annotated[date, typer.Option(parser=_parse_date, help="The score batch to check (YYYY-MM-DD).")],
+    model: Annotated[
+        str, typer.Option(help="The serving version: an alias, a version or a models:/ URI.")
+    ] = "champion",
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = DEFAULT_MODEL_NAME,
+    config: Annotated[Path | None, typer.Option(help="Monitoring config (YAML).")] = Path("configs/monitoring.yaml"),
+    fairness_config: Annotated[
+        Path | None, typer.Option(help="Fairness config whose gate judges the known outcomes.")
+    ] = Path("configs/fairness.yaml"),
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: DATA_DIR/monitoring/as_of=D).")] = None,
+) -> None:
+    """Drift of inputs and risk against the training snapshots (overall, per school, per audit
+    group), performance once outcomes are known; exits 3 when an alert fires."""
+    from monitoring import (  # Evidently loads with it: only for this command
+        ScoredBatch,
+        append_monitoring_history,
+        load_monitoring_config,
+        log_monitoring,
+        monitor_extract,
+        write_monitoring,
+    )
+
+    settings = get_settings()
+    monitoring_config = load_monitoring_config(config if config and config.exists() else None)
+    review_config = load_fairness_config(fairness_config if fairness_config and fairness_config.exists() else None)
+    name, reference = parse_model_reference(model, model_name)
+    use_tracking_store(settings.data_dir)
+    with console.status(f"Loading {name}@{reference}..."):
+        loaded = load_registered(name, reference)
+        record = training_record(loaded.run_id)
+    history = settings.data_dir / "score_history"
+
+    def batch_at(day: date) -> ScoredBatch:
+        scores, inputs = read_history_batch(history, day, loaded.label)
+        return ScoredBatch(day, loaded.label, scores, inputs)
+
+    current = batch_at(as_of)
+    past = [batch_at(day) for day in history_dates(history, loaded.label) if day < as_of]
+    with console.status("Comparing with the training snapshots, checking known outcomes..."):
+        result = monitor_extract(data, loaded, record, current, past, monitoring_config, review_config,
+                                 work_dir=settings.data_dir / "monitoring" / "work")  # fmt: skip
+        folder = out or settings.data_dir / "monitoring" / f"as_of={as_of.isoformat()}"
+        paths = write_monitoring(result, folder)
+        append_monitoring_history(result, settings.data_dir / "monitoring")
+        where = log_monitoring(result, paths, name, loaded.version)
+    drift = result.drift
+    console.print(
+        f"{loaded.label}, batch of {as_of}: {len(drift.drifted)} of {len(drift.columns)} features drifted, "
+        f"risk PSI {drift.risk.psi:.3f}; {result.outcome_note}."
+    )
+    console.print(
+        f"Report: [bold]{folder / 'synthese.html'}[/] (Evidently: evidently_drift.html/json); MLflow: {where}"
+    )
+    if result.alerted:
+        for alert in result.alerts:
+            console.print(f"ALERTE [{alert.rule}] {alert.message}", markup=False, highlight=False)
+        raise typer.Exit(code=ALERT_EXIT)
+    console.print("Aucune alerte : verdict ok.")
 
 
 @app.command()

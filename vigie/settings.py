@@ -24,6 +24,8 @@ class VigieSettings(BaseSettings):
         default=None, description="'Today' for the no-future-date rule; the real today when empty."
     )
     log_level: str = "INFO"
+    #: Third-party telemetry (MLflow's, Evidently's): off unless set to true.
+    telemetry: bool = False
     #: The risk service (``vigie serve``): ``[service]`` in the TOML file, ``VIGIE_SERVICE__*`` variables.
     service: ServiceSettings = Field(default_factory=ServiceSettings)
 
@@ -44,4 +46,9 @@ class VigieSettings(BaseSettings):
 
 
 def get_settings() -> VigieSettings:
-    return VigieSettings()
+    """The settings; with telemetry off (the default), the libraries are told so before they load."""
+    settings = VigieSettings()
+    if not settings.telemetry:
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently
+    return settings

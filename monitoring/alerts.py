@@ -1,0 +1,120 @@
+"""The alert rules of ``configs/monitoring.yaml``, each with a French message a scheduler can
+relay: what to do, the rule, the figure and its threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fairness.groups import attribute_label
+from features import french
+from monitoring.config import MonitoringConfig
+from monitoring.drift import OverallDrift, SliceDrift
+from monitoring.outcomes import OutcomeCheck
+
+Action = Literal["retrain", "check_school", "check_group", "check_data", "review_fairness"]
+FAMILY_LABELS = {
+    "attendance": "assiduité",
+    "course": "résultats scolaires",
+    "behaviour": "comportement",
+    "trajectory": "parcours",
+}
+RETRAIN = "Réentraînement recommandé"
+
+
+@dataclass(frozen=True)
+class Alert:
+    rule: str  # e.g. "drifted_share", "school:0750001A"
+    action: Action
+    figure: float
+    threshold: float
+    message: str  # French, names the rule and the figure
+
+
+def _psi(value: float) -> str:
+    return french.number(value, 2)
+
+
+def drift_alerts(drift: OverallDrift, config: MonitoringConfig) -> list[Alert]:
+    alerts = []
+    rules = config.alerts
+    if drift.drifted_share >= rules.max_drifted_share:
+        alerts.append(Alert(
+            "drifted_share", "retrain", drift.drifted_share, rules.max_drifted_share,
+            f"{RETRAIN} : {french.percent(drift.drifted_share)} des variables du modèle ont dérivé "
+            f"({len(drift.drifted)} sur {len(drift.columns)} ; seuil {french.percent(rules.max_drifted_share)}).",
+        ))  # fmt: skip
+    for family, (drifted, total) in sorted(drift.family_shares().items()):
+        share = drifted / total
+        if drifted and share >= rules.max_family_drifted_share:
+            names = ", ".join(c.label for c in drift.drifted if c.family == family)
+            alerts.append(Alert(
+                f"family:{family}", "check_data", share, rules.max_family_drifted_share,
+                f"Vérifier l'export des données ({FAMILY_LABELS.get(family, family)}) : {drifted} variables sur "
+                f"{total} ont dérivé ({names}) ; un changement de logiciel, d'échelle ou de pratique de saisie ?",
+            ))  # fmt: skip
+    risk = drift.risk
+    if risk.psi is not None and risk.drifted:
+        alerts.append(Alert(
+            "risk_drift", "retrain", risk.psi, config.drift.risk_psi_threshold,
+            f"{RETRAIN} : la distribution des risques a dérivé depuis l'entraînement (PSI {_psi(risk.psi)} ; "
+            f"seuil {_psi(config.drift.risk_psi_threshold)}).",
+        ))  # fmt: skip
+    return alerts
+
+
+def _strongest(item: SliceDrift) -> tuple[str, float]:
+    column = max(item.drifted_columns, key=lambda c: item.columns[c]["psi"])
+    return column, item.columns[column]["psi"]
+
+
+def slice_alerts(alerting: list[SliceDrift], config: MonitoringConfig) -> list[Alert]:
+    alerts = []
+    need = config.slices.min_drifted_features
+    for item in alerting:
+        column, psi = _strongest(item)
+        count = len(item.drifted_columns)
+        what = f"{count} indicateurs d'assiduité ont dérivé (jusqu'à PSI {_psi(psi)} sur {column})"
+        if item.kind == "school":
+            alerts.append(Alert(
+                f"school:{item.name}", "check_school", psi, config.slices.psi_threshold,
+                f"Vérifier la saisie dans l'établissement {item.name} : {what} ; seuil : {need} indicateurs "
+                f"à PSI ≥ {_psi(config.slices.psi_threshold)}, significatifs.",
+            ))  # fmt: skip
+        else:
+            alerts.append(Alert(
+                f"group:{item.kind}:{item.name}", "check_group", psi, config.slices.psi_threshold,
+                f"Vérifier la saisie pour le groupe « {item.name} » ({attribute_label(item.kind)}) : {what}. "
+                "Un changement de saisie qui touche un groupe peut rendre le score inéquitable.",
+            ))  # fmt: skip
+    return alerts
+
+
+def outcome_alerts(check: OutcomeCheck, config: MonitoringConfig) -> list[Alert]:
+    alerts = []
+    settings = config.outcomes
+    tag = f"{round(settings.capacity * 100)}pct"
+    precision = check.figures.get(f"precision_at_{tag}")
+    reference = check.test_fold.get(f"precision_at_{tag}")
+    if precision is not None and reference is not None:
+        floor = reference * (1 - settings.max_precision_drop)
+        if precision.upper < floor:
+            alerts.append(Alert(
+                "precision_drop", "retrain", precision.value, floor,
+                f"{RETRAIN} : précision à {french.percent(settings.capacity)} de {french.number(precision.value, 3)} "
+                f"[{french.number(precision.lower, 3)} ; {french.number(precision.upper, 3)}] contre "
+                f"{french.number(reference, 3)} au pli de test (plancher {french.number(floor, 3)}).",
+            ))  # fmt: skip
+    ece = check.figures.get("ece")
+    if ece is not None and ece.lower > settings.max_ece:
+        alerts.append(Alert(
+            "calibration", "retrain", ece.value, settings.max_ece,
+            f"{RETRAIN} : erreur de calibration {french.number(ece.value, 3)} [{french.number(ece.lower, 3)} ; "
+            f"{french.number(ece.upper, 3)}] (seuil {french.number(settings.max_ece, 3)}).",
+        ))  # fmt: skip
+    if check.fairness_passed is False:
+        alerts.append(Alert(
+            "fairness", "review_fairness", float(len(check.fairness_breaches)), 0.0,
+            f"Audit d'équité à revoir sur les résultats connus : {check.fairness_detail}",
+        ))  # fmt: skip
+    return alerts

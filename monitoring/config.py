@@ -1,0 +1,81 @@
+"""The monitoring config (``configs/monitoring.yaml``): what counts as drift and which alerts fire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.catalog import Family
+from features.configfile import load_config_file
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriftSettings(_Strict):
+    """Drift of one column between the reference and the current batch (Evidently's PSI)."""
+
+    #: PSI at or above which a column has drifted (0.1: small shift, 0.2: significant).
+    psi_threshold: float = Field(default=0.2, gt=0)
+    #: PSI of the risk distribution at or above which the scores have drifted.
+    risk_psi_threshold: float = Field(default=0.2, gt=0)
+    #: Compare with the training snapshots taken on the same day of the year when there are some
+    #: (attendance and grades follow the school year); otherwise with all of them.
+    same_season: bool = True
+
+
+class SliceSettings(_Strict):
+    """Drift within a school or an audit group, against its own reference."""
+
+    #: Families whose features are compared slice by slice (recording practices show there).
+    families: list[Family] = Field(default_factory=lambda: list[Family](["attendance"]))
+    #: A slice with fewer pupils, in the reference or the batch, is listed as too small to test.
+    min_pupils: int = Field(default=50, ge=10)
+    psi_threshold: float = Field(default=0.25, gt=0)
+    #: ... and the drift must be significant: Kolmogorov-Smirnov p-value under this level, divided
+    #: by the number of tests run (Bonferroni), so that many schools do not make false alarms.
+    significance: float = Field(default=0.01, gt=0, lt=1)
+    #: A slice alerts when at least this many of its compared features drift.
+    min_drifted_features: int = Field(default=2, ge=1)
+    #: Audit attributes whose groups are sliced (identifiers of fairness.groups).
+    attributes: list[str] = Field(
+        default_factory=lambda: ["sex", "scholarship", "disability_plan", "priority_education", "allophone"]
+    )
+
+
+class OutcomeSettings(_Strict):
+    """Performance once outcomes are known, against the version's own test-fold figures."""
+
+    capacity: float = Field(default=0.10, gt=0, lt=1)
+    #: Alert when the interval of precision at capacity lies wholly below the test-fold figure
+    #: times (1 - this).
+    max_precision_drop: float = Field(default=0.25, ge=0, lt=1)
+    #: Alert when the expected calibration error exceeds this (its interval's lower bound).
+    #: The fairness check of the outcomes uses the fairness config's gate (configs/fairness.yaml).
+    max_ece: float = Field(default=0.03, gt=0)
+    n_boot: int = Field(default=200, ge=20)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 0
+
+
+class AlertRules(_Strict):
+    #: Retraining is recommended when this share of the model's features or more has drifted.
+    max_drifted_share: float = Field(default=0.3, gt=0, le=1)
+    #: A family (attendance, course, behaviour, trajectory) whose features drift at this share or
+    #: more is named in an alert: a change of export or of practice (a grading scale, say).
+    max_family_drifted_share: float = Field(default=0.5, gt=0, le=1)
+
+
+class MonitoringConfig(_Strict):
+    version: Literal[1] = 1
+    drift: DriftSettings = DriftSettings()
+    slices: SliceSettings = SliceSettings()
+    outcomes: OutcomeSettings = OutcomeSettings()
+    alerts: AlertRules = AlertRules()
+
+
+def load_monitoring_config(path: Path | None, overrides: dict[str, Any] | None = None) -> MonitoringConfig:
+    return load_config_file(MonitoringConfig, path, overrides, "monitoring")
