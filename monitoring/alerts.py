@@ -54,36 +54,39 @@ def drift_alerts(drift: OverallDrift, config: MonitoringConfig) -> list[Alert]:
                 f"{total} ont dérivé ({names}) ; un changement de logiciel, d'échelle ou de pratique de saisie ?",
             ))  # fmt: skip
     risk = drift.risk
-    if risk.psi is not None and risk.drifted:
+    if risk.score is not None and risk.drifted:
         alerts.append(Alert(
-            "risk_drift", "retrain", risk.psi, config.drift.risk_psi_threshold,
-            f"{RETRAIN} : la distribution des risques a dérivé depuis l'entraînement (PSI {_psi(risk.psi)} ; "
+            "risk_drift", "retrain", risk.score, config.drift.risk_psi_threshold,
+            f"{RETRAIN} : la distribution des risques a dérivé depuis l'entraînement (PSI {_psi(risk.score)} ; "
             f"seuil {_psi(config.drift.risk_psi_threshold)}).",
         ))  # fmt: skip
     return alerts
 
 
 def _strongest(item: SliceDrift) -> tuple[str, float]:
-    column = max(item.drifted_columns, key=lambda c: item.columns[c]["psi"])
-    return column, item.columns[column]["psi"]
+    column = max(item.drifted_columns, key=lambda c: item.columns[c]["distance"])
+    return column, item.columns[column]["distance"]
 
 
 def slice_alerts(alerting: list[SliceDrift], config: MonitoringConfig) -> list[Alert]:
     alerts = []
     need = config.slices.min_drifted_features
     for item in alerting:
-        column, psi = _strongest(item)
+        column, distance = _strongest(item)
         count = len(item.drifted_columns)
-        what = f"{count} indicateurs d'assiduité ont dérivé (jusqu'à PSI {_psi(psi)} sur {column})"
+        what = (
+            f"{count} indicateurs d'assiduité ont dérivé (jusqu'à {french.number(distance, 1)} écarts-types "
+            f"sur {column})"
+        )
         if item.kind == "school":
             alerts.append(Alert(
-                f"school:{item.name}", "check_school", psi, config.slices.psi_threshold,
+                f"school:{item.name}", "check_school", distance, config.slices.distance_threshold,
                 f"Vérifier la saisie dans l'établissement {item.name} : {what} ; seuil : {need} indicateurs "
-                f"à PSI ≥ {_psi(config.slices.psi_threshold)}, significatifs.",
+                f"déplacés d'au moins {french.number(config.slices.distance_threshold, 1)} écart-type, significatifs.",
             ))  # fmt: skip
         else:
             alerts.append(Alert(
-                f"group:{item.kind}:{item.name}", "check_group", psi, config.slices.psi_threshold,
+                f"group:{item.kind}:{item.name}", "check_group", distance, config.slices.distance_threshold,
                 f"Vérifier la saisie pour le groupe « {item.name} » ({attribute_label(item.kind)}) : {what}. "
                 "Un changement de saisie qui touche un groupe peut rendre le score inéquitable.",
             ))  # fmt: skip

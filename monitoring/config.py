@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.catalog import Family
+from features.catalog import FEATURE_NAMES
 from features.configfile import load_config_file
 
 
@@ -16,9 +16,19 @@ class _Strict(BaseModel):
 
 
 class DriftSettings(_Strict):
-    """Drift of one column between the reference and the current batch (Evidently's PSI)."""
+    """Drift of one column between the reference and the current batch, as Evidently measures it.
 
-    #: PSI at or above which a column has drifted (0.1: small shift, 0.2: significant).
+    Numerical inputs: the normed Wasserstein distance (how far the distribution moved, in
+    reference standard deviations). Not PSI: attendance rates share their denominators (the
+    school half-days of a window), so their values sit on a lattice that shifts from one date to
+    the next (38 or 40 half-days in four weeks); fixed bins then empty on one side and PSI
+    explodes on unchanged data (seen on the synthetic district: PSI over 10 for equal means).
+    Categorical inputs and the risk (continuous): PSI.
+    """
+
+    #: Normed Wasserstein distance at or above which a numerical input has drifted (Evidently's default).
+    distance_threshold: float = Field(default=0.1, gt=0)
+    #: PSI at or above which a categorical input has drifted (0.1: small shift, 0.2: significant).
     psi_threshold: float = Field(default=0.2, gt=0)
     #: PSI of the risk distribution at or above which the scores have drifted.
     risk_psi_threshold: float = Field(default=0.2, gt=0)
@@ -30,11 +40,20 @@ class DriftSettings(_Strict):
 class SliceSettings(_Strict):
     """Drift within a school or an audit group, against its own reference."""
 
-    #: Families whose features are compared slice by slice (recording practices show there).
-    families: list[Family] = Field(default_factory=lambda: list[Family](["attendance"]))
+    #: Features compared slice by slice: this year's recorded attendance, where a change of
+    #: recording practice shows first (not last year's, nor trends, which lag behind).
+    features: list[str] = Field(
+        default_factory=lambda: [
+            "unjustified_absence_rate_4w", "unjustified_absence_rate_12w", "unjustified_absence_rate_year",
+            "justified_absence_rate_4w", "justified_absence_rate_12w", "justified_absence_rate_year",
+            "late_rate_year", "exclusion_rate_year",
+        ]
+    )  # fmt: skip
     #: A slice with fewer pupils, in the reference or the batch, is listed as too small to test.
     min_pupils: int = Field(default=50, ge=10)
-    psi_threshold: float = Field(default=0.25, gt=0)
+    #: A feature of a slice drifts when it moved by this many reference standard deviations
+    #: (Evidently's normed Wasserstein distance) ...
+    distance_threshold: float = Field(default=0.3, gt=0)
     #: ... and the drift must be significant: Kolmogorov-Smirnov p-value under this level, divided
     #: by the number of tests run (Bonferroni), so that many schools do not make false alarms.
     significance: float = Field(default=0.01, gt=0, lt=1)
@@ -44,6 +63,14 @@ class SliceSettings(_Strict):
     attributes: list[str] = Field(
         default_factory=lambda: ["sex", "scholarship", "disability_plan", "priority_education", "allophone"]
     )
+
+    @field_validator("features")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = sorted(set(names) - set(FEATURE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; see features/catalog.py")
+        return names
 
 
 class OutcomeSettings(_Strict):

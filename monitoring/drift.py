@@ -45,7 +45,8 @@ class ColumnDrift:
     column: str
     label: str  # French, for the summary
     family: str
-    psi: float | None  # None: not testable (empty on one side)
+    method: str  # "wasserstein" (normed distance) or "psi"
+    score: float | None  # None: not testable (empty on one side)
     drifted: bool
     missing_reference: float  # share of missing values
     missing_current: float
@@ -92,9 +93,9 @@ def _testable(reference: pd.Series, current: pd.Series) -> bool:
 def overall_drift(
     reference: pd.DataFrame, current: pd.DataFrame, features: list[str], settings: DriftSettings
 ) -> tuple[OverallDrift, Snapshot]:
-    """One Evidently report over every model input and the risk: PSI per column
-    (``DataDriftPreset`` and ``ValueDrift``), the share of drifted columns and the risk's drift
-    as tests attached to their metrics; missing values and new categories beside it."""
+    """One Evidently report over every model input and the risk: a drift score per column
+    (``DataDriftPreset``; ``ValueDrift`` with PSI on the risk), the share of drifted columns and
+    the risk's drift as tests attached to their metrics; missing values and new categories beside it."""
     evidently, metrics, presets, tests, _, _ = _evidently()
     testable = [c for c in features if _testable(reference[c], current[c])]
     numerical = [c for c in testable if c not in _CATEGORICAL] + [RISK]
@@ -104,8 +105,8 @@ def overall_drift(
     report = evidently.Report(
         [
             presets.DataDriftPreset(
-                columns=testable, num_method="psi", cat_method="psi", threshold=settings.psi_threshold,
-                drift_share=0.5,
+                columns=testable, num_method="wasserstein", num_threshold=settings.distance_threshold,
+                cat_method="psi", cat_threshold=settings.psi_threshold, drift_share=0.5,
             ),
             metrics.ValueDrift(
                 column=RISK, method="psi", threshold=settings.risk_psi_threshold,
@@ -121,13 +122,18 @@ def overall_drift(
             evidently.Dataset.from_pandas(reference[columns], data_definition=definition),
         )
     scores = _value_drifts(json.loads(snapshot.json()))
-    drifts = [_column(c, reference[c], current[c], scores.get(c), settings.psi_threshold) for c in features]
-    risk = _column(RISK, reference[RISK], current[RISK], scores.get(RISK), settings.risk_psi_threshold)
+    drifts = [
+        _column(c, reference[c], current[c], scores.get(c), *(
+            ("psi", settings.psi_threshold) if c in _CATEGORICAL else ("wasserstein", settings.distance_threshold)
+        ))
+        for c in features
+    ]  # fmt: skip
+    risk = _column(RISK, reference[RISK], current[RISK], scores.get(RISK), "psi", settings.risk_psi_threshold)
     return OverallDrift(drifts, risk, len(reference), len(current)), snapshot
 
 
 def _value_drifts(result: dict[str, Any]) -> dict[str, float]:
-    """Each column's PSI, read from the report's ``ValueDrift`` metrics."""
+    """Each column's drift score, read from the report's ``ValueDrift`` metrics."""
     out = {}
     for metric in result["metrics"]:
         config = metric.get("config", {})
@@ -136,15 +142,17 @@ def _value_drifts(result: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _column(name: str, reference: pd.Series, current: pd.Series, psi: float | None, threshold: float) -> ColumnDrift:
+def _column(
+    name: str, reference: pd.Series, current: pd.Series, score: float | None, method: str, threshold: float
+) -> ColumnDrift:
     missing_reference, missing_current = float(reference.isna().mean()), float(current.isna().mean())
     new: list[str] = []
     if name in _CATEGORICAL:
         new = sorted(set(current.dropna().astype(str)) - set(reference.dropna().astype(str)))
     # A column present on one side only (an export that stopped sending grades) has drifted.
-    drifted = (psi is not None and psi >= threshold) or (psi is None and missing_reference != missing_current)
+    drifted = (score is not None and score >= threshold) or (score is None and missing_reference != missing_current)
     return ColumnDrift(
-        name, _LABEL.get(name, "Risque estimé"), _FAMILY.get(name, "score"), psi, bool(drifted or new),
+        name, _LABEL.get(name, "Risque estimé"), _FAMILY.get(name, "score"), method, score, bool(drifted or new),
         missing_reference, missing_current, new,
     )  # fmt: skip
 
@@ -173,8 +181,15 @@ def slice_drift(
     kind: str,
     settings: SliceSettings,
 ) -> list[SliceDrift]:
-    """Each slice's monitored features against the same slice of the reference: Evidently's PSI
-    (effect) and Kolmogorov-Smirnov test (significance; corrected afterwards, see :func:`correct`)."""
+    """Each slice's monitored features against the same slice of the reference, with Evidently's
+    tests: the normed Wasserstein distance (effect) and Kolmogorov-Smirnov (significance,
+    corrected afterwards, see :func:`correct`).
+
+    Not PSI here: within one school every rate shares a denominator (the school's half-days),
+    so its values sit on a lattice that moves a little from one year to the next (240 or 242
+    half-days); fixed bins then empty on one side and PSI explodes on an unchanged school. A
+    distance in units of the reference's spread does not care.
+    """
     _, _, _, _, stattests, legacy_core = _evidently()
     numerical = legacy_core.ColumnType.Numerical
     columns = monitored_columns(list(current.columns), settings)
@@ -197,25 +212,25 @@ def slice_drift(
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                psi = stattests.psi_stat_test(ref, cur, numerical, settings.psi_threshold).drift_score
+                distance = stattests.wasserstein_stat_test(ref, cur, numerical, settings.distance_threshold)
                 p_value = stattests.ks_stat_test(ref, cur, numerical, settings.significance).drift_score
-            tested[column] = {"psi": float(psi), "p_value": float(p_value), "drifted": 0.0}
+            tested[column] = {"distance": float(distance.drift_score), "p_value": float(p_value), "drifted": 0.0}
         out.append(SliceDrift(kind, str(name), n_ref, len(rows), "tested", tested))
     return out
 
 
 def monitored_columns(available: list[str], settings: SliceSettings) -> list[str]:
-    return [f.name for f in FEATURES if f.family in settings.families and not f.categorical and f.name in available]
+    return [name for name in settings.features if name in available and name not in _CATEGORICAL]
 
 
 def correct(slices: list[SliceDrift], settings: SliceSettings) -> list[SliceDrift]:
-    """Mark drifted columns: PSI over the threshold and a K-S p-value under the significance
-    level divided by the number of tests run over every slice (Bonferroni)."""
+    """Mark drifted columns: a distance over the threshold and a K-S p-value under the
+    significance level divided by the number of tests run over every slice (Bonferroni)."""
     tests = sum(len(s.columns) for s in slices)
     level = settings.significance / max(tests, 1)
     for item in slices:
         for values in item.columns.values():
-            values["drifted"] = float(values["psi"] >= settings.psi_threshold and values["p_value"] < level)
+            values["drifted"] = float(values["distance"] >= settings.distance_threshold and values["p_value"] < level)
     return slices
 
 

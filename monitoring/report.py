@@ -62,7 +62,7 @@ def append_history(result: MonitoringResult, history_dir: Path) -> Path:
         "verdict": "alert" if result.alerted else "ok",
         "rules": [a.rule for a in result.alerts],
         "drifted_share": round(result.drift.drifted_share, 4),
-        "risk_psi": result.drift.risk.psi,
+        "risk_psi": result.drift.risk.score,
     }
     path = history_dir / HISTORY
     with path.open("a", encoding="utf-8") as handle:

@@ -426,7 +426,7 @@ def monitor(
     drift = result.drift
     console.print(
         f"{loaded.label}, batch of {as_of}: {len(drift.drifted)} of {len(drift.columns)} features drifted, "
-        f"risk PSI {drift.risk.psi:.3f}; {result.outcome_note}."
+        f"risk PSI {drift.risk.score:.3f}; {result.outcome_note}."
     )
     console.print(
         f"Report: [bold]{folder / 'synthese.html'}[/] (Evidently: evidently_drift.html/json); MLflow: {where}"
