@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def prepare(pupils: int, folder: Path, *, first_year: int, last_year: int) -> dict[str, object]:
@@ -39,3 +41,43 @@ def prepare(pupils: int, folder: Path, *, first_year: int, last_year: int) -> di
         pq.write_table(table, out / path.name)
     (out / "validation_report.json").write_text('{"note": "benchmark: typed from the generator, not validated"}')
     return {"rows": summary.rows, "prepare_seconds": round(time.perf_counter() - began, 1)}
+
+
+@dataclass
+class Champion:
+    feature_set: Any  # training.train.FeatureSet
+    result: Any  # training.train.TrainingResult
+    tracked: Any  # training.tracking.TrackedRun
+    data_dir: Path
+    uri: str
+
+
+def train_champion(root: Path, pupils: int = 20_000) -> Champion:
+    """A district of ``pupils`` (2019-2023), its features at every scheduled date, and a champion
+    trained and registered in a local MLflow store under ``root/data`` (as ``make demo`` does)."""
+    import os
+
+    from features.signals import FeatureConfig, build_features
+    from models.registry import use_tracking_store
+    from training.config import load_train_config
+    from training.tracking import log_training
+    from training.train import load_feature_set, train
+
+    prepare(pupils, root / "train", first_year=2019, last_year=2023)
+    build_features(
+        root / "train" / "validated",
+        root / "train" / "features",
+        FeatureConfig.model_validate({"schedule": {"from_year": 2019}}),
+    )
+    # the fairness audit is measured by benchmarks/fairness.py: not required here
+    config = load_train_config(Path(__file__).resolve().parents[1] / "configs" / "train.yaml",
+                               {"gate.require_fairness": False})  # fmt: skip
+    feature_set = load_feature_set(root / "train" / "features", config, root)
+    data_dir = root / "data"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    uri = use_tracking_store(data_dir)
+    result = train(feature_set, config)
+    tracked = log_training(result, feature_set, config, data_dir=data_dir)
+    if not tracked.gate.promoted:
+        raise SystemExit(f"the benchmark's model was not promoted: {tracked.gate.as_dict()}")
+    return Champion(feature_set, result, tracked, data_dir, uri)

@@ -46,31 +46,18 @@ def build_served_district(root: Path, pupils: int, schools: int) -> dict[str, ob
     import numpy as np
     import pandas as pd
 
-    from benchmarks._prepare import prepare
-    from features.signals import FeatureConfig, build_features
-    from models.registry import use_tracking_store
+    from benchmarks._prepare import train_champion
     from serving.batch import TierConfig, append_history, score_frame
-    from training.config import load_train_config
-    from training.tracking import log_training
-    from training.train import load_feature_set, train
 
     began = time.perf_counter()
-    prepare(20_000, root / "train", first_year=2019, last_year=2023)
-    build_features(
-        root / "train" / "validated",
-        root / "train" / "features",
-        FeatureConfig.model_validate({"schedule": {"from_year": 2019}}),
+    trained = train_champion(root)
+    feature_set, result, tracked, data_dir, uri = (
+        trained.feature_set,
+        trained.result,
+        trained.tracked,
+        trained.data_dir,
+        trained.uri,
     )
-    # the fairness audit is measured by benchmarks/fairness.py: not required here
-    config = load_train_config(HERE.parent / "configs" / "train.yaml", {"gate.require_fairness": False})
-    feature_set = load_feature_set(root / "train" / "features", config, root)
-    data_dir = root / "data"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    uri = use_tracking_store(data_dir)
-    result = train(feature_set, config)
-    tracked = log_training(result, feature_set, config, data_dir=data_dir)
-    if not tracked.gate.promoted:
-        raise SystemExit(f"the benchmark's model was not promoted: {tracked.gate.as_dict()}")
     frame = feature_set.frame
     last = frame[frame["as_of"] == frame["as_of"].max()].reset_index(drop=True)
     rng = np.random.default_rng(0)

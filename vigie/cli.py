@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import traceback
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -416,9 +417,13 @@ def monitor(
 
     current = batch_at(as_of)
     past = [batch_at(day) for day in history_dates(history, loaded.label) if day < as_of]
-    with console.status("Comparing with the training snapshots, checking known outcomes..."):
+    (settings.data_dir / "monitoring").mkdir(parents=True, exist_ok=True)
+    with (
+        console.status("Comparing with the training snapshots, checking known outcomes..."),
+        tempfile.TemporaryDirectory(dir=settings.data_dir / "monitoring", prefix=".work-") as work,
+    ):  # the rebuilt snapshots hold audit attributes: gone when the command ends
         result = monitor_extract(data, loaded, record, current, past, monitoring_config, review_config,
-                                 work_dir=settings.data_dir / "monitoring" / "work")  # fmt: skip
+                                 work_dir=Path(work))  # fmt: skip
         folder = out or settings.data_dir / "monitoring" / f"as_of={as_of.isoformat()}"
         paths = write_monitoring(result, folder)
         append_monitoring_history(result, settings.data_dir / "monitoring")
