@@ -63,7 +63,8 @@ def main() -> None:
         frame = champion.feature_set.frame
         frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
         audit = pd.read_parquet(root / "train" / "features" / AUDIT_TABLE)
-        current_day = max(frame["as_of"])
+        seasons = {(d.month, d.day) for d in record.folds["train"]}  # a batch on a training day of the year
+        current_day = max(d for d in frame["as_of"].unique() if (d.month, d.day) in seasons)
         dates = reference_dates(record.folds["train"], current_day, same_season=True)
         rng = np.random.default_rng(0)
         features = list(model.estimator.feature_names_in_)

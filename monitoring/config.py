@@ -32,6 +32,11 @@ class DriftSettings(_Strict):
     psi_threshold: float = Field(default=0.2, gt=0)
     #: PSI of the risk distribution at or above which the scores have drifted.
     risk_psi_threshold: float = Field(default=0.2, gt=0)
+    #: The overall report runs on at most this many rows of each side (a uniform sample, fixed
+    #: seed): its distances are then within about 0.01 of the full data's, at a fifth of the
+    #: time for a national batch. Schools and groups are compared on every row.
+    sample_rows: int | None = Field(default=200_000, ge=10_000)
+    seed: int = 0
     #: Compare with the training snapshots taken on the same day of the year when there are some
     #: (attendance and grades follow the school year); otherwise with all of them.
     same_season: bool = True

@@ -97,6 +97,8 @@ def overall_drift(
     (``DataDriftPreset``; ``ValueDrift`` with PSI on the risk), the share of drifted columns and
     the risk's drift as tests attached to their metrics; missing values and new categories beside it."""
     evidently, metrics, presets, tests, _, _ = _evidently()
+    rows = (len(reference), len(current))
+    reference, current = _sample(reference, settings), _sample(current, settings)
     testable = [c for c in features if _testable(reference[c], current[c])]
     numerical = [c for c in testable if c not in _CATEGORICAL] + [RISK]
     categorical = [c for c in testable if c in _CATEGORICAL]
@@ -129,7 +131,13 @@ def overall_drift(
         for c in features
     ]  # fmt: skip
     risk = _column(RISK, reference[RISK], current[RISK], scores.get(RISK), "psi", settings.risk_psi_threshold)
-    return OverallDrift(drifts, risk, len(reference), len(current)), snapshot
+    return OverallDrift(drifts, risk, *rows), snapshot
+
+
+def _sample(frame: pd.DataFrame, settings: DriftSettings) -> pd.DataFrame:
+    if settings.sample_rows is None or len(frame) <= settings.sample_rows:
+        return frame
+    return frame.sample(settings.sample_rows, random_state=settings.seed)
 
 
 def _value_drifts(result: dict[str, Any]) -> dict[str, float]:

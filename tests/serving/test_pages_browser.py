@@ -353,3 +353,15 @@ def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(browser: Any, se
             context.close()
             _stop(running)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_staff_of_two_schools_choose_one(page: Any, site: Site) -> None:
+    both = sorted([site.district.own_school, site.district.other_school])
+    sign_in(page, site, both)
+    assert page.url == f"{site.url}/"
+    links = page.locator("main a.fr-link")
+    assert [links.nth(i).inner_text() for i in range(links.count())] == [f"Établissement {s}" for s in both]
+    accessible(page)
+    links.last.click()
+    page.wait_for_url(f"**/ecoles/{both[-1]}")
+    assert page.locator("tr[data-pupil-row]").count() > 0
