@@ -14,6 +14,8 @@ DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
 DEMO_SERVE ?= yes
+#: The demo service's 'today': a month after its batch, so that plan reviews read as they would then.
+DEMO_TODAY ?= 2025-04-30
 SECRET_FILE := data/secrets/service.secret
 
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -58,6 +60,8 @@ demo: setup
 	  echo "Sign in with this staff token of school $$school, valid 8 hours:"; \
 	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h; \
 	  echo "« Afficher les noms » reads the school's own file: $(DEMO_DIR)/names/correspondance_$$school.csv"; \
+	  $(BIN)/vigie followup seed-demo --school $$school > /dev/null; \
+	  echo "A few follow-up plans were seeded on that school; the service's today is $(DEMO_TODAY) (the batch is of 2025-03-31)."; \
 	  echo ""
 ifneq ($(DEMO_SERVE),no)
 	@echo "Serving on 127.0.0.1:8000 (Ctrl-C to stop; 'make demo DEMO_SERVE=no' skips this step, 'make serve' restarts it)."
@@ -85,6 +89,7 @@ lock:
 
 serve: setup
 	VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) VIGIE_SERVICE__PSEUDONYM_KEY_FILE=data/secrets/demo.key \
+	  VIGIE_SERVICE__REFERENCE_DATE=$(DEMO_TODAY) \
 	  $(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
 mlflow-ui: $(STAMP)

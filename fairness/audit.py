@@ -24,7 +24,7 @@ from fairness.groups import attribute_label
 from features import french
 from models.metrics import expected_calibration_error, reliability_curve, top_k_mask
 
-SUPPRESSED = "effectif insuffisant"
+SUPPRESSED = french.SUPPRESSED
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fairness.groups import AttributeId
+from features import french
 from features.configfile import load_config_file
 
 
@@ -41,7 +42,7 @@ class FairnessConfig(_Strict):
     n_boot: int = Field(default=200, ge=20)
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     #: Cells resting on fewer pupils are withheld, so that no pupil can be singled out.
-    min_cell: int = Field(default=10, ge=1)
+    min_cell: int = Field(default=french.MIN_CELL, ge=1)
     #: A group is flagged when its risk is over- or under-estimated by more than this (points
     #: of probability), on the whole confidence interval.
     calibration_tolerance: float = Field(default=0.005, ge=0)

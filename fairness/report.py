@@ -67,7 +67,7 @@ def _fr(value: float | None, digits: int = 1, percent: bool = True) -> str:
 
 def _cell(metric: str, estimate: Estimate | None) -> str:
     if estimate is None:
-        return "effectif insuffisant"
+        return french.SUPPRESSED
     if metric == "n":
         return french.integer(estimate.value)
     if metric == "observed_expected":

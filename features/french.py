@@ -10,6 +10,9 @@ import math
 
 MISSING = "—"
 THOUSANDS = "\u202f"
+#: Statistical disclosure: a figure resting on fewer pupils than this is not shown, but this marker.
+MIN_CELL = 10
+SUPPRESSED = "effectif insuffisant"
 
 
 def _missing(value: float | None) -> bool:

@@ -21,8 +21,11 @@ from fairness.config import load_fairness_config
 from fairness.review import audit_extract, fold_audit_check, log_review
 from features.ingest import (
     UAI_PATTERN,
+    ContractError,
+    find_table,
     generate_key,
     pseudonymise_extract,
+    read_table,
     render_report,
     validate_extract,
     write_validated,
@@ -38,6 +41,7 @@ from models.registry import (
 )
 from serving.api import Role, create_app, issue_token, tune_interpreter
 from serving.api.access_log import AccessLog, make_engine, migrate
+from serving.api.plans import PlanStore
 from serving.batch import (
     TierConfig,
     append_history,
@@ -47,13 +51,15 @@ from serving.batch import (
     top_of_batch,
     write_scores,
 )
+from serving.demo import seed_demo_plans
+from serving.followup_report import followup_report, write_followup_report
 from training.config import load_train_config
 from training.report import render_training
 from training.splits import SplitError
 from training.tracking import log_training
 from training.train import load_feature_set
 from training.train import train as run_training
-from vigie.settings import get_settings
+from vigie.settings import VigieSettings, get_settings
 
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("vigie")
@@ -528,8 +534,9 @@ app.add_typer(access_app, name="access-log")
 def _access_log() -> tuple[AccessLog, int]:
     settings = get_settings()
     url = settings.service.database(settings.data_dir)
+    engine = make_engine(url)  # creates the SQLite file's folder
     migrate(url)
-    return AccessLog(make_engine(url)), settings.service.access_log_retention_days
+    return AccessLog(engine), settings.service.access_log_retention_days
 
 
 @access_app.command("export")
@@ -551,3 +558,61 @@ def access_log_purge() -> None:
     """Delete the entries older than the retention setting (service.access_log_retention_days)."""
     log_, days = _access_log()
     console.print(f"{log_.purge(days):,} entries older than {days} days deleted.")
+
+
+followup_app = typer.Typer(help="Follow-up plans (GPDS): purge what is past retention.")
+app.add_typer(followup_app, name="followup")
+
+
+def _plan_store() -> tuple[PlanStore, VigieSettings]:
+    settings = get_settings()
+    url = settings.service.database(settings.data_dir)
+    engine = make_engine(url)  # creates the SQLite file's folder
+    migrate(url)
+    return PlanStore(engine), settings
+
+
+@followup_app.command("purge")
+def followup_purge() -> None:
+    """Delete the closed plans past retention (service.followup_retention_school_years after the
+    school year they were closed in)."""
+    store, settings = _plan_store()
+    years = settings.service.followup_retention_school_years
+    console.print(f"{store.purge(years, settings.today()):,} closed plans past retention deleted.")
+
+
+@followup_app.command("seed-demo")
+def followup_seed_demo(
+    school: Annotated[str, typer.Option(help="UAI of the demo school.")],
+    model: Annotated[str, typer.Option(help="The version whose newest batch is served.")] = "champion",
+) -> None:
+    """Demo data only: a few plans (open, in progress, overdue, closed) on the school's highest risks."""
+    store, settings = _plan_store()
+    use_tracking_store(settings.data_dir)
+    loaded = load_registered(*parse_model_reference(model, DEFAULT_MODEL_NAME))
+    count = seed_demo_plans(store, settings.data_dir / "score_history", loaded.label, school)
+    console.print(f"{count} demo follow-up plans written for school {school}.")
+
+
+@app.command("followup-report")
+def followup_report_command(
+    year: Annotated[str, typer.Option(help="School year, e.g. 2024-2025.")],
+    data: Annotated[Path, typer.Option(help="Validated extract, for the outcomes.")],
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: DATA_DIR/followup).")] = None,
+) -> None:
+    """What followed the flags of a school year, per school: plans, delays, kinds, dropout with and
+    without a plan (descriptive, not causal; cells under 10 pupils withheld). French HTML + JSON."""
+    store, settings = _plan_store()
+    outcomes_file = find_table(data, "outcomes")
+    if outcomes_file is None:
+        raise ContractError(f"{data}: table 'outcomes' missing; the report compares dropout with and without a plan.")
+    outcomes, _ = read_table(outcomes_file)
+    report = followup_report(year, settings.data_dir / "score_history", store, outcomes)
+    paths = write_followup_report(report, out or settings.data_dir / "followup")
+    overall = report.figures[0]
+    console.print(
+        f"{year}: {len(report.batches)} batch(es); pupils flagged high: "
+        f"{overall.flagged if overall.flagged is not None else 'fewer than 10'}; "
+        f"with a plan: {overall.with_plan.events if overall.with_plan.events is not None else 'withheld'}."
+    )
+    console.print(f"Report: [bold]{paths[0]}[/] (JSON beside it).")

@@ -17,7 +17,7 @@ from features.ingest.contract import (
     UAI_PATTERN,
     TableSpec,
 )
-from features.ingest.extract import ContractError, read_table, write_table
+from features.ingest.extract import ContractError, find_table, read_table, write_table
 from features.ingest.parsing import ARROW_TYPES
 from features.ingest.pseudonymise import (
     CORRESPONDENCE_COLUMNS,
@@ -55,6 +55,7 @@ __all__ = [
     "ValidationReport",
     "contract",
     "correspondence_file",
+    "find_table",
     "french_holidays",
     "generate_key",
     "load_key",

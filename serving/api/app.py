@@ -27,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from features.ingest import ContractError, load_key
 from serving.api.access_log import AccessLog, make_engine, migrate
 from serving.api.auth import TokenVerifier
+from serving.api.plan_routes import router as plan_router
+from serving.api.plans import PlanStore
 from serving.api.routes import router
 from serving.api.schemas import Readiness
 from serving.api.settings import ServiceSettings
@@ -124,9 +126,11 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.verifier = verifier
     app.state.serving = state
     app.state.access_log = AccessLog(make_engine(database))
+    app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
     app.state.page_keys = PageKeys.of(settings)
     app.include_router(router)
+    app.include_router(plan_router)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health(app)

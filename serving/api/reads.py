@@ -3,6 +3,7 @@ trace in the access log, one ordering, one export format."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -167,14 +168,27 @@ def _detail(served: Serving, position: int) -> PupilDetail:
     )
 
 
-def pupil_detail(
-    served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None
-) -> PupilDetail:
-    """The pupil's detail, traced; 404 (traced too) when unknown or outside the caller's reach."""
+def reach_pupil(served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None) -> int:
+    """The pupil's position in the batch; 404, traced, when unknown or outside the caller's reach."""
     position = None if pupil_id is None else served.batch.position(pupil_id)
     if position is None or not caller.reaches(str(served.batch.school[position])):
         trace(log, caller, endpoint, 404, pupil_id=pupil_id)
         raise HTTPException(404, NOT_FOUND)
-    detail = _detail(served, position)
+    return position
+
+
+def pupil_detail(
+    served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None
+) -> PupilDetail:
+    """The pupil's detail, traced; 404 (traced too) when unknown or outside the caller's reach."""
+    detail = _detail(served, reach_pupil(served, caller, log, endpoint, pupil_id))
     trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
     return detail
+
+
+def high_tier_without_plan(served: Serving, school_id: str, has_open_plan: Callable[[str], bool]) -> list[PupilRow]:
+    """The school's high-tier pupils with no open follow-up plan, highest risk first."""
+    batch = served.batch
+    positions = batch.by_school.get(school_id, np.array([], dtype=int))
+    high = positions[batch.tier[positions] == "high"]
+    return [_row(batch, int(i)) for i in high if not has_open_plan(str(batch.index[int(i)]))]

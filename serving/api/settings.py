@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,13 @@ class ServiceSettings(BaseModel):
     #: The pseudonymisation key, for look-up by INE; without it the look-up answers 404.
     pseudonym_key_file: Path | None = None
 
+    #: The service's "today" (overdue reviews, plan dates); the real date when empty. For demos
+    #: and tests that serve an older batch.
+    reference_date: date | None = None
+    #: Closed follow-up plans are kept until the end of this many school years after the one
+    #: they were closed in (default: the end of the next school year), then purged.
+    followup_retention_school_years: int = Field(default=1, ge=0)
+
     # --- the access log ---
     #: SQLAlchemy URL; default: a SQLite file in the data folder. PostgreSQL:
     #: ``postgresql+psycopg://user:password@host/dbname``.
@@ -89,6 +97,9 @@ class ServiceSettings(BaseModel):
         if len(value) < MIN_SECRET_BYTES:
             raise ValueError(f"service.secret is too short: {len(value)} bytes, at least {MIN_SECRET_BYTES} needed")
         return value
+
+    def today(self) -> date:
+        return self.reference_date or date.today()
 
     def database(self, data_dir: Path) -> str:
         return self.database_url or f"sqlite:///{(data_dir / 'service' / 'access_log.db').resolve()}"

@@ -12,23 +12,27 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api import reads
+from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Served, settings
+from serving.api.plan_routes import open_plan, review_plan, store, today
+from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanUpdate
 from serving.api.reads import ListFilters
 from serving.api.settings import ServiceSettings
-from serving.api.state import ServiceState
+from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording
 from serving.pages.session import (
     Flow,
@@ -69,6 +73,10 @@ templates.env.globals.update(
     CHANGE_BADGES=wording.CHANGE_BADGES,
     CHANGE_TITLES=wording.CHANGE_TITLES,
     grade_level=wording.grade_level,
+    ACTIONS=ACTIONS,
+    OWNERS=OWNERS,
+    STATUSES=STATUSES,
+    OUTCOMES=OUTCOMES,
     track=wording.track,
     plural=french.plural,
 )
@@ -262,11 +270,16 @@ def school(
     log: Log,
     filters: PageFilters,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    suivi: Annotated[Literal["sans_plan", "en_retard"] | None, Query()] = None,
 ) -> Response:
-    """Counts by tier and grade level, then the pupils by risk with their first reason."""
+    """Counts by tier and grade level, then the pupils by risk with their first reason; or, with
+    ``suivi``, the high-tier pupils without a plan, or the plans overdue for review."""
     request.state.visitor = visitor
     listing = reads.school_pupils(served, visitor, log, "GET /ecoles/{school_id}", school_id, filters,
                                   page=page, page_size=PAGE_SIZE)  # fmt: skip
+    latest = store(request).for_school(school_id, today(request))
+    without_plan = reads.high_tier_without_plan(served, school_id, latest.has_open_plan)
+    overdue = sorted((p for p in latest.latest.values() if p.overdue), key=lambda p: p.review_date)
     pages = max(1, -(-listing.total // PAGE_SIZE))
     levels = [lv for lv in wording.GRADE_LEVELS if lv in listing.counts.by_grade_level]
     return render(
@@ -281,6 +294,10 @@ def school(
         pages=pages,
         query=lambda **extra: _query(filters, **extra),
         horizon_days=served.model.features.horizon_days,
+        plans=latest.latest,
+        without_plan=without_plan,
+        overdue=overdue,
+        suivi=suivi,
     )
 
 
@@ -301,23 +318,86 @@ def school_export(
 # --- a pupil -------------------------------------------------------------------------------
 
 
-@router.get("/eleves/{pupil_id}", response_class=HTMLResponse, name="pupil_page")
-def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log) -> Response:
-    """Risk and tier in words, the reasons as bars, the risk over past batches, printable."""
+def _pupil_page(
+    request: Request, visitor: Principal, served: Serving, log: AccessLog, pupil_id: str, *, status: int = 200,
+    plan_error: str | None = None,
+) -> Response:  # fmt: skip
     request.state.visitor = visitor
     detail = reads.pupil_detail(served, visitor, log, "GET /eleves/{pupil_id}", pupil_id)
     thresholds = served.batch.thresholds
+    day = today(request)
     return render(
         request,
         "pupil.html",
+        status,
         title=f"Élève {detail.pupil_id}",
-        visitor=visitor,
         pupil=detail,
         tier_meaning=wording.tier_meaning(detail.tier, thresholds, detail.school_id),
         risk_meaning=wording.risk_meaning(detail.risk, served.model.features.horizon_days),
         bars=charts.reason_bars(detail.reasons),
         line=charts.risk_line(detail.history),
+        plans=store(request).for_pupil(detail.pupil_id, day),
+        today=day,
+        default_review=day + REVIEW_AFTER,
+        plan_error=plan_error,
     )
+
+
+@router.get("/eleves/{pupil_id}", response_class=HTMLResponse, name="pupil_page")
+def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log) -> Response:
+    """Risk and tier in words, the reasons as bars, the risk over past batches, the follow-up
+    plans beside them; printable."""
+    return _pupil_page(request, visitor, served, log, pupil_id)
+
+
+def _plan_error(error: ValidationError) -> str:
+    fields = {str(e["loc"][0]) if e.get("loc") else "" for e in error.errors()}
+    if "outcome" in fields or any("outcome" in str(e.get("msg")) for e in error.errors()):
+        return "Pour clore un plan, choisissez son issue (et seulement à la clôture)."
+    if "review_date" in fields or any("review_date" in str(e.get("msg")) for e in error.errors()):
+        return "La date de revue doit être une date valide, après le début du plan."
+    return "Choisissez une action et un responsable dans les listes, et des dates valides."
+
+
+@router.post("/eleves/{pupil_id}/plans", name="pupil_plan_create")
+async def pupil_plan_create(
+    request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log
+) -> Response:
+    """Open a follow-up plan from the pupil page's form."""
+    fields = await form_fields(request)
+    check_csrf(request, fields)
+    values = {k: v for k, v in fields.items() if k in {"action", "owner", "start_date", "review_date"} and v}
+    try:
+        new = PlanIn.model_validate(values)
+    except ValidationError as error:
+        return await run_in_threadpool(_pupil_page, request, visitor, served, log, pupil_id, status=400,
+                                       plan_error=_plan_error(error))  # fmt: skip
+    await run_in_threadpool(open_plan, served, visitor, log, store(request), "POST /eleves/{pupil_id}/plans",
+                            pupil_id, new, today(request))  # fmt: skip
+    return RedirectResponse(f"{request.app.url_path_for('pupil_page', pupil_id=pupil_id)}#suivi", status_code=303)
+
+
+@router.post("/suivis/{plan_id}", name="plan_update")
+async def plan_update(
+    request: Request, plan_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], visitor: Visitor, served: Served,
+    log: Log,
+) -> Response:  # fmt: skip
+    """Review or close a plan from the pupil page's form."""
+    fields = await form_fields(request)
+    check_csrf(request, fields)
+    values = {k: v for k, v in fields.items() if k in {"status", "outcome", "review_date"} and v}
+    plan = store(request).get(plan_id, today(request))
+    try:
+        change = PlanUpdate.model_validate(values)
+    except ValidationError as error:
+        if plan is None or not visitor.reaches(plan.school_id):
+            raise HTTPException(404, "Introuvable.") from None
+        return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
+                                       plan_error=_plan_error(error))  # fmt: skip
+    updated = await run_in_threadpool(review_plan, visitor, log, store(request), "POST /suivis/{plan_id}", plan_id,
+                                      change, today(request))  # fmt: skip
+    target = request.app.url_path_for("pupil_page", pupil_id=updated.pupil_id)
+    return RedirectResponse(f"{target}#suivi", status_code=303)
 
 
 # --- understanding the score ---------------------------------------------------------------

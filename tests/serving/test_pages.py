@@ -184,3 +184,14 @@ def test_with_embedded_sign_in_there_is_no_provider_flow(service: Service) -> No
     service.client.cookies.clear()
     assert service.client.get("/connexion/oidc").status_code == 404
     assert "Collez votre jeton" in html.unescape(service.client.get("/").text)
+
+
+def test_staff_of_another_school_cannot_write_a_plan_from_the_pages(service: Service) -> None:
+    client = _signed_in(service, [service.district.other_school])
+    csrf = _csrf(client.get(f"/ecoles/{service.district.other_school}").text)
+    refused = client.post(
+        f"/eleves/{service.district.own_pupil}/plans", data={"csrf": csrf, "action": "tutorat", "owner": "cpe"}
+    )
+    assert refused.status_code == 404 and "Page introuvable" in html.unescape(refused.text)
+    plans = service.client.get(f"/api/v1/pupils/{service.district.own_pupil}/plans", headers=service.headers("staff"))
+    assert all(plan["action"] != "tutorat" for plan in plans.json())  # nothing was written

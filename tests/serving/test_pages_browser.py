@@ -365,3 +365,46 @@ def test_staff_of_two_schools_choose_one(page: Any, site: Site) -> None:
     links.last.click()
     page.wait_for_url(f"**/ecoles/{both[-1]}")
     assert page.locator("tr[data-pupil-row]").count() > 0
+
+
+def test_a_plan_is_opened_reviewed_and_closed_from_the_pupil_page(page: Any, site: Site) -> None:
+    district = site.district
+    pupil = district.own_pupil
+    sign_in(page, site)
+    page.goto(f"{site.url}/ecoles/{district.own_school}?suivi=sans_plan")
+    assert page.locator(f"tr[data-without-plan='{pupil}']").count() == 1  # high tier, no plan yet
+    accessible(page)
+
+    page.goto(f"{site.url}/eleves/{pupil}")
+    new = page.locator("[data-new-plan]")
+    new.get_by_label("Action").select_option("saisine_gpds")
+    new.get_by_label("Responsable").select_option("referent_decrochage")
+    new.get_by_label("Début").fill("2024-04-01")
+    new.get_by_label("Revue").fill("2024-05-13")
+    new.get_by_role("button", name="Ouvrir le plan").click()
+    page.wait_for_url(f"**/eleves/{pupil}#suivi")
+    row = page.locator("tr[data-plan]").last
+    assert "Saisine du GPDS" in row.inner_text() and "Référent décrochage" in row.inner_text()
+    assert row.locator("[data-overdue]").count() == 1  # its review date has passed
+    accessible(page)
+
+    page.goto(f"{site.url}/ecoles/{district.own_school}?suivi=en_retard")
+    assert page.locator("tr[data-overdue-plan]").count() >= 1
+    page.goto(f"{site.url}/ecoles/{district.own_school}?suivi=sans_plan")
+    assert page.locator(f"tr[data-without-plan='{pupil}']").count() == 0
+
+    page.goto(f"{site.url}/eleves/{pupil}")
+    plan_id = page.locator("tr[data-plan]").last.get_attribute("data-plan")
+    review = page.locator(f"[data-plan-form='{plan_id}']")
+    review.get_by_label("Statut").select_option("clos")  # closing without its outcome is refused
+    review.get_by_role("button", name="Enregistrer la revue").click()
+    assert "choisissez son issue" in page.locator("[data-plan-error]").inner_text()
+    review = page.locator(f"[data-plan-form='{plan_id}']")
+    review.get_by_label("Statut").select_option("clos")
+    review.get_by_label("Issue").select_option("maintien")
+    review.get_by_role("button", name="Enregistrer la revue").click()
+    page.wait_for_url(f"**/eleves/{pupil}#suivi")
+    closed = page.locator(f"tr[data-plan='{plan_id}']")
+    assert closed.get_attribute("data-status") == "clos" and "Maintien en scolarité" in closed.inner_text()
+    assert page.locator(f"[data-plan-form='{plan_id}']").count() == 0
+    accessible(page)
