@@ -29,7 +29,16 @@ from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Served, settings
 from serving.api.plan_routes import open_plan, review_plan, store, today
-from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanUpdate
+from serving.api.plans import (
+    ACTIONS,
+    OUTCOMES,
+    OWNERS,
+    REVIEW_AFTER,
+    STATUSES,
+    PlanIn,
+    PlanUpdate,
+    implausible_dates,
+)
 from serving.api.reads import ListFilters
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
@@ -350,6 +359,9 @@ def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served,
     return _pupil_page(request, visitor, served, log, pupil_id)
 
 
+IMPLAUSIBLE = "Les dates d'un plan doivent être à moins de deux ans d'aujourd'hui."
+
+
 def _plan_error(error: ValidationError) -> str:
     fields = {str(e["loc"][0]) if e.get("loc") else "" for e in error.errors()}
     if "outcome" in fields or any("outcome" in str(e.get("msg")) for e in error.errors()):
@@ -372,6 +384,9 @@ async def pupil_plan_create(
     except ValidationError as error:
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, pupil_id, status=400,
                                        plan_error=_plan_error(error))  # fmt: skip
+    if implausible_dates(today(request), start_date=new.start_date, review_date=new.review_date):
+        return await run_in_threadpool(_pupil_page, request, visitor, served, log, pupil_id, status=400,
+                                       plan_error=IMPLAUSIBLE)  # fmt: skip
     await run_in_threadpool(open_plan, served, visitor, log, store(request), "POST /eleves/{pupil_id}/plans",
                             pupil_id, new, today(request))  # fmt: skip
     return RedirectResponse(f"{request.app.url_path_for('pupil_page', pupil_id=pupil_id)}#suivi", status_code=303)
@@ -394,6 +409,11 @@ async def plan_update(
             raise HTTPException(404, "Introuvable.") from None
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
                                        plan_error=_plan_error(error))  # fmt: skip
+    if implausible_dates(today(request), review_date=change.review_date) and plan is not None:
+        if not visitor.reaches(plan.school_id):
+            raise HTTPException(404, "Introuvable.")
+        return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
+                                       plan_error=IMPLAUSIBLE)  # fmt: skip
     updated = await run_in_threadpool(review_plan, visitor, log, store(request), "POST /suivis/{plan_id}", plan_id,
                                       change, today(request))  # fmt: skip
     target = request.app.url_path_for("pupil_page", pupil_id=updated.pupil_id)

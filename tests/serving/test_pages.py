@@ -195,3 +195,14 @@ def test_staff_of_another_school_cannot_write_a_plan_from_the_pages(service: Ser
     assert refused.status_code == 404 and "Page introuvable" in html.unescape(refused.text)
     plans = service.client.get(f"/api/v1/pupils/{service.district.own_pupil}/plans", headers=service.headers("staff"))
     assert all(plan["action"] != "tutorat" for plan in plans.json())  # nothing was written
+
+
+def test_a_plan_form_with_a_wrong_date_says_so_in_french(service: Service) -> None:
+    client = _signed_in(service)
+    pupil = service.district.own_pupil
+    csrf = _csrf(client.get(f"/eleves/{pupil}").text)
+    form = {"csrf": csrf, "action": "tutorat", "owner": "cpe", "start_date": "2052-01-01"}
+    answer = client.post(f"/eleves/{pupil}/plans", data=form)
+    assert answer.status_code == 400 and "moins de deux ans" in html.unescape(answer.text)
+    unknown = client.post(f"/eleves/{pupil}/plans", data={**form, "start_date": "", "action": "therapie"})
+    assert unknown.status_code == 400 and "dans les listes" in html.unescape(unknown.text)

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ def site(served_district: ServedDistrict) -> Iterator[Site]:
     mlflow.set_tracking_uri(served_district.tracking_uri)
     mlflow.set_registry_uri(served_district.tracking_uri)
     tmp = Path(tempfile.mkdtemp(prefix="vigie-pages-"))
-    settings = service_settings(served_district, tmp)
+    # the service's "today" a few days after its newest batch (of 2024-06-15), as in real use
+    settings = service_settings(served_district, tmp, reference_date=date(2024, 6, 20))
     running = _serve(create_app(settings, served_district.data_dir))
     yield Site(running.url, settings, served_district)
     _stop(running)
