@@ -173,6 +173,9 @@ def synth(
     recording_bias_from: Annotated[
         int | None, typer.Option(help="First school year of that bias (default: every year).")
     ] = None,
+    grades_per_subject: Annotated[
+        float, typer.Option(help="Marked assessments per subject and year (25: 175-200 grades a pupil-year).")
+    ] = 25.0,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
     first, last = _parse_years(years)
@@ -186,6 +189,7 @@ def synth(
         recording_bias=recording_bias,
         recording_bias_group=recording_bias_group,
         recording_bias_from=recording_bias_from,
+        grades_per_subject=grades_per_subject,
     )
     with _progress() as progress:
         task = progress.add_task("Simulating school years", total=last - first + 1)

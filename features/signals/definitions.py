@@ -1,8 +1,9 @@
 """Per-pupil signals at an as-of date D, written once as Ibis expressions (DuckDB and Spark).
 
-Every event is joined to the snapshots of its pupil and kept only when dated on or before D
-(the single filter that prevents leakage, applied in :func:`_events_up_to`). Rates divide by
-the school half-days of the enrolment inside the window, counted from the calendar.
+Every event is joined to the snapshots of its pupil that read its school year, and kept only
+when dated on or before D (the single filter that prevents leakage, applied in
+:func:`_events_up_to`). Rates divide by the school half-days of the enrolment inside the
+window, counted from the calendar.
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ import ibis
 import ibis.expr.types as ir
 
 from features.catalog import SERIOUS_INCIDENTS, SUBJECT_GROUPS
-from features.signals.population import KEYS, Tables, attach, school_days_before
+from features.signals.population import KEYS, Tables, attach, school_days_before, school_year_of
 
 _PAST = 2  # school years of history read: the current one and the one before
 
 
 def _events_up_to(base: ir.Table, events: ir.Table) -> ir.Table:
-    """Events of each snapshot's pupil dated on or before its as-of date (and not older than last year)."""
-    b = base.select(*KEYS, "year_start", window_start=base.year_start - ibis.interval(years=_PAST - 1))
-    joined = events.join(b, "pupil_id")
-    return joined.filter((joined.date <= joined.as_of) & (joined.date >= joined.window_start))
+    """Events of each snapshot's pupil dated on or before its as-of date, from its school year
+    and the one before.
+
+    The join is on (pupil, school year): each snapshot is repeated once per school year it
+    reads, and each event meets only the snapshots of its own and of the next school year. So
+    the intermediate grows with the events times the as-of dates of one school year, never with
+    every snapshot of the pupil (a pupil followed over seven years at three dates a year would
+    otherwise meet each event 21 times).
+    """
+    b = base.select(*KEYS, "year_start", "school_year")
+    reads = ibis.union(*(b.mutate(_year=(b.school_year - back).cast("int32")) for back in range(_PAST)))
+    dated = events.mutate(_year=school_year_of(events.date).cast("int32"))
+    joined = dated.join(reads, ["pupil_id", "_year"])
+    return joined.filter(joined.date <= joined.as_of)
 
 
 def _count(condition: ir.BooleanValue) -> ir.IntegerScalar:

@@ -36,6 +36,11 @@ def year_start(school_year: ir.IntegerValue) -> ir.DateValue:
     return ibis.date(school_year, 9, 1)
 
 
+def school_year_of(day: ir.DateValue) -> ir.IntegerValue:
+    """The school year (by its start year) a date falls in: September to August."""
+    return (day.year() - (day.month() < 9).ifelse(1, 0)).cast("int32")
+
+
 def attach(base: ir.Table, part: ir.Table) -> ir.Table:
     """Left-join a per-snapshot table on the snapshot keys, keeping the base's keys."""
     joined = base.left_join(part, KEYS)
@@ -50,8 +55,13 @@ def school_days_before(table: ir.Table, days: ir.Table, column: str, out: str) -
 
 
 def population(t: Tables, as_of: ir.Table) -> ir.Table:
-    """Pupils enrolled on each as-of date, with the current enrolment's context."""
-    e = t.enrolments.cross_join(as_of)
+    """Pupils enrolled on each as-of date, with the current enrolment's context.
+
+    Each enrolment meets only the as-of dates of its school year (validation keeps entry and
+    exit dates inside it), not every date of the schedule.
+    """
+    dates = as_of.mutate(_year=school_year_of(as_of.as_of))
+    e = t.enrolments.join(dates, t.enrolments.school_year.cast("int32") == dates._year).drop("_year")
     end = year_start(e.school_year + 1)
     enrolled = (e.entry_date <= e.as_of) & ((e.exit_date.isnull() & (e.as_of < end)) | (e.as_of < e.exit_date))
     base = e.filter(enrolled).select(

@@ -30,7 +30,8 @@ enrolled on a given day drop out within the next 12 months.
 more for high-risk pupils: the false alarms any early-warning system meets), plus for future
 dropouts a ramp starting 3 to 10 months before the event. It raises unjustified absences
 (mean run 1.8 half-days) at once, lateness and exclusions, then grades a month later
-(assessments only, about 5 a subject a year, 15% marked out of 10, coefficients 0.5/1/2,
+(assessments only, ``grades_per_subject`` a subject a year — 25 by default, 175 to 200 a
+pupil and year, a realistic volume — 15% marked out of 10, coefficients 0.5/1/2,
 8% with the optional coefficient left blank) and incidents of rising severity. Justified
 absences (illness, mean run 3 half-days) barely depend on it. School half-days follow a
 calendar of national holidays, written as the ``calendar`` table.

@@ -69,6 +69,7 @@ def draw_year(
     d: np.ndarray,
     timeline: Timeline,
     recording_bias: np.ndarray | None = None,
+    grades_per_subject: float = 25.0,
 ) -> YearEvents:
     stop = np.where(np.isnat(state.exit), np.datetime64("9999-12-31"), state.exit)
     s0, s1 = timeline.slot(state.entry), timeline.slot(stop)
@@ -114,7 +115,7 @@ def draw_year(
     }
     return YearEvents(
         attendance,
-        _grades(rng, state, pupils, kind, lagged, s0, s1, timeline),
+        _grades(rng, state, pupils, kind, lagged, s0, s1, timeline, grades_per_subject),
         _incidents(rng, state, pupils, lagged, exposure, lo, timeline, male),
     )
 
@@ -128,6 +129,7 @@ def _grades(
     s0: np.ndarray,
     s1: np.ndarray,
     timeline: Timeline,
+    per_subject: float,
 ) -> dict[str, np.ndarray]:
     n = state.pupil.size
     share = (s1 - s0) / max(1, timeline.month_bounds[-1])
@@ -136,7 +138,7 @@ def _grades(
     for k, names in SUBJECTS.items():
         rows = np.flatnonzero(kind == k)
         codes = np.array([ALL_SUBJECTS.index(s) for s in names])
-        counts = rng.poisson(np.repeat(5.0 * share[rows], codes.size))
+        counts = rng.poisson(np.repeat(per_subject * share[rows], codes.size))
         counts[rng.random(counts.size) < 0.01] = 0  # a subject with no grade at all this year
         owners.append(np.repeat(np.repeat(rows, codes.size), counts))
         subjects.append(np.repeat(np.tile(codes, rows.size), counts))

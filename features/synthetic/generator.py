@@ -50,12 +50,22 @@ class SynthConfig:
     recording_bias: float = 1.0
     recording_bias_group: Literal["rep_plus", "scholarship"] = "rep_plus"
     recording_bias_from: int | None = None
+    #: Marked assessments per subject and school year. 25 (about three a month over nine months)
+    #: gives 175 to 200 grades per pupil and year in the seven or eight subjects simulated: the
+    #: 150-250 a collège or lycée pupil collects with several assessments per subject and month in
+    #: 8-12 subjects (the order of magnitude of issue 14; no public statistic counts marks).
+    #: At national scale that is about a billion grade rows a year. Lower it for quick tests.
+    grades_per_subject: float = 25.0
 
     def __post_init__(self) -> None:
         if self.pupils < 50:
             raise ValueError(f"The 'pupils' parameter of SynthConfig must be at least 50. Got {self.pupils} instead.")
         if self.last_year < self.first_year:
             raise ValueError(f"The 'years' parameter must run forward. Got {self.first_year}-{self.last_year} instead.")
+        if self.grades_per_subject <= 0:
+            raise ValueError(
+                f"The 'grades_per_subject' parameter must be positive. Got {self.grades_per_subject} instead."
+            )
         if self.recording_bias <= 0:
             raise ValueError(f"The 'recording_bias' parameter must be positive. Got {self.recording_bias} instead.")
 
@@ -129,7 +139,8 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
         days = school_days(date(year, 9, 1), date(year + 1, 9, 1), holidays)
         timeline = Timeline.build(days, _month_starts(year))
         bias = _recording_bias(config, year, state, pupils, schools)
-        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias)
+        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias,
+                           config.grades_per_subject)  # fmt: skip
         _write_year(writer, rng, state, pupils, schools, events, ines, holidays)
         if year == config.first_year:
             sample = {key: events.grades[key][:1000] for key in ("pupil", "day")}

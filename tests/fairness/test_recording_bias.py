@@ -18,6 +18,7 @@ from fairness.review import ReviewContext, review_snapshots
 from features.ingest import pseudonymise_extract, validate_extract, write_validated
 from features.signals import AUDIT_TABLE, FeatureConfig, build_features
 from features.synthetic import SynthConfig, synthesise
+from tests.conftest import TEST_GRADES
 from training.config import load_train_config
 from training.train import load_feature_set, train
 
@@ -34,6 +35,7 @@ def _district(root: Path, key_file: Path, bias: float) -> Path:
         recording_bias=bias,
         recording_bias_group="scholarship",
         recording_bias_from=2023,
+        grades_per_subject=TEST_GRADES,
     )
     synthesise(config, root / "raw")
     pseudonymise_extract(root / "raw", root / "extract", key_file=key_file)

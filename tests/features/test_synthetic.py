@@ -6,10 +6,12 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from features.ingest import LYCEE_PRO_LEVELS
 from features.synthetic import SynthConfig, synthesise
+from tests.conftest import TEST_GRADES
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -17,10 +19,13 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_extract_other_seed_other_extract(tmp_path: Path) -> None:
-    config = SynthConfig(pupils=300, seed=11, first_year=2022, last_year=2023)
+    config = SynthConfig(pupils=300, seed=11, first_year=2022, last_year=2023, grades_per_subject=TEST_GRADES)
     synthesise(config, tmp_path / "a")
     synthesise(config, tmp_path / "b")
-    synthesise(SynthConfig(pupils=300, seed=12, first_year=2022, last_year=2023), tmp_path / "c")
+    synthesise(
+        SynthConfig(pupils=300, seed=12, first_year=2022, last_year=2023, grades_per_subject=TEST_GRADES),
+        tmp_path / "c",
+    )
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert _digest(tmp_path / "a")["attendance.csv"] != _digest(tmp_path / "c")["attendance.csv"]
 
@@ -36,7 +41,9 @@ def test_exact_pupil_count_and_parquet_output(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, duckdb.DuckDBPyConnection]:
     out = tmp_path_factory.mktemp("district")
-    summary = synthesise(SynthConfig(pupils=8000, seed=5, first_year=2019, last_year=2023), out)
+    summary = synthesise(
+        SynthConfig(pupils=8000, seed=5, first_year=2019, last_year=2023, grades_per_subject=TEST_GRADES), out
+    )
     assert summary.positive_rate
     con = duckdb.connect()
     for table in ("pupils", "enrolments", "attendance", "outcomes"):
@@ -106,3 +113,13 @@ def test_all_kinds_of_school_and_priority_education(district: tuple[Path, duckdb
 def test_config_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="The 'pupils' parameter of SynthConfig must be at least 50"):
         SynthConfig(pupils=3)
+
+
+def test_the_default_grade_density_is_realistic(tmp_path: Path) -> None:
+    """150 to 250 grades per pupil and year, as a collège or lycée pupil collects (issue 14)."""
+    summary = synthesise(SynthConfig(pupils=400, seed=2, first_year=2022, last_year=2022, format="parquet"), tmp_path)
+    grades = pd.read_parquet(tmp_path / "grades.parquet")
+    per_pupil = grades.groupby("ine").size()
+    full_year = per_pupil[per_pupil > per_pupil.quantile(0.25)]  # leave out pupils who came or left mid-year
+    assert 150 <= full_year.median() <= 250, full_year.describe()
+    assert summary.rows["grades"] == len(grades)

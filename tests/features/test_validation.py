@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.ingest import ContractError, ValidatedExtract, validate_extract, write_validated
-from tests.conftest import append_rows, read_csv_text
+from tests.conftest import TEST_GRADES, append_rows, read_csv_text
 
 TODAY = date.today()
 
@@ -175,7 +175,9 @@ def test_injected_errors_are_all_quarantined_and_written(tmp_path: Path, key_fil
     from features.ingest import pseudonymise_extract
     from features.synthetic import SynthConfig, synthesise
 
-    synthesise(SynthConfig(pupils=300, seed=3, first_year=2022, last_year=2022, inject_errors=12), tmp_path / "raw")
+    config = SynthConfig(pupils=300, seed=3, first_year=2022, last_year=2022, inject_errors=12,
+                         grades_per_subject=TEST_GRADES)  # fmt: skip
+    synthesise(config, tmp_path / "raw")
     pseudonymise_extract(tmp_path / "raw", tmp_path / "extract", key_file=key_file)
     result = validate_extract(tmp_path / "extract")
     _assert_reconciled(result)

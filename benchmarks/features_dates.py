@@ -1,0 +1,128 @@
+"""Benchmark: the feature stage's cost against the number of as-of dates, at realistic volume.
+
+One synthetic extract of --pupils pupils over seven school years (2017-2023) at the realistic
+grade density (25 marks per subject and year: about 190 grades a pupil-year), in validated
+form. For 1, 3, 9 and 18 as-of dates (the newest of the schedule 15 December, 31 March,
+15 June), each in a fresh process:
+
+- ``vigie``: ``build_features`` on DuckDB, every signal and the labels;
+- ``plain_sql``: benchmarks/features_reference.sql, an independent plain-DuckDB query of 24
+  comparable signals (counts, no calendar, no ranks): the yardstick;
+- ``before`` (with --before-source DIR, a checkout of an older Vigie): its ``build_features``.
+
+Prints one JSON line per (dates, implementation): seconds, seconds per date, snapshots, peak
+memory of the process. Usage: python benchmarks/features_dates.py [--pupils 20000]
+[--dates 1 3 9 18] [--before-source /tmp/old-vigie]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+
+
+def schedule(first_year: int, last_year: int) -> list[date]:
+    days = []
+    for year in range(first_year, last_year + 1):
+        days += [date(year, 12, 15), date(year + 1, 3, 31), date(year + 1, 6, 15)]
+    return sorted(days)
+
+
+def run_one(kind: str, folder: Path, dates: list[date]) -> dict[str, object]:
+    """In this (fresh) process: one implementation on ``dates``."""
+    from benchmarks._measure import PeakMemory
+
+    with PeakMemory() as memory:
+        began = time.perf_counter()
+        if kind == "plain_sql":
+            import duckdb
+
+            con = duckdb.connect()
+            for table in ("enrolments", "attendance", "grades", "incidents"):
+                con.execute(
+                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder / 'validated' / table}.parquet')"
+                )
+            con.execute("CREATE TABLE dates(as_of DATE)")
+            con.executemany("INSERT INTO dates VALUES (?)", [[d] for d in dates])
+            query = (HERE / "features_reference.sql").read_text(encoding="utf-8")
+            rows = con.execute(f"COPY ({query}) TO '{folder / 'plain.parquet'}' (FORMAT parquet)").fetchone()[0]
+        else:
+            from features.signals import FeatureConfig, build_features
+
+            config = FeatureConfig(as_of=dates, engine="duckdb")
+            rows = build_features(folder / "validated", folder / f"features-{kind}", config).rows
+        seconds = time.perf_counter() - began
+    return {"seconds": round(seconds, 2), "snapshots": int(rows), "peak_memory_mb": round(memory.peak_mb)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pupils", type=int, default=20_000)
+    parser.add_argument("--dates", type=int, nargs="+", default=[1, 3, 9, 18])
+    parser.add_argument("--before-source", type=Path, help="A checkout of an older Vigie, measured the same way.")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        kind, folder, days = args.run.split("|")
+        print(json.dumps(run_one(kind, Path(folder), [date.fromisoformat(d) for d in days.split(",")])))
+        return
+
+    from benchmarks._prepare import prepare
+
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-dates-") as tmp:
+        folder = Path(tmp)
+        prepared = prepare(args.pupils, folder, first_year=2017, last_year=2023)
+        print(json.dumps({"benchmark": "features_dates", "pupils": args.pupils, "school_years": "2017-2023",
+                          **prepared}), flush=True)  # fmt: skip
+        every = schedule(2017, 2023)
+        kinds = ["vigie", "plain_sql"] + (["before"] if args.before_source else [])
+        for n in args.dates:
+            dates = every[-n:]
+            for kind in kinds:
+                source = args.before_source if kind == "before" else HERE.parent
+                env = {**os.environ, "PYTHONPATH": str(source)}
+                # the benchmark harness (this file, _measure) always comes from this checkout
+                command = [sys.executable, str(HERE / "features_dates.py"), "--run",
+                           f"{'vigie' if kind == 'before' else kind}|{folder}|{','.join(map(str, dates))}"]  # fmt: skip
+                if kind == "before":
+                    command = [sys.executable, "-c", _BEFORE, str(source), str(HERE.parent), str(folder),
+                               ",".join(map(str, dates))]  # fmt: skip
+                out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                seconds = float(result["seconds"])
+                print(json.dumps({"dates": n, "implementation": kind, **result,
+                                  "seconds_per_date": round(seconds / n, 2)}), flush=True)  # fmt: skip
+
+
+#: The older checkout's build_features, timed with this checkout's memory probe.
+_BEFORE = """
+import json, sys, time
+from datetime import date
+from pathlib import Path
+source, harness, folder, days = sys.argv[1:5]
+sys.path[:0] = [source]
+from features.signals import FeatureConfig, build_features
+sys.path.insert(0, harness)
+from benchmarks._measure import PeakMemory
+dates = [date.fromisoformat(d) for d in days.split(",")]
+with PeakMemory() as memory:
+    began = time.perf_counter()
+    rows = build_features(Path(folder) / "validated", Path(folder) / "features-before",
+                          FeatureConfig(as_of=dates, engine="duckdb")).rows
+    seconds = time.perf_counter() - began
+print(json.dumps({"seconds": round(seconds, 2), "snapshots": int(rows), "peak_memory_mb": round(memory.peak_mb)}))
+"""
+
+
+if __name__ == "__main__":
+    main()
