@@ -7,6 +7,7 @@ French plurals (singular under 2: « 0 incident », « 1,5 an », « 2 incidents
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 MISSING = "—"
 THOUSANDS = "\u202f"
@@ -19,11 +20,14 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def numbers(values: Iterable[float | None], digits: int = 1) -> list[str]:
+    """Many numbers at once (a batch's reasons): the one place their French form is written."""
+    return [MISSING if _missing(v) else f"{v:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",") for v in values]
+
+
 def number(value: float | None, digits: int = 1) -> str:
     """``3,142`` for ``number(3.14159, 3)``; a dash when missing."""
-    if _missing(value):
-        return MISSING
-    return f"{value:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",")
+    return numbers([value], digits)[0]
 
 
 def integer(value: float | None) -> str:
@@ -31,9 +35,15 @@ def integer(value: float | None) -> str:
     return number(value, 0)
 
 
+def percents(shares: Iterable[float | None], digits: int = 0) -> list[str]:
+    """Many shares as percentages at once."""
+    shown = [None if _missing(v) else 100 * v for v in shares]  # type: ignore[operator]
+    return [MISSING if v is None else f"{text} %" for v, text in zip(shown, numbers(shown, digits), strict=True)]
+
+
 def percent(share: float | None, digits: int = 0) -> str:
     """A share as a percentage: ``12,5 %`` for ``percent(0.125, 1)``."""
-    return MISSING if _missing(share) else f"{number(100 * share, digits)} %"  # type: ignore[operator]
+    return percents([share], digits)[0]
 
 
 def points(share: float | None, digits: int = 1) -> str:

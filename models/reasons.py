@@ -29,34 +29,46 @@ for _feature, _reason in WORDING.items():
 CONTEXT = tuple(f.name for f in FEATURES if f.reason == CONTEXT_ONLY)
 
 
-def _shown(value: float, unit: Unit, *, reference: bool = False) -> str:
-    """The value as staff read it; a reference count keeps a decimal (« 0,4 en moyenne »)."""
+def _shown(values: np.ndarray, unit: Unit, *, reference: bool = False) -> list[str]:
+    """The values as staff read them; a reference count keeps a decimal (« 0,4 en moyenne »)."""
     if unit == "pct":
-        return french.percent(value)
-    if unit == "share":
-        return french.percent(max(0.01, value))
-    if unit == "grade":
-        return french.number(value, 1)
-    if reference and unit in ("count", "years"):
-        return french.number(value, 1)
-    return french.integer(value)
+        return french.percents(values.tolist())
+    if unit == "share":  # never below 1 %, a missing share included (as Python's max(0.01, nan))
+        return french.percents(np.where(np.isnan(values), 0.01, np.maximum(0.01, values)).tolist())
+    if unit == "grade" or (reference and unit in ("count", "years")):
+        return french.numbers(values.tolist(), 1)
+    return french.numbers(values.tolist(), 0)
+
+
+def sentences(feature: str, values: np.ndarray, references: np.ndarray) -> list[str]:
+    """The catalogue's sentences for ``feature`` at ``values`` (a batch's reasons, column-wise),
+    each with its same-level mean where it helps; a NaN reference means none."""
+    wording = WORDING[feature]
+    values = np.asarray(values, dtype=float)
+    references = np.asarray(references, dtype=float)
+    shown = -values if wording.negate else values
+    texts = _shown(shown, wording.unit)
+    if wording.many is None:
+        templates = [wording.one] * len(values)
+    else:  # French agreement on the figure as shown (a count rounds, a grade does not)
+        counted = shown if wording.unit == "grade" else np.round(shown)
+        singular = np.isnan(shown) | (np.abs(counted) < 2)
+        templates = [wording.one if one else wording.many for one in singular.tolist()]
+    out = [template.format(value=text) for template, text in zip(templates, texts, strict=True)]
+    if not wording.compare:
+        return out
+    refs = _shown(-references if wording.negate else references, wording.unit, reference=True)
+    suffix = "/20" if wording.unit == "grade" else ""
+    comparable = (~np.isnan(references) & ~np.isnan(values)).tolist()
+    for i, (ok, ref, text) in enumerate(zip(comparable, refs, texts, strict=True)):
+        if ok and ref != text:  # the same figure twice tells the reader nothing
+            out[i] += f" ({ref}{suffix} en moyenne au même niveau)"
+    return out
 
 
 def sentence(feature: str, value: float, reference: float | None) -> str:
-    """The catalogue's sentence for ``feature`` at ``value``, with the same-level mean where it helps."""
-    wording = WORDING[feature]
-    shown = -value if wording.negate else value
-    text = _shown(shown, wording.unit)
-    template = wording.one if wording.many is None or np.isnan(shown) else None
-    if template is None:
-        template = french.plural(round(shown) if wording.unit != "grade" else shown, wording.one, wording.many or "")
-    out = template.format(value=text)
-    if wording.compare and reference is not None and not np.isnan(reference) and not np.isnan(value):
-        ref = _shown(-reference if wording.negate else reference, wording.unit, reference=True)
-        if ref != text:  # the same figure twice tells the reader nothing
-            suffix = "/20" if wording.unit == "grade" else ""
-            out += f" ({ref}{suffix} en moyenne au même niveau)"
-    return out
+    """One pupil's sentence for ``feature`` (the batch's :func:`sentences`, for one row)."""
+    return sentences(feature, np.array([value]), np.array([np.nan if reference is None else reference]))[0]
 
 
 def signal_matrix(features: list[str]) -> tuple[list[str], np.ndarray]:
@@ -103,34 +115,49 @@ def reasons(
 
     ``values`` holds the rows' model inputs as numbers (:func:`models.matrix.encoded_matrix`),
     ``levels`` their grade levels; ``references`` the means of the same level in the batch.
+    Built column-wise: each signal's leading feature with numpy, each feature's sentences at once.
     """
     signals, _ = signal_matrix(features)
     order, totals = top_signals(contributions, features, k)
     column = {f: i for i, f in enumerate(features)}
+    n = len(values)
+    rows = np.arange(n)[:, None]
+    # The leading feature of each (row, signal): its member that contributes most (first on ties).
+    lead_of = np.zeros((n, len(signals)), dtype=np.int64)
+    for index, signal in enumerate(signals):
+        members = np.array([column[f] for f in SIGNALS[signal] if f in column], dtype=np.int64)
+        if members.size:
+            lead_of[:, index] = members[np.argmax(contributions[:, members], axis=1)]
+    lead = lead_of[rows, order]
+    value = values[rows, lead].astype(float)
+    level = np.asarray(levels).astype(str)
+    reference = np.full(lead.shape, np.nan)
+    for name, means in references.means.items():
+        here = level == name
+        reference[here] = means[lead[here]]
+    kept = totals > 0  # signals come by decreasing total: the first non-positive one ends the list
+    texts = np.empty(lead.shape, dtype=object)
+    for feature_column in np.unique(lead[kept]):
+        where = kept & (lead == feature_column)
+        texts[where] = sentences(features[int(feature_column)], value[where], reference[where])
+    names = np.asarray(signals, dtype=object)[order].tolist()
+    counts, value_rows, total_rows, text_rows = (
+        kept.sum(axis=1).tolist(),
+        value.tolist(),
+        totals.tolist(),
+        texts.tolist(),
+    )
     out: list[list[dict[str, object]]] = []
-    for row in range(len(values)):
-        items: list[dict[str, object]] = []
-        for j in range(order.shape[1]):
-            if totals[row, j] <= 0:
-                break
-            signal = signals[order[row, j]]
-            members = [f for f in SIGNALS[signal] if f in column]
-            lead = max(members, key=lambda f: contributions[row, column[f]])
-            value = float(values[row, column[lead]])
-            means = references.means.get(str(levels[row]))
-            reference = None if means is None else float(means[column[lead]])
-            items.append(
-                {
-                    "signal": signal,
-                    "value": value,
-                    "contribution": float(totals[row, j]),
-                    "text": sentence(lead, value, reference),
-                }
-            )
-        if not items:
+    for row in range(n):
+        if counts[row]:
+            out.append([
+                {"signal": names[row][j], "value": value_rows[row][j], "contribution": total_rows[row][j],
+                 "text": text_rows[row][j]}
+                for j in range(counts[row])
+            ])  # fmt: skip
+        else:
             age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
-            items.append(_context_reason(contributions[row], column, str(levels[row]), age))
-        out.append(items)
+            out.append([_context_reason(contributions[row], column, str(levels[row]), age)])
     return out
 
 
