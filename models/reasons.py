@@ -12,6 +12,7 @@ appear: they are not features.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,20 +104,40 @@ class LevelMeans:
         return cls({str(level): row.to_numpy() for level, row in table.iterrows()})
 
 
-def reasons(
+@dataclass(frozen=True)
+class ReasonColumns:
+    """Reasons column-wise: row ``i`` owns the items ``offsets[i]:offsets[i + 1]`` of the flat
+    columns (most risk-raising first), ready for an Arrow list column without a dict per item."""
+
+    offsets: np.ndarray
+    signal: list[str]
+    value: np.ndarray
+    contribution: np.ndarray
+    text: list[str]
+
+    def as_lists(self) -> list[list[dict[str, object]]]:
+        """The contract's ``reasons`` per row, as dicts (the API's form)."""
+        items = [
+            {"signal": s, "value": v, "contribution": c, "text": t}
+            for s, v, c, t in zip(self.signal, self.value.tolist(), self.contribution.tolist(), self.text, strict=True)
+        ]
+        bounds = self.offsets.tolist()
+        return [items[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
+def reason_columns(
     contributions: np.ndarray,
     values: np.ndarray,
     levels: np.ndarray,
     features: list[str],
     references: LevelMeans,
     k: int = 3,
-) -> list[list[dict[str, object]]]:
-    """The contract's ``reasons`` per row: most risk-raising signals first, positive ones only.
-
-    ``values`` holds the rows' model inputs as numbers (:func:`models.matrix.encoded_matrix`),
-    ``levels`` their grade levels; ``references`` the means of the same level in the batch.
-    Built column-wise: each signal's leading feature with numpy, each feature's sentences at once.
-    """
+) -> ReasonColumns:
+    """Each row's reasons, most risk-raising signals first, positive ones only (or the pupil's
+    situation when nothing raises the risk). ``values`` holds the rows' model inputs as numbers
+    (:func:`models.matrix.encoded_matrix`), ``levels`` their grade levels; ``references`` the
+    means of the same level in the batch. Built column-wise: each signal's leading feature with
+    numpy, each feature's sentences at once."""
     signals, _ = signal_matrix(features)
     order, totals = top_signals(contributions, features, k)
     column = {f: i for i, f in enumerate(features)}
@@ -140,28 +161,31 @@ def reasons(
     for feature_column in np.unique(lead[kept]):
         where = kept & (lead == feature_column)
         texts[where] = sentences(features[int(feature_column)], value[where], reference[where])
-    names = np.asarray(signals, dtype=object)[order].tolist()
-    counts, value_rows, total_rows, text_rows = (
-        kept.sum(axis=1).tolist(),
-        value.tolist(),
-        totals.tolist(),
-        texts.tolist(),
-    )
-    out: list[list[dict[str, object]]] = []
-    for row in range(n):
-        if counts[row]:
-            out.append([
-                {"signal": names[row][j], "value": value_rows[row][j], "contribution": total_rows[row][j],
-                 "text": text_rows[row][j]}
-                for j in range(counts[row])
-            ])  # fmt: skip
-        else:
-            age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
-            out.append([_context_reason(contributions[row], column, str(levels[row]), age)])
-    return out
+    names = np.asarray(signals, dtype=object)[order]
+    contribution = totals.astype(float)
+    for row in np.flatnonzero(~kept[:, 0]):  # nothing raises the risk: the pupil's situation, said plainly
+        age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
+        context = _context_reason(contributions[row], column, str(levels[row]), age)
+        names[row, 0], value[row, 0], texts[row, 0] = context["signal"], context["value"], context["text"]
+        contribution[row, 0] = context["contribution"]
+        kept[row, 0] = True
+    offsets = np.concatenate([[0], np.cumsum(kept.sum(axis=1))]).astype(np.int32)
+    return ReasonColumns(offsets, names[kept].tolist(), value[kept], contribution[kept], texts[kept].tolist())
 
 
-def _context_reason(contributions: np.ndarray, column: dict[str, int], level: str, age: float) -> dict[str, object]:
+def reasons(
+    contributions: np.ndarray,
+    values: np.ndarray,
+    levels: np.ndarray,
+    features: list[str],
+    references: LevelMeans,
+    k: int = 3,
+) -> list[list[dict[str, object]]]:
+    """The contract's ``reasons`` per row, as dicts: :func:`reason_columns`, for the API."""
+    return reason_columns(contributions, values, levels, features, references, k).as_lists()
+
+
+def _context_reason(contributions: np.ndarray, column: dict[str, int], level: str, age: float) -> dict[str, Any]:
     """When no signal raises the risk, say plainly that it comes from the pupil's situation."""
     total = float(sum(contributions[column[f]] for f in CONTEXT if f in column))
     text = (

@@ -25,7 +25,7 @@ from features.signals import build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
-from models.reasons import LevelMeans
+from models.reasons import LevelMeans, ReasonColumns, reason_columns
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
 
@@ -129,17 +129,14 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
         chunk = frame.iloc[start : start + config.chunk_rows]
         risk[start : start + len(chunk)] = model.predict_proba(feature_matrix(chunk, features))[:, 1]
     tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), frame["pupil_id"].to_numpy(), config)
-    reasons: list[list[dict[str, object]]] = [[] for _ in range(len(frame))]
     refs = LevelMeans.of(references(frame), features)
     explained = np.flatnonzero(tier != "low")
+    parts = []
     for start in range(0, len(explained), config.chunk_rows):
-        rows = explained[start : start + config.chunk_rows]
-        chunk = frame.iloc[rows]
+        chunk = frame.iloc[explained[start : start + config.chunk_rows]]
         values = encoded_matrix(chunk, features)
         levels = chunk["grade_level"].to_numpy()
-        explained_rows = build_reasons(model.contributions(values), values, levels, features, refs, config.reasons)
-        for row, items in zip(rows, explained_rows, strict=True):
-            reasons[row] = items
+        parts.append(reason_columns(model.contributions(values), values, levels, features, refs, config.reasons))
     table = pa.table(
         {
             "pupil_id": frame["pupil_id"].astype(str).to_numpy(),
@@ -148,7 +145,7 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
             "as_of": pa.array(pd.to_datetime(frame["as_of"]).dt.date, pa.date32()),
             "risk": risk,
             "tier": tier,
-            "reasons": pa.array(reasons, REASON_TYPE),
+            "reasons": _reason_list(len(frame), explained, parts),
             "model_version": np.full(len(frame), model_version),
         },
         schema=SCORE_SCHEMA,
@@ -156,6 +153,23 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
     inputs = frame[["pupil_id", "school_id", *[f for f in features if f != "school_id"]]].reset_index(drop=True)
     capacity = {"high": config.high, "medium": config.medium, "scope": config.scope}
     return ScoreBatch(table, thresholds, model_version, dates[0], inputs, capacity)
+
+
+def _reason_list(rows: int, explained: np.ndarray, parts: list[ReasonColumns]) -> pa.Array:
+    """The batch's reasons as one Arrow list column, built from the columns: empty for the low tier."""
+    counts = np.zeros(rows, dtype=np.int32)
+    counts[explained] = np.concatenate([np.diff(p.offsets) for p in parts]) if parts else []
+    items = pa.StructArray.from_arrays(
+        [
+            pa.array([s for p in parts for s in p.signal], pa.string()),
+            pa.array(np.concatenate([p.value for p in parts]) if parts else [], pa.float64()),
+            pa.array(np.concatenate([p.contribution for p in parts]) if parts else [], pa.float64()),
+            pa.array([t for p in parts for t in p.text], pa.string()),
+        ],
+        names=["signal", "value", "contribution", "text"],
+    )
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    return pa.ListArray.from_arrays(offsets, items).cast(REASON_TYPE)
 
 
 def explain_rows(
