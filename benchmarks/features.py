@@ -6,6 +6,9 @@ wall time and peak memory (the whole process tree, so Spark's JVM counts). panda
 five representative signals only (features/pandas_reference.py), so its ratio to the engines
 understates the gap. Prints one JSON object per (size, engine).
 
+Spark's scaling with cores: name the master after the engine, e.g. ``--engines spark@local[1]
+spark@local[2]`` (one and two cores of this machine; a cluster's ``spark://host:7077`` works too).
+
 Usage: python benchmarks/features.py [--pupils 100000 1000000] [--engines duckdb spark pandas]
 """
 
@@ -36,8 +39,9 @@ def run_engine(engine: str, folder: Path) -> dict[str, object]:
         if engine == "pandas":
             rows = len(reference_signals(folder / "validated", AS_OF))
         else:
-            config = FeatureConfig(as_of=AS_OF, engine=engine, memory_limit="8GB")  # type: ignore[arg-type]
-            rows = build_features(folder / "validated", folder / f"features-{engine}", config).rows
+            name, _, master = engine.partition("@")
+            config = FeatureConfig(as_of=AS_OF, engine=name, memory_limit="8GB", spark_master=master or "local[*]")  # type: ignore[arg-type]
+            rows = build_features(folder / "validated", folder / f"features-{name}", config).rows
         seconds = time.perf_counter() - began
     return {"seconds": round(seconds, 1), "peak_memory_mb": round(memory.peak_mb), "snapshots": rows}
 
