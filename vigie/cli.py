@@ -40,7 +40,7 @@ from models.registry import (
     use_tracking_store,
 )
 from serving.api import Role, create_app, issue_token, tune_interpreter
-from serving.api.access_log import AccessLog, make_engine, migrate
+from serving.api.access_log import AccessLog, migrated_engine
 from serving.api.plans import PlanStore
 from serving.batch import (
     TierConfig,
@@ -537,9 +537,7 @@ app.add_typer(access_app, name="access-log")
 
 def _access_log() -> tuple[AccessLog, int]:
     settings = get_settings()
-    url = settings.service.database(settings.data_dir)
-    engine = make_engine(url)  # creates the SQLite file's folder
-    migrate(url)
+    engine = migrated_engine(settings.service.database(settings.data_dir))
     return AccessLog(engine), settings.service.access_log_retention_days
 
 
@@ -570,10 +568,7 @@ app.add_typer(followup_app, name="followup")
 
 def _plan_store() -> tuple[PlanStore, VigieSettings]:
     settings = get_settings()
-    url = settings.service.database(settings.data_dir)
-    engine = make_engine(url)  # creates the SQLite file's folder
-    migrate(url)
-    return PlanStore(engine), settings
+    return PlanStore(migrated_engine(settings.service.database(settings.data_dir))), settings
 
 
 @followup_app.command("purge")

@@ -44,7 +44,18 @@ class AccessEntry(Base):
 
 
 class AccessLogUnavailableError(Exception):
-    """The entry could not be written: the read it traces must not be served."""
+    """The service's database (access log, follow-up plans) cannot be reached: the read it
+    would trace, or the plan it would keep, must not be served (503)."""
+
+    MESSAGE = "La base du service est indisponible (journal des accès, suivis) : la demande est refusée."
+
+
+def migrated_engine(url: str) -> Engine:
+    """An engine on a database brought to the newest schema (the commands' way in; the service
+    migrates at start, off the event loop)."""
+    engine = make_engine(url)  # creates a SQLite file's folder before Alembic opens it
+    migrate(url)
+    return engine
 
 
 @dataclass(frozen=True)

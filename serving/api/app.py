@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.ingest import ContractError, load_key
-from serving.api.access_log import AccessLog, make_engine, migrate
+from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_engine, migrate
 from serving.api.auth import TokenVerifier
 from serving.api.plan_routes import router as plan_router
 from serving.api.plans import PlanStore
@@ -211,6 +211,13 @@ def _errors(app: FastAPI) -> None:
             for e in error.errors()
         ]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(AccessLogUnavailableError)
+    async def database_down(request: Request, error: AccessLogUnavailableError) -> Response:
+        log.warning("service database unavailable (%s) on %s", error, _route_of(request))
+        if _is_page(request):
+            return error_page(request, 503, AccessLogUnavailableError.MESSAGE)
+        return JSONResponse({"detail": AccessLogUnavailableError.MESSAGE}, status_code=503)
 
     @app.exception_handler(ContractError)
     async def contract(request: Request, error: ContractError) -> Response:

@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from serving.api.access_log import Access, AccessLog, AccessLogUnavailableError
+from serving.api.access_log import Access, AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError, TokenVerifier
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
@@ -76,8 +76,6 @@ def trace(
     school_id: str | None = None,
     pupil_id: str | None = None,
 ) -> None:
-    """Write the access entry before anything is served; 503 when it cannot be written (fail closed)."""
-    try:
-        log.record(Access(caller.subject, caller.role.value, endpoint, status, school_id, pupil_id))
-    except AccessLogUnavailableError:
-        raise HTTPException(503, "Le journal des accès est indisponible : la consultation est refusée.") from None
+    """Write the access entry before anything is served; when it cannot be written,
+    :class:`AccessLogUnavailableError` makes the answer a 503 (fail closed, ``app.py``)."""
+    log.record(Access(caller.subject, caller.role.value, endpoint, status, school_id, pupil_id))

@@ -132,10 +132,6 @@ def _fdate(value: Any) -> str:
 templates.env.filters["fdate"] = _fdate
 
 
-def _signed_in(request: Request) -> Principal | None:
-    return getattr(request.state, "visitor", None)
-
-
 # --- sign-in -------------------------------------------------------------------------------
 
 

@@ -131,6 +131,15 @@ def service(served_district: ServedDistrict) -> Iterator[Service]:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The service's database on SQLite, then on a real PostgreSQL server (the same tests on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'service.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.url
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server; the tests that need it are skipped, saying why, if it cannot start."""

@@ -18,14 +18,6 @@ from tests.support.postgres import PostgresServer
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'access_log.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url
-
-
 def test_append_export_and_purge_exactly_what_is_due(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)  # idempotent: a second start changes nothing

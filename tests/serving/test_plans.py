@@ -23,18 +23,9 @@ from serving.api.plans import PlanIn, PlanRow, PlanStore, PlanUpdate
 from serving.batch import history_dates
 from serving.followup_report import followup_report
 from tests.serving.conftest import ServedDistrict, Service, service_settings
-from tests.support.postgres import PostgresServer
 from vigie.cli import app
 
 TODAY = date(2024, 6, 20)  # the service's "today" in these tests: after the served batch of 2024-06-15
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'plans.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url
 
 
 @pytest.fixture
@@ -223,3 +214,19 @@ def test_implausible_dates_are_refused_naming_the_field(plans_service: Service) 
         headers=service.headers("staff"),
     )  # fmt: skip
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "start_date"]
+
+
+def test_a_plan_that_cannot_be_kept_is_a_503_not_a_500(plans_service: Service, tmp_path: Path) -> None:
+    service, pupil = plans_service, plans_service.district.own_pupil
+    app_state = service.client.app.state  # type: ignore[attr-defined]
+    working = app_state.plans
+    app_state.plans = PlanStore(make_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))  # no such table
+    try:
+        answer = service.client.post(
+            f"/api/v1/pupils/{pupil}/plans",
+            json={"action": "tutorat", "owner": "cpe"},
+            headers=service.headers("staff"),
+        )
+    finally:
+        app_state.plans = working
+    assert answer.status_code == 503 and "indisponible" in answer.json()["detail"]
