@@ -130,6 +130,8 @@ def _fdate(value: Any) -> str:
 
 
 templates.env.filters["fdate"] = _fdate
+#: ``codes | map("with_label", grade_level)``: (code, French label) pairs for ``ui.select``.
+templates.env.filters["with_label"] = lambda code, label: (code, label(code))
 
 
 # --- sign-in -------------------------------------------------------------------------------
