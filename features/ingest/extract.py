@@ -86,7 +86,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
         raise ContractError(f"{path}: the file is empty (0 bytes); the contract expects a header row at least.")
     if path.suffix == ".parquet":
         try:
-            frame = pq.read_table(path).to_pandas()
+            frame = pq.read_table(path).to_pandas(date_as_object=False)  # dates as datetime64, not objects
         except (pa.ArrowException, OSError) as error:
             raise ContractError(f"{path}: not a readable Parquet file ({error}).") from None
         return frame, SourceInfo(path, "parquet")
