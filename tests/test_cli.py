@@ -80,7 +80,7 @@ def test_an_unexpected_failure_says_where_the_log_is_and_shows_no_traceback(
         raise RuntimeError("internal fault")
 
     monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(vigie.cli, "validate_extract", broken)
+    monkeypatch.setattr(vigie.cli, "validate_to_folder", broken)
     result = CliRunner().invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 70, result.output
     log = tmp_path / "data" / "logs" / "vigie.log"

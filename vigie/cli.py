@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pyarrow.parquet as pq
 import typer
 from mlflow.exceptions import MlflowException
 from rich.console import Console
@@ -22,16 +23,16 @@ from fairness.review import audit_extract, fold_audit_check, log_review
 from features.ingest import (
     UAI_PATTERN,
     ContractError,
+    find_partitions,
     find_table,
     generate_key,
     pseudonymise_extract,
     read_table,
     render_report,
-    validate_extract,
-    write_validated,
+    validate_to_folder,
 )
 from features.signals import build_features, load_feature_config
-from features.synthetic import SynthConfig, synthesise
+from features.synthetic import SynthConfig, synthesise, synthesise_partitioned
 from models.registry import (
     DEFAULT_MODEL_NAME,
     load_registered,
@@ -44,12 +45,11 @@ from serving.api.access_log import AccessLog, migrated_engine
 from serving.api.plans import PlanStore
 from serving.batch import (
     TierConfig,
-    append_history,
+    export_scores,
     history_dates,
     read_history_batch,
-    score_extract,
+    score_to_history,
     top_of_batch,
-    write_scores,
 )
 from serving.demo import seed_demo_plans
 from serving.followup_report import followup_report, write_followup_report
@@ -176,6 +176,14 @@ def synth(
     grades_per_subject: Annotated[
         float, typer.Option(help="Marked assessments per subject and year (25: 175-200 grades a pupil-year).")
     ] = 25.0,
+    extract_date: Annotated[
+        date | None,
+        typer.Option(parser=_parse_date, help="Day the extract is taken: nothing later is written (YYYY-MM-DD)."),
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(help="Write a national extract: this many départements, one folder each (1: one extract).")
+    ] = 1,
+    jobs: Annotated[int, typer.Option(help="Worker processes for the partitions.")] = 1,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
     first, last = _parse_years(years)
@@ -190,7 +198,21 @@ def synth(
         recording_bias_group=recording_bias_group,
         recording_bias_from=recording_bias_from,
         grades_per_subject=grades_per_subject,
+        extract_date=extract_date,
     )
+    if partitions > 1:
+        with _progress() as progress:
+            task = progress.add_task("Simulating départements", total=partitions)
+            national = synthesise_partitioned(
+                config, out, partitions, jobs=jobs, on_partition=lambda _name: progress.advance(task)
+            )
+        console.print(
+            f"National raw extract written to [bold]{out}[/] in {national.seconds:.1f} s: {len(national.partitions)} "
+            f"partitions (départements), {national.pupils:,} pupils, {national.schools:,} schools."
+        )
+        for table, rows in sorted(national.rows.items()):
+            console.print(f"  {table}: {rows:,} rows")
+        return
     with _progress() as progress:
         task = progress.add_task("Simulating school years", total=last - first + 1)
         summary = synthesise(config, out, on_year=lambda _year: progress.advance(task))
@@ -223,12 +245,21 @@ def pseudonymise(
             "school only: staff load it in their browser to see names. Never inside OUT_DIR."
         ),
     ] = None,
+    jobs: Annotated[int, typer.Option(help="Worker processes, for a partitioned extract.")] = 1,
 ) -> None:
-    """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month."""
+    """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month.
+
+    A partitioned (national) extract is pseudonymised one partition at a time."""
+    parts = len(find_partitions(raw_dir))
     with _progress() as progress:
-        task = progress.add_task("Pseudonymising tables", total=7)
+        task = progress.add_task("Pseudonymising " + ("partitions" if parts else "tables"), total=parts or 7)
         report = pseudonymise_extract(
-            raw_dir, out_dir, key_file=key_file, names_dir=names_out, on_table=lambda _name: progress.advance(task)
+            raw_dir,
+            out_dir,
+            key_file=key_file,
+            names_dir=names_out,
+            on_table=lambda _name: progress.advance(task),
+            jobs=jobs,
         )
     for table, counts in report.tables.items():
         console.print(
@@ -253,25 +284,30 @@ def validate(
     require_outcomes: Annotated[bool, typer.Option(help="Treat a missing outcomes table as an error.")] = True,
     strict: Annotated[bool, typer.Option(help="Exit with 1 when any row is quarantined.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
+    jobs: Annotated[int, typer.Option(help="Worker processes, for a partitioned extract.")] = 1,
 ) -> None:
-    """Check an extract against the data contract; quarantine bad rows with their reasons."""
+    """Check an extract against the data contract; quarantine bad rows with their reasons.
+
+    A partitioned (national) extract is validated one partition at a time."""
     settings = get_settings()
     out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
+    parts = len(find_partitions(extract_dir))
     with _progress() as progress:
-        task = progress.add_task("Validating tables", total=7)
-        validated = validate_extract(
+        task = progress.add_task("Validating " + ("partitions" if parts else "tables"), total=parts or 7)
+        report = validate_to_folder(
             extract_dir,
+            out_dir,
             reference_date=settings.today(),
             require_outcomes=require_outcomes,
-            on_table=lambda _name: progress.advance(task),
+            jobs=jobs,
+            on_part=lambda _name: progress.advance(task),
         )
-    write_validated(validated, out_dir)
     if json_report:
-        typer.echo(validated.report.to_json())
+        typer.echo(report.to_json())
     else:
-        console.print(render_report(validated.report), markup=False, highlight=False)
+        console.print(render_report(report), markup=False, highlight=False)
     console.print(f"Kept tables, quarantine and report written to [bold]{out_dir}[/].")
-    if strict and validated.report.rows_quarantined:
+    if strict and report.rows_quarantined:
         raise typer.Exit(code=1)
 
 
@@ -329,12 +365,13 @@ def score(
     with console.status(f"Loading {model_name}@{model}..."):
         loaded = load_registered(model_name, model)
     with console.status(f"Building features as of {as_of} and scoring..."):
-        batch = score_extract(data, as_of, loaded, tier_config, work_dir=settings.data_dir)
-        path = write_scores(batch, out, fmt=format)
-        append_history(batch, settings.data_dir / "score_history")
-    meta = batch.metadata()
+        kept, summary = score_to_history(
+            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=settings.data_dir / "score_history"
+        )
+        path = export_scores(kept, summary, out, fmt=format)
+    meta = summary.metadata()
     console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to [bold]{path}[/].")
-    for row in top_of_batch(batch):
+    for row in top_of_batch(pq.read_table(kept, filters=[("tier", "=", "high")])):
         console.print(
             f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
         )

@@ -2,7 +2,8 @@
 
 The contract as data (:mod:`~features.ingest.contract`), reading CSV and Parquet exports as
 they really come, parsing and rule checks (pandera), quarantine with file, row and column,
-pseudonymisation with a secret key, and the school calendar.
+pseudonymisation with a secret key, the school calendar, and partitioned (national) extracts
+streamed one partition at a time.
 """
 
 from features.ingest import contract
@@ -19,6 +20,7 @@ from features.ingest.contract import (
 )
 from features.ingest.extract import ContractError, find_table, read_table, write_table
 from features.ingest.parsing import ARROW_TYPES
+from features.ingest.partitions import PARTITION_KEY, find_partitions, map_in_workers, partition_name
 from features.ingest.pseudonymise import (
     CORRESPONDENCE_COLUMNS,
     KeyFileError,
@@ -34,6 +36,7 @@ from features.ingest.validation import (
     ValidationReport,
     render_report,
     validate_extract,
+    validate_to_folder,
     write_validated,
 )
 
@@ -43,6 +46,7 @@ __all__ = [
     "GRADE_LEVELS",
     "IDENTIFYING_COLUMNS",
     "LYCEE_PRO_LEVELS",
+    "PARTITION_KEY",
     "PSEUDONYM_PATTERN",
     "SENSITIVE_ATTRIBUTES",
     "TABLES",
@@ -55,16 +59,20 @@ __all__ = [
     "ValidationReport",
     "contract",
     "correspondence_file",
+    "find_partitions",
     "find_table",
     "french_holidays",
     "generate_key",
     "load_key",
+    "map_in_workers",
+    "partition_name",
     "pseudonym",
     "pseudonymise_extract",
     "read_table",
     "render_report",
     "school_days",
     "validate_extract",
+    "validate_to_folder",
     "write_table",
     "write_validated",
     "year_bounds",

@@ -24,6 +24,7 @@ import pandas as pd
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, find_table, read_table, write_table
 from features.ingest.parsing import parse_date
+from features.ingest.partitions import find_partitions, map_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,18 @@ class PseudonymisationReport:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
+    def add(self, other: PseudonymisationReport) -> None:
+        """Count a partition's report into this one."""
+        for name, counts in other.tables.items():
+            mine = self.tables.setdefault(name, dict.fromkeys(counts, 0))
+            for column, n in counts.items():
+                mine[column] += n
+        for name, reasons in other.quarantine_reasons.items():
+            mine = self.quarantine_reasons.setdefault(name, {})
+            for reason, n in reasons.items():
+                mine[reason] = mine.get(reason, 0) + n
+        self.correspondence.update(other.correspondence)
+
 
 def _is_inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
@@ -93,16 +106,53 @@ def pseudonymise_extract(
     key_file: Path,
     names_dir: Path | None = None,
     on_table: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> PseudonymisationReport:
     """Write the pseudonymised form of every contract table found in ``raw_dir``; with
-    ``names_dir``, also each school's correspondence file (:func:`write_correspondence`)."""
+    ``names_dir``, also each school's correspondence file (:func:`write_correspondence`).
+
+    A partitioned extract (:mod:`features.ingest.partitions`) is pseudonymised partition by
+    partition, in ``jobs`` processes, into the same partitions of ``out_dir``; ``on_table`` is
+    then told each partition's name, and the report sums them."""
+    _check_places(raw_dir, out_dir, key_file, names_dir)
+    partitions = find_partitions(raw_dir)
+    if not partitions:
+        return _pseudonymise_one(raw_dir, out_dir, key_file, names_dir, on_table)
+    report = PseudonymisationReport(str(raw_dir), str(out_dir))
+    work = [(part, out_dir / part.name, key_file, names_dir) for part in partitions]
+    for part, done in zip(partitions, map_in_workers(_pseudonymise_partition, work, jobs), strict=True):
+        report.add(done)
+        if on_table is not None:
+            on_table(part.name)
+    (out_dir / "pseudonymisation_report.json").write_text(report.to_json(), encoding="utf-8")
+    return report
+
+
+def _pseudonymise_partition(args: tuple[Path, Path, Path, Path | None]) -> PseudonymisationReport:
+    try:
+        return _pseudonymise_one(*args, None)
+    except ContractError as error:
+        raise type(error)(f"partition {args[0].name}: {error}") from None
+
+
+def _check_places(raw_dir: Path, out_dir: Path, key_file: Path, names_dir: Path | None) -> None:
     if _is_inside(key_file, out_dir) or _is_inside(key_file, raw_dir):
         raise KeyFileError(f"{key_file}: the key must not be stored beside the data ({raw_dir}, {out_dir}).")
     if names_dir is not None and _is_inside(names_dir, out_dir):
         raise ContractError(f"{names_dir}: correspondence files hold names; keep them out of the extract ({out_dir}).")
-    key = load_key(key_file)
+    load_key(key_file)
     if out_dir.resolve() == raw_dir.resolve():
         raise ContractError(f"{out_dir}: the output folder must differ from the raw folder.")
+
+
+def _pseudonymise_one(
+    raw_dir: Path,
+    out_dir: Path,
+    key_file: Path,
+    names_dir: Path | None,
+    on_table: Callable[[str], None] | None,
+) -> PseudonymisationReport:
+    key = load_key(key_file)
     report = PseudonymisationReport(str(raw_dir), str(out_dir))
     found = {name: find_table(raw_dir, name) for name in c.TABLES}
     if found["pupils"] is None:

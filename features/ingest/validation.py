@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ from pandera.pandas import DataFrameSchema
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
 from features.ingest.parsing import arrow_schema, parse_table
+from features.ingest.partitions import find_partitions, map_in_workers
 from features.ingest.rules import RuleContext, reading_schema, rules_schema
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,20 @@ class TableReport:
     def reconciled(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_quarantined
 
+    def add(self, other: TableReport, partition: str) -> None:
+        """Count a partition's report of the same table into this one; its examples and notes
+        name the partition."""
+        self.rows_read += other.rows_read
+        self.rows_kept += other.rows_kept
+        self.rows_quarantined += other.rows_quarantined
+        for issue, rows in other.issues.items():
+            self.issues[issue] = self.issues.get(issue, 0) + rows
+        room = MAX_EXAMPLES - len(self.examples)
+        self.examples += [
+            Violation(f"{partition}/{v.file}", v.row, v.column, v.value, v.reason) for v in other.examples[:room]
+        ]
+        self.notes += [n for n in other.notes if n not in self.notes]
+
 
 @dataclass
 class ValidationReport:
@@ -97,6 +113,15 @@ class ValidatedExtract:
     report: ValidationReport
 
 
+def _shown(value: Any) -> str:
+    """A cell as the report shows it: a Parquet date as ``YYYY-MM-DD``, as in the contract."""
+    if value is None or pd.isna(value):
+        return ""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return str(value)
+
+
 def _violations(errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[str, ...]) -> list[Violation]:
     cases = errors.failure_cases
     cases = cases[cases["index"].notna()]
@@ -113,7 +138,7 @@ def _violations(errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[s
             continue
         first_column = column.split(", ")[0]
         value: Any = raw.at[position, first_column] if first_column in raw.columns else None
-        text = "" if value is None or pd.isna(value) else str(value)
+        text = _shown(value)
         found[(position, column + reason)] = Violation(file, position + 1, column, text, reason)
     return list(found.values())
 
@@ -240,6 +265,78 @@ def validate_extract(
         kept[name], quarantine[name], report.tables[name] = validate_table(spec, raw, source, ctx)
         log.info("%s: %d read, %d kept, %d quarantined", source.file, len(raw), len(kept[name]), len(quarantine[name]))
     return ValidatedExtract(kept, quarantine, report)
+
+
+def validate_to_folder(
+    extract_dir: Path,
+    out_dir: Path,
+    *,
+    reference_date: date | None = None,
+    require_outcomes: bool = True,
+    jobs: int = 1,
+    on_part: Callable[[str], None] | None = None,
+) -> ValidationReport:
+    """Validate an extract and write the result (:func:`write_validated`), a table at a time.
+
+    A partitioned extract (:mod:`features.ingest.partitions`) is validated partition by
+    partition, in ``jobs`` processes, into the same partitions of ``out_dir``, so memory is
+    bounded by one partition; the report at the top sums them (rows read = kept + quarantined
+    still holds per table) and its examples name the partition. ``on_part`` is told each table
+    (plain extract) or partition done.
+    """
+    reference = reference_date or date.today()
+    partitions = find_partitions(extract_dir)
+    if not partitions:
+        validated = validate_extract(
+            extract_dir, reference_date=reference, require_outcomes=require_outcomes, on_table=on_part
+        )
+        write_validated(validated, out_dir)
+        return validated.report
+    report = ValidationReport(str(extract_dir), reference.isoformat())
+    work = [(part, out_dir / part.name, reference, require_outcomes) for part in partitions]
+    for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
+        for name, table in done.tables.items():
+            if name not in report.tables:
+                report.tables[name] = TableReport(name, table.file, table.source, 0, 0, 0)
+            report.tables[name].add(table, part.name)
+        report.warnings += [f"{part.name}: {w}" for w in done.warnings]
+        if on_part is not None:
+            on_part(part.name)
+    _check_pupils_in_one_partition(out_dir, [p.name for p in partitions])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "validation_report.json").write_text(report.to_json(), encoding="utf-8")
+    (out_dir / "validation_report.txt").write_text(render_report(report), encoding="utf-8")
+    return report
+
+
+def _validate_partition(args: tuple[Path, Path, date, bool]) -> ValidationReport:
+    part, out, reference, require_outcomes = args
+    try:
+        validated = validate_extract(part, reference_date=reference, require_outcomes=require_outcomes)
+    except ContractError as error:
+        raise ContractError(f"partition {part.name}: {error}") from None
+    write_validated(validated, out)
+    return validated.report
+
+
+def _check_pupils_in_one_partition(out_dir: Path, names: list[str]) -> None:
+    """Stop when a pupil is kept in two partitions: their features would be split."""
+    files = [str(out_dir / name / "pupils.parquet") for name in names]
+    shared = (
+        duckdb.connect()
+        .execute(
+            "SELECT pupil_id, list(DISTINCT string_split(filename, '/')[-2] ORDER BY string_split(filename, '/')[-2]) "
+            "FROM read_parquet($files, filename = true) GROUP BY pupil_id HAVING count(*) > 1 ORDER BY pupil_id",
+            {"files": files},
+        )
+        .fetchall()
+    )
+    if shared:
+        examples = "; ".join(f"{pupil} in {', '.join(parts)}" for pupil, parts in shared[:5])
+        raise ContractError(
+            f"{out_dir}: {len(shared):,} pupil(s) kept in more than one partition ({examples}); every row of a "
+            "pupil belongs to one partition (that of their latest enrolment)."
+        )
 
 
 def write_validated(validated: ValidatedExtract, out_dir: Path) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
-from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, school_days
+from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, find_partitions, school_days
 from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
 from features.signals.engines import connect
@@ -44,10 +45,37 @@ class FeatureOutput:
     seconds: float
 
 
-def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables, date]:
-    """The validated extract on ``con``, and the last date it has observed (for label closure)."""
+def observed_span(extract_dir: Path) -> tuple[int, date]:
+    """First school year and last date observed of a validated extract, plain or partitioned."""
+    folders = find_partitions(extract_dir) or [extract_dir]
+    con = duckdb.connect()
+    year = con.execute(
+        "SELECT min(school_year) FROM read_parquet($f)", {"f": [str(f / "enrolments.parquet") for f in folders]}
+    ).fetchone()
+    last: list[date] = []
+    for table, column in (
+        ("attendance", "date"),
+        ("grades", "date"),
+        ("outcomes", "event_date"),
+        ("enrolments", "entry_date"),
+    ):
+        files = [str(f / f"{table}.parquet") for f in folders if (f / f"{table}.parquet").exists()]
+        found = con.execute(f"SELECT max({column}) FROM read_parquet($f)", {"f": files}).fetchone() if files else None
+        if found is not None and found[0] is not None:
+            last.append(found[0])
+    if year is None or year[0] is None or not last:
+        raise ContractError(f"{extract_dir}: the extract holds no enrolment.")
+    return int(year[0]), max(last)
+
+
+def _require_validated(extract_dir: Path) -> None:
     if not (extract_dir / "validation_report.json").exists():
         raise ContractError(f"{extract_dir}: not a validated extract; run 'vigie validate' first and use its output.")
+
+
+def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables, date]:
+    """The validated extract on ``con``, and the last date it has observed (for label closure)."""
+    _require_validated(extract_dir)
     tables: dict[str, ir.Table] = {}
     optional = {
         "incidents": pa.schema([("pupil_id", pa.string()), ("date", pa.date32()), ("kind", pa.string())]),
@@ -61,19 +89,9 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
             tables[name] = ibis.memtable(optional[name].empty_table())
         else:
             raise ContractError(f"{extract_dir}: table '{name}' missing.")
-    observed = [
-        tables[t][c].max().execute()
-        for t, c in (
-            ("attendance", "date"),
-            ("grades", "date"),
-            ("outcomes", "event_date"),
-            ("enrolments", "entry_date"),
-        )
-    ]
-    known_until = max(pd.Timestamp(d).date() for d in observed if d is not None and not pd.isna(d))
+    first_year, known_until = observed_span(extract_dir)
     calendar_path = extract_dir / "calendar.parquet"
     holidays = pd.read_parquet(calendar_path) if calendar_path.exists() else None
-    first_year = int(tables["enrolments"].school_year.min().execute())
     first, last = date(first_year - 1, 9, 1), max(as_of) + timedelta(days=2)
     calendar_days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
     is_open = np.isin(calendar_days, school_days(first, last, holidays))
@@ -137,11 +155,13 @@ def _concatenate_parts(parts: list[Path], target: Path) -> None:
 
 
 def input_hash(extract_dir: Path) -> str:
-    """A digest of a validated extract's tables: what a feature table was built from."""
+    """A digest of a validated extract's tables (every partition's): what a feature table was built from."""
     digest = hashlib.sha256()
-    for name in sorted(TABLES):
-        path = extract_dir / f"{name}.parquet"
-        if path.exists():
+    for folder in find_partitions(extract_dir) or [extract_dir]:
+        for name in sorted(TABLES):
+            path = folder / f"{name}.parquet"
+            if not path.exists():
+                continue
             with path.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
@@ -167,15 +187,19 @@ def build_features(
 ) -> FeatureOutput:
     """Build the snapshots of ``config`` from a validated extract and write them with their metadata.
 
-    ``purpose="scoring"`` writes the model inputs only (see :func:`snapshot_expressions`).
+    ``purpose="scoring"`` writes the model inputs only (see :func:`snapshot_expressions`). A
+    partitioned extract is built one partition at a time (:func:`_build_partitioned`).
     """
+    partitions = find_partitions(extract_dir)
+    if partitions:
+        return _build_partitioned(extract_dir, partitions, out_dir, config, purpose)
     began = datetime.now(UTC)
     con = connect(config.engine, spark_master=config.spark_master, memory_limit=config.memory_limit)
     schedule = config.schedule
     provisional = config.as_of or schedule.dates(date.min, date.today())  # type: ignore[union-attr]
     t, observed_until = load_tables(con, extract_dir, provisional)
     known_until = config.labels_known_until or observed_until
-    first_year = int(t.enrolments.school_year.min().execute())
+    first_year, _ = observed_span(extract_dir)
     as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
     if not as_of:
         raise ContractError(f"{extract_dir}: no as-of date of the schedule falls inside the extract.")
@@ -220,6 +244,67 @@ def build_features(
     metadata.write(out_dir)
     audit_path = out_dir / AUDIT_TABLE if audit is not None else None
     return FeatureOutput(out_dir / FEATURE_TABLE, audit_path, metadata, rows, as_of, metadata.seconds)
+
+
+def _build_partitioned(
+    extract_dir: Path, partitions: list[Path], out_dir: Path, config: FeatureConfig, purpose: Purpose
+) -> FeatureOutput:
+    """Each partition's snapshots, appended into one feature table (and audit table).
+
+    Every row of a pupil lives in one partition, so a partition's features are exact; each
+    keeps its own calendar (school holidays differ by zone). The dates and the label closure
+    are fixed once for the whole extract, so every partition is built at the same dates.
+    """
+    began = datetime.now(UTC)
+    _require_validated(extract_dir)
+    first_year, observed_until = observed_span(extract_dir)
+    known_until = config.labels_known_until or observed_until
+    schedule = config.schedule
+    as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
+    fixed = config.model_copy(update={"as_of": as_of, "schedule": None, "labels_known_until": known_until})
+    work = out_dir / ".partitions"
+    shutil.rmtree(work, ignore_errors=True)
+    built = []
+    for part in partitions:
+        try:
+            built.append(build_features(part, work / part.name, fixed, purpose=purpose))
+        except ContractError as error:
+            raise ContractError(f"partition {part.name}: {error}") from None
+    for stale in (out_dir / FEATURE_TABLE, out_dir / AUDIT_TABLE, out_dir / METADATA):
+        stale.unlink(missing_ok=True)
+    _concatenate_parts([b.features for b in built], out_dir / FEATURE_TABLE)
+    audit = None
+    if purpose == "training":
+        audit = out_dir / AUDIT_TABLE
+        _concatenate_parts([b.audit for b in built if b.audit is not None], audit)
+    shutil.rmtree(work)
+    per_as_of: dict[date, AsOfCounts] = {}
+    for b in built:
+        for day, counts in b.metadata.per_as_of.items():
+            total = per_as_of.get(day, AsOfCounts(rows=0, labelled=0, positives=0))
+            per_as_of[day] = AsOfCounts(
+                rows=total.rows + counts.rows,
+                labelled=(total.labelled or 0) + (counts.labelled or 0) if purpose == "training" else None,
+                positives=(total.positives or 0) + (counts.positives or 0) if purpose == "training" else None,
+            )
+    rows = sum(b.rows for b in built)
+    seconds = round((datetime.now(UTC) - began).total_seconds(), 2)
+    metadata = built[0].metadata.model_copy(
+        update={
+            "created_at": began,
+            "config": config,
+            "config_hash": config.digest(),
+            "input_dir": str(extract_dir),
+            "input_hash": input_hash(extract_dir),
+            "as_of_dates": as_of,
+            "labels_known_until": known_until if purpose == "training" else None,
+            "rows": rows,
+            "per_as_of": per_as_of,
+            "seconds": seconds,
+        }
+    )
+    metadata.write(out_dir)
+    return FeatureOutput(out_dir / FEATURE_TABLE, audit, metadata, rows, as_of, seconds)
 
 
 def _counts_per_date(path: Path, purpose: Purpose) -> dict[date, AsOfCounts]:

@@ -40,8 +40,14 @@ Missing data: 1% of pupil-subject-years have no grade; ``allophone`` is blank fo
 enrolments; mid-year arrivals and leavers have partial records. ``inject_errors`` appends
 rule-breaking rows (score above the maximum, future dates, unknown pupils, duplicates,
 dates outside any enrolment, unknown grade levels) to exercise validation and quarantine.
+
+An ``extract_date`` writes what an extract taken that day holds (nothing later; exits and
+dropouts after it unknown). A *national* extract is written one département at a time
+(:mod:`features.synthetic.partitioned`): one partition per département, each a district of
+its own with UAIs starting with the département's code.
 """
 
 from features.synthetic.generator import SynthConfig, SynthSummary, synthesise
+from features.synthetic.partitioned import DEPARTEMENTS, PartitionedSummary, synthesise_partitioned
 
-__all__ = ["SynthConfig", "SynthSummary", "synthesise"]
+__all__ = ["DEPARTEMENTS", "PartitionedSummary", "SynthConfig", "SynthSummary", "synthesise", "synthesise_partitioned"]

@@ -56,6 +56,17 @@ class SynthConfig:
     #: 8-12 subjects (the order of magnitude of issue 14; no public statistic counts marks).
     #: At national scale that is about a billion grade rows a year. Lower it for quick tests.
     grades_per_subject: float = 25.0
+    #: The day the extract was taken (default: none, every simulated row is written). Rows
+    #: dated after it are left out, as are enrolments starting after it; exits and dropouts
+    #: after it are not known yet (empty ``exit_date``, no outcome).
+    extract_date: date | None = None
+    #: Three digits that start every school's UAI: the département code, as in real UAIs.
+    uai_prefix: str | None = None
+    #: Position of this extract's pupils in an INE sequence shared by the partitions of one
+    #: national extract (see :mod:`features.synthetic.partitioned`), with its ``ine_offset``:
+    #: partitions that take disjoint ranges never share an INE. None: drawn from the seed.
+    first_pupil: int = 0
+    ine_offset: int | None = None
 
     def __post_init__(self) -> None:
         if self.pupils < 50:
@@ -66,6 +77,8 @@ class SynthConfig:
             raise ValueError(
                 f"The 'grades_per_subject' parameter must be positive. Got {self.grades_per_subject} instead."
             )
+        if self.uai_prefix is not None and not (len(self.uai_prefix) == 3 and self.uai_prefix.isdigit()):
+            raise ValueError(f"The 'uai_prefix' parameter must be three digits. Got {self.uai_prefix!r} instead.")
         if self.recording_bias <= 0:
             raise ValueError(f"The 'recording_bias' parameter must be positive. Got {self.recording_bias} instead.")
 
@@ -82,12 +95,19 @@ class SynthSummary:
     errors_injected: int = 0
 
 
-def _identifiers(rng: np.random.Generator, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    numbers = (np.arange(n, dtype=np.int64) * 7_654_321_177 + int(rng.integers(0, 10**9))) % 10**10
+#: Multiplier of the INE sequence: odd and not a multiple of 5, so ``i -> i * M mod 10**10`` is
+#: a bijection and distinct positions give distinct INEs.
+_INE_STEP = 7_654_321_177
+
+
+def _identifiers(rng: np.random.Generator, n: int, config: SynthConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    offset = int(rng.integers(0, 10**9)) if config.ine_offset is None else config.ine_offset
+    positions = np.arange(config.first_pupil, config.first_pupil + n, dtype=np.int64)
+    numbers = (positions * _INE_STEP + offset) % 10**10
     letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))[rng.integers(0, 23, n)]
     ines = np.char.add(np.char.zfill(numbers.astype(str), 10), letters)
     fake = Faker("fr_FR")
-    fake.seed_instance(seed)
+    fake.seed_instance(config.seed)
     last = np.array(sorted({fake.last_name() for _ in range(1500)}))
     first_f = np.array(sorted({fake.first_name_female() for _ in range(600)}))
     first_m = np.array(sorted({fake.first_name_male() for _ in range(600)}))
@@ -119,7 +139,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
     per_cohort = math.ceil(config.pupils * 1.08 / cohorts)
     start_years = np.repeat(np.arange(config.first_year - PAST_COHORTS, config.last_year + 1), per_cohort)
     pupils = make_pupils(rng, start_years.size, start_years)
-    schools = make_schools(rng, per_cohort)
+    schools = make_schools(rng, per_cohort, config.uai_prefix)
     sim = Simulation(rng, schools, pupils, config.dropout_shift)
     for year in range(config.first_year - PAST_COHORTS, config.first_year):
         sim.step(year)
@@ -128,9 +148,12 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
     chosen = np.sort(rng.choice(candidates, size=min(config.pupils, candidates.size), replace=False))
     sim.done[np.setdiff1d(np.arange(start_years.size), chosen)] = True
 
-    ines, last_names, first_names = _identifiers(rng, start_years.size, config.seed)
-    writer = ExtractWriter(out_dir, config.format)
+    ines, last_names, first_names = _identifiers(rng, start_years.size, config)
+    writer = ExtractWriter(out_dir, config.format, config.extract_date)
     extract_end = np.datetime64(date(config.last_year + 1, 10, 31), "D")
+    if config.extract_date is not None:
+        extract_end = min(extract_end, np.datetime64(config.extract_date, "D"))
+    enrolled = np.zeros(start_years.size, dtype=bool)
     event_of = np.full(start_years.size, np.datetime64("NaT"), dtype="datetime64[D]")
     positive_rate: dict[int, float] = {}
     for year in years:
@@ -142,6 +165,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
         events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias,
                            config.grades_per_subject)  # fmt: skip
         _write_year(writer, rng, state, pupils, schools, events, ines, holidays)
+        enrolled[state.pupil[state.entry <= extract_end]] = True
         if year == config.first_year:
             sample = {key: events.grades[key][:1000] for key in ("pupil", "day")}
         event_of[state.pupil] = np.where(np.isnat(state.dropout_date), event_of[state.pupil], state.dropout_date)
@@ -149,7 +173,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
         if on_year is not None:
             on_year(year)
 
-    seen = chosen
+    seen = chosen[enrolled[chosen]]
     writer.write(
         "pupils",
         {

@@ -44,12 +44,17 @@ class Pupils:
     allophone: np.ndarray  # bool
 
 
-def make_uai(rng: np.random.Generator, n: int) -> np.ndarray:
-    digits = rng.choice(np.arange(100_000, 9_999_999), size=n, replace=False)
+def make_uai(rng: np.random.Generator, n: int, prefix: str | None = None) -> np.ndarray:
+    """``n`` distinct UAIs with their key letter; with ``prefix`` (a département code, three
+    digits), all starting with it, as real UAIs do."""
+    if prefix is None:
+        digits = rng.choice(np.arange(100_000, 9_999_999), size=n, replace=False)
+    else:
+        digits = int(prefix) * 10_000 + rng.choice(10_000, size=n, replace=False)
     return np.array([f"{d:07d}{c.uai_key_letter(f'{d:07d}')}" for d in digits])
 
 
-def make_schools(rng: np.random.Generator, pupils_per_cohort: int) -> Schools:
+def make_schools(rng: np.random.Generator, pupils_per_cohort: int, uai_prefix: str | None = None) -> Schools:
     n_college = max(2, round(4 * pupils_per_cohort / 520))
     n_gt = max(1, round(1.9 * pupils_per_cohort / 950))
     n_pro = max(1, round(1.2 * pupils_per_cohort / 450))
@@ -62,7 +67,7 @@ def make_schools(rng: np.random.Generator, pupils_per_cohort: int) -> Schools:
     priority[by_deprivation[:n_rep_plus]] = 2
     priority[by_deprivation[n_rep_plus : n_rep_plus + n_rep]] = 1
     strictness = np.exp(rng.normal(0, 0.2, kind.size))
-    return Schools(make_uai(rng, kind.size), kind, priority, social, strictness)
+    return Schools(make_uai(rng, kind.size, uai_prefix), kind, priority, social, strictness)
 
 
 def make_pupils(rng: np.random.Generator, n: int, start_years: np.ndarray) -> Pupils:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -60,16 +62,28 @@ RAW_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 Format = Literal["csv", "parquet"]
+#: Per table, the date a row becomes known: rows after the extract date are not in the extract.
+_DATED_BY = {
+    "enrolments": "entry_date",
+    "attendance": "date",
+    "grades": "date",
+    "incidents": "date",
+    "outcomes": "event_date",
+}
 _CSV_OPTIONS = pacsv.WriteOptions(
     quoting_style="none", quoting_header="none"
 )  # our values hold no separator; pyarrow fails loudly if one does
 
 
 class ExtractWriter:
-    """Appends batches to each table's file; call :meth:`close` to finish the files."""
+    """Appends batches to each table's file; call :meth:`close` to finish the files.
 
-    def __init__(self, out_dir: Path, fmt: Format) -> None:
-        self.out_dir, self.fmt = out_dir, fmt
+    With ``extract_date``, writes what an extract taken that day holds: rows dated after it
+    are left out and an exit after it is not known yet (empty).
+    """
+
+    def __init__(self, out_dir: Path, fmt: Format, extract_date: date | None = None) -> None:
+        self.out_dir, self.fmt, self.extract_date = out_dir, fmt, extract_date
         out_dir.mkdir(parents=True, exist_ok=True)
         self._writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
         self.rows: dict[str, int] = {}
@@ -82,6 +96,8 @@ class ExtractWriter:
         batch = pa.table(
             [pa.array(columns[f.name], type=f.type, from_pandas=True) for f in schema], schema=schema
         )  # from_pandas: NaN is written as an empty cell
+        if self.extract_date is not None and table in _DATED_BY:
+            batch = self._as_known_on(table, batch, pa.scalar(self.extract_date, pa.date32()))
         if table not in self._writers:
             self._writers[table] = (
                 pq.ParquetWriter(self.path(table), batch.schema, compression="zstd")
@@ -90,6 +106,15 @@ class ExtractWriter:
             )
         self._writers[table].write_table(batch)
         self.rows[table] = self.rows.get(table, 0) + batch.num_rows
+
+    @staticmethod
+    def _as_known_on(table: str, batch: pa.Table, day: pa.Scalar) -> pa.Table:
+        batch = batch.filter(pc.less_equal(batch[_DATED_BY[table]], day))
+        if table == "enrolments":
+            exit_ = batch["exit_date"]
+            known = pc.if_else(pc.greater(exit_, day), pa.scalar(None, pa.date32()), exit_)
+            batch = batch.set_column(batch.schema.get_field_index("exit_date"), "exit_date", known)
+        return batch
 
     def close(self) -> None:
         for writer in self._writers.values():
