@@ -8,6 +8,8 @@ TreeSHAP is the costly part, so the low tier's reasons are computed on demand.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,6 +90,25 @@ def tiers(
     )
 
 
+def _batch_metadata(
+    as_of: date,
+    model_version: str,
+    rows: int,
+    tier_counts: dict[str, int],
+    thresholds: Thresholds,
+    capacity: dict[str, Any],
+) -> dict[str, Any]:
+    """What is written beside every batch (and read by the service to explain a tier)."""
+    return {
+        "as_of": as_of.isoformat(),
+        "model_version": model_version,
+        "rows": rows,
+        "tiers": tier_counts,
+        "thresholds": asdict(thresholds),
+        "capacity": capacity,
+    }
+
+
 @dataclass
 class ScoreBatch:
     scores: pa.Table
@@ -101,58 +122,132 @@ class ScoreBatch:
     capacity: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
-        counts = pd.Series(self.scores.column("tier").to_pylist()).value_counts().to_dict()
-        return {
-            "as_of": self.as_of.isoformat(),
-            "model_version": self.model_version,
-            "rows": self.scores.num_rows,
-            "tiers": counts,
-            "thresholds": asdict(self.thresholds),
-            "capacity": self.capacity,
-        }
+        counts = {str(k): int(v) for k, v in pd.Series(self.scores.column("tier").to_pylist()).value_counts().items()}
+        return _batch_metadata(
+            self.as_of, self.model_version, self.scores.num_rows, counts, self.thresholds, self.capacity
+        )
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch scored in a stream (:func:`score_chunks`): everything but its rows."""
+
+    as_of: date
+    model_version: str
+    rows: int
+    tier_counts: dict[str, int]
+    thresholds: Thresholds
+    capacity: dict[str, Any]
+
+    def metadata(self) -> dict[str, Any]:
+        return _batch_metadata(
+            self.as_of, self.model_version, self.rows, self.tier_counts, self.thresholds, self.capacity
+        )
+
+
+_NUMERIC = [f for f in FEATURE_NAMES if f not in ("grade_level", "track")]
 
 
 def references(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean of each numeric feature per grade level in the batch: the "au même niveau" figures."""
-    numeric = [f for f in FEATURE_NAMES if f not in ("grade_level", "track")]
-    return frame.groupby("grade_level")[numeric].mean()
+    return frame.groupby("grade_level")[_NUMERIC].mean()
+
+
+#: Feature rows of one as-of date, chunk by chunk; called once per pass over the batch.
+Chunks = Callable[[], Iterator[pd.DataFrame]]
+#: Receives each chunk's score rows (``SCORE_SCHEMA``) and model inputs, in order.
+ChunkSink = Callable[[pa.Table, pd.DataFrame], None]
+
+
+def score_chunks(
+    chunks: Chunks, model: DropoutRiskModel, model_version: str, config: TierConfig, sink: ChunkSink
+) -> BatchSummary:
+    """Score a batch in two passes, so that memory holds one chunk of features at a time.
+
+    First pass: the risk of every pupil and the grade-level means (sums and counts). Then the
+    capacity tiers over the whole batch. Second pass: the reasons of the high and medium
+    tiers, and each chunk's rows to ``sink``.
+    """
+    features = list(model.feature_names_in_)
+    risks, pupils, schools = [], [], []
+    days: set[date] = set()
+    sums: pd.DataFrame | None = None
+    counts: pd.DataFrame | None = None
+    for chunk in chunks():
+        risks.append(model.predict_proba(feature_matrix(chunk, features))[:, 1])
+        pupils.append(chunk["pupil_id"].astype(str).to_numpy())
+        schools.append(chunk["school_id"].astype(str).to_numpy())
+        days.update(pd.to_datetime(chunk["as_of"]).dt.date.unique())
+        by_level = chunk.groupby("grade_level")[[f for f in _NUMERIC if f in chunk.columns]]
+        sums = by_level.sum() if sums is None else sums.add(by_level.sum(), fill_value=0)
+        counts = by_level.count() if counts is None else counts.add(by_level.count(), fill_value=0)
+    if len(days) != 1 or sums is None or counts is None:
+        raise ValueError(f"A batch to score must hold one as-of date. Got {len(days)} instead.")
+    risk = np.concatenate(risks)
+    tier, thresholds = tiers(risk, np.concatenate(schools), np.concatenate(pupils), config)
+    refs = LevelMeans.of(sums / counts, features)
+    as_of = days.pop()
+    done = 0
+    for chunk in chunks():
+        rows = slice(done, done + len(chunk))
+        explained = np.flatnonzero(tier[rows] != "low")
+        parts = []
+        if explained.size:
+            picked = chunk.iloc[explained]
+            values = encoded_matrix(picked, features)
+            levels = picked["grade_level"].to_numpy()
+            parts.append(reason_columns(model.contributions(values), values, levels, features, refs, config.reasons))
+        table = pa.table(
+            {
+                "pupil_id": chunk["pupil_id"].astype(str).to_numpy(),
+                "school_id": chunk["school_id"].astype(str).to_numpy(),
+                "grade_level": chunk["grade_level"].astype(str).to_numpy(),
+                "as_of": pa.array(np.full(len(chunk), as_of), pa.date32()),
+                "risk": risk[rows],
+                "tier": tier[rows],
+                "reasons": _reason_list(len(chunk), explained, parts),
+                "model_version": np.full(len(chunk), model_version),
+            },
+            schema=SCORE_SCHEMA,
+        )
+        sink(table, chunk[_input_columns(features)].reset_index(drop=True))
+        done += len(chunk)
+    tier_counts = {str(k): int(v) for k, v in pd.Series(tier).value_counts().items()}
+    capacity = {"high": config.high, "medium": config.medium, "scope": config.scope}
+    return BatchSummary(as_of, model_version, len(risk), tier_counts, thresholds, capacity)
+
+
+def _input_columns(features: list[str]) -> list[str]:
+    return ["pupil_id", "school_id", *[f for f in features if f != "school_id"]]
 
 
 def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str, config: TierConfig) -> ScoreBatch:
-    """Score one as-of date's feature rows (pupil_id, as_of, school_id, grade_level and features)."""
-    dates = pd.to_datetime(frame["as_of"]).dt.date.unique()
-    if len(dates) != 1:
-        raise ValueError(f"The frame parameter of score_frame must hold one as-of date. Got {len(dates)} instead.")
-    features = list(model.feature_names_in_)
-    risk = np.empty(len(frame))
-    for start in range(0, len(frame), config.chunk_rows):
-        chunk = frame.iloc[start : start + config.chunk_rows]
-        risk[start : start + len(chunk)] = model.predict_proba(feature_matrix(chunk, features))[:, 1]
-    tier, thresholds = tiers(risk, frame["school_id"].to_numpy(), frame["pupil_id"].to_numpy(), config)
-    refs = LevelMeans.of(references(frame), features)
-    explained = np.flatnonzero(tier != "low")
-    parts = []
-    for start in range(0, len(explained), config.chunk_rows):
-        chunk = frame.iloc[explained[start : start + config.chunk_rows]]
-        values = encoded_matrix(chunk, features)
-        levels = chunk["grade_level"].to_numpy()
-        parts.append(reason_columns(model.contributions(values), values, levels, features, refs, config.reasons))
-    table = pa.table(
-        {
-            "pupil_id": frame["pupil_id"].astype(str).to_numpy(),
-            "school_id": frame["school_id"].astype(str).to_numpy(),
-            "grade_level": frame["grade_level"].astype(str).to_numpy(),
-            "as_of": pa.array(pd.to_datetime(frame["as_of"]).dt.date, pa.date32()),
-            "risk": risk,
-            "tier": tier,
-            "reasons": _reason_list(len(frame), explained, parts),
-            "model_version": np.full(len(frame), model_version),
-        },
-        schema=SCORE_SCHEMA,
+    """Score one as-of date's feature rows (pupil_id, as_of, school_id, grade_level and features)
+    in memory: :func:`score_chunks` over slices of the frame."""
+    if frame.empty:
+        raise ValueError("The frame parameter of score_frame must hold one as-of date. Got 0 instead.")
+    tables: list[pa.Table] = []
+    inputs: list[pd.DataFrame] = []
+
+    def keep(table: pa.Table, chunk_inputs: pd.DataFrame) -> None:
+        tables.append(table)
+        inputs.append(chunk_inputs)
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        return (frame.iloc[s : s + config.chunk_rows] for s in range(0, len(frame), config.chunk_rows))
+
+    try:
+        summary = score_chunks(chunks, model, model_version, config, keep)
+    except ValueError as error:
+        raise ValueError(f"The frame parameter of score_frame: {error}") from None
+    return ScoreBatch(
+        pa.concat_tables(tables),
+        summary.thresholds,
+        model_version,
+        summary.as_of,
+        pd.concat(inputs, ignore_index=True),
+        summary.capacity,
     )
-    inputs = frame[["pupil_id", "school_id", *[f for f in features if f != "school_id"]]].reset_index(drop=True)
-    capacity = {"high": config.high, "medium": config.medium, "scope": config.scope}
-    return ScoreBatch(table, thresholds, model_version, dates[0], inputs, capacity)
 
 
 def _reason_list(rows: int, explained: np.ndarray, parts: list[ReasonColumns]) -> pa.Array:
@@ -185,17 +280,43 @@ def explain_rows(
 def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"] = "parquet") -> Path:
     """The contract's score file (reasons as a JSON string in CSV) and its metadata beside it."""
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"scores_{batch.as_of.isoformat()}"
+    path = _score_path(out, batch.as_of, fmt)
     if fmt == "parquet":
-        path = out / f"{stem}.parquet"
         pq.write_table(batch.scores, path)
     else:
-        path = out / f"{stem}.csv"
-        frame = batch.scores.to_pandas()
-        frame["reasons"] = [json.dumps(list(r), ensure_ascii=False) for r in frame["reasons"]]
-        frame.to_csv(path, index=False)
-    (out / f"{stem}.json").write_text(json.dumps(batch.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
+        _csv_rows(batch.scores).to_csv(path, index=False)
+    _write_metadata(path, batch.metadata())
     return path
+
+
+def export_scores(batch_file: Path, summary: BatchSummary, out: Path, *, fmt: Literal["parquet", "csv"]) -> Path:
+    """The score file of a batch kept in the history (:func:`score_to_history`), a row group
+    at a time: the contract's output for the tools that read it."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = _score_path(out, summary.as_of, fmt)
+    if fmt == "parquet":
+        shutil.copyfile(batch_file, path)
+    else:
+        source = pq.ParquetFile(batch_file)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            for group in range(source.num_row_groups):
+                _csv_rows(source.read_row_group(group)).to_csv(handle, index=False, header=group == 0)
+    _write_metadata(path, summary.metadata())
+    return path
+
+
+def _score_path(out: Path, as_of: date, fmt: str) -> Path:
+    return out / f"scores_{as_of.isoformat()}.{fmt}"
+
+
+def _csv_rows(scores: pa.Table) -> pd.DataFrame:
+    frame = scores.to_pandas()
+    frame["reasons"] = [json.dumps(list(r), ensure_ascii=False) for r in frame["reasons"]]
+    return frame
+
+
+def _write_metadata(batch_file: Path, metadata: dict[str, Any]) -> None:
+    batch_file.with_suffix(".json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 #: Inside each ``as_of=D`` folder of the score history, the batches' model inputs.
@@ -218,8 +339,7 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
     path = history_file(history, batch.as_of, batch.model_version)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(batch.scores, path)
-    # Thresholds and capacity beside it: the service explains tiers with them.
-    path.with_suffix(".json").write_text(json.dumps(batch.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
+    _write_metadata(path, batch.metadata())  # thresholds and capacity: the service explains tiers with them
     if batch.inputs is not None:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)
@@ -263,10 +383,47 @@ def score_extract(extract: Path, as_of: date, model: LoadedModel, config: TierCo
     return score_frame(pd.read_parquet(built.features), model.estimator, model.label, config)
 
 
-def top_of_batch(batch: ScoreBatch, n: int = 5) -> list[dict[str, Any]]:
+def score_to_history(
+    extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path, history: Path
+) -> tuple[Path, BatchSummary]:
+    """Score a validated extract (plain or partitioned) at ``as_of`` straight into the score
+    history: batch file, model inputs and metadata, written chunk by chunk
+    (:func:`score_chunks`), so memory holds one chunk of features, not the batch (national
+    scale). The features are built as the model's own were (its feature config, DuckDB)."""
+    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
+    features = model.features.config.at([as_of]).model_copy(update={"engine": "duckdb"})
+    built = build_features(extract, folder, features, purpose="scoring")
+    path = history_file(history, as_of, model.label)
+    inputs_file(path).parent.mkdir(parents=True, exist_ok=True)
+    feature_schema = pq.read_schema(built.features)
+    input_schema = pa.schema([feature_schema.field(c) for c in _input_columns(list(model.estimator.feature_names_in_))])
+    with pq.ParquetWriter(path, SCORE_SCHEMA) as scores, pq.ParquetWriter(inputs_file(path), input_schema) as inputs:
+
+        def sink(table: pa.Table, chunk_inputs: pd.DataFrame) -> None:
+            scores.write_table(table)
+            inputs.write_table(pa.Table.from_pandas(chunk_inputs, preserve_index=False).cast(input_schema))
+
+        summary = score_chunks(
+            file_chunks(built.features, config.chunk_rows), model.estimator, model.label, config, sink
+        )
+    _write_metadata(path, summary.metadata())
+    return path, summary
+
+
+def file_chunks(path: Path, rows: int) -> Chunks:
+    """A Parquet feature table read ``rows`` at a time, once per pass."""
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            yield batch.to_pandas()
+
+    return chunks
+
+
+def top_of_batch(scores: pa.Table, n: int = 5) -> list[dict[str, Any]]:
     """The highest risks of the high tier, most at risk first, with their reasons' sentences."""
-    frame = batch.scores.to_pandas()
-    top = frame[frame["tier"] == "high"].sort_values("risk", ascending=False).head(n)
+    frame = scores.filter(pa.compute.equal(scores["tier"], "high")).to_pandas()
+    top = frame.sort_values("risk", ascending=False).head(n)
     return [
         {
             "pupil_id": r.pupil_id,

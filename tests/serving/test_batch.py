@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shap
@@ -217,3 +219,35 @@ def test_encoded_inputs_give_the_same_contributions_as_the_feature_table(
     np.testing.assert_array_equal(from_table, from_array)
     with pytest.raises(ValueError, match="columns"):
         trained.model.contributions(encoded_matrix(rows, features)[:, :-1])
+
+
+def test_a_batch_scored_in_a_stream_equals_the_batch_scored_in_memory(
+    trained: TrainingResult, feature_set: FeatureSet, long_features: Path, tmp_path: Path
+) -> None:
+    """National batches are scored chunk by chunk into the history: same risks, tiers, reasons
+    and thresholds as the whole batch in memory, and the same contract files."""
+    from models.registry import LoadedModel
+    from serving.batch import export_scores, inputs_file, score_extract, score_to_history
+
+    model = LoadedModel(trained.model, "vigie-dropout", "1", "run", feature_set.metadata)
+    day, config = pd.Timestamp("2024-03-31").date(), TierConfig(chunk_rows=1000)
+    validated = long_features.parent / "validated"
+    whole = score_extract(validated, day, model, config, work_dir=tmp_path / "a")
+    assert whole.scores.num_rows > config.chunk_rows  # two chunks at least, two passes
+    kept, summary = score_to_history(validated, day, model, config, work_dir=tmp_path / "b", history=tmp_path / "h")
+    assert _rows(pq.read_table(kept)) == _rows(whole.scores)
+    assert summary.metadata() == whole.metadata()
+    assert whole.inputs is not None
+    pd.testing.assert_frame_equal(pd.read_parquet(inputs_file(kept)), whole.inputs)
+    formats: tuple[Literal["parquet", "csv"], ...] = ("parquet", "csv")
+    for fmt in formats:
+        streamed = export_scores(kept, summary, tmp_path / "out", fmt=fmt)
+        in_memory = write_scores(whole, tmp_path / "ref", fmt=fmt)
+        assert streamed.read_bytes() == in_memory.read_bytes() or fmt == "parquet"
+        assert streamed.with_suffix(".json").read_text() == in_memory.with_suffix(".json").read_text()
+    assert _rows(pq.read_table(tmp_path / "out" / f"scores_{day}.parquet")) == _rows(whole.scores)
+
+
+def _rows(scores: pa.Table) -> str:
+    """Every row, values and reasons, as text (a reason's value may be NaN, which equals nothing)."""
+    return json.dumps(scores.to_pylist(), default=str)
