@@ -1,0 +1,142 @@
+"""Benchmark of a national run: 5.6 million pupils at one as-of date, end to end, with the
+commands a data scientist runs, on one machine.
+
+Steps, each the real `vigie` command in its own process (wall time and peak memory of its
+process tree, workers included):
+  synth        a national raw extract in --partitions départements (realistic grade density),
+               taken on the as-of date: the previous school year whole and the current one
+               up to that day
+  pseudonymise partition by partition, --jobs worker processes
+  validate     partition by partition, --jobs worker processes; read = kept + quarantined
+  score        features at the as-of date partition by partition (DuckDB), then risk, tiers
+               and exact reasons for the high and medium tiers, streamed chunk by chunk into
+               the score history and the contract's score file
+The champion it scores with is trained beforehand on a 20,000-pupil district (not measured).
+
+Prints one JSON line per step, then a summary line. Usage:
+  python benchmarks/national.py [--pupils 5600000] [--partitions 101] [--jobs 2] [--as-of 2024-11-15] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+
+from benchmarks._measure import PeakMemory  # noqa: E402
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _run(step: str, command: list[str], env: dict[str, str], out: Path | None) -> dict[str, Any]:
+    began = time.perf_counter()
+    with PeakMemory(interval=0.2) as peak:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{step} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = {
+        "benchmark": "national",
+        "step": step,
+        "seconds": round(time.perf_counter() - began, 1),
+        "peak_rss_mb": round(peak.peak_mb),
+    }
+    if out is not None:
+        figures["bytes_written"] = _folder_bytes(out)
+    print(json.dumps(figures), flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pupils", type=int, default=5_600_000)
+    parser.add_argument("--partitions", type=int, default=101)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2024, 11, 15))
+    parser.add_argument("--grades-per-subject", type=float, default=25.0)
+    parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
+    args = parser.parse_args()
+
+    from benchmarks._prepare import train_champion
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="vigie-national-"))
+    root.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    champion = train_champion(root / "champion")
+    env = {
+        **os.environ,
+        "VIGIE_DATA_DIR": str(champion.data_dir),
+        "VIGIE_REFERENCE_DATE": (args.as_of + timedelta(days=1)).isoformat(),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    vigie = str(Path(sys.executable).with_name("vigie"))
+    key = root / "secrets" / "national.key"
+    if not key.exists():
+        subprocess.run([vigie, "keygen", str(key)], check=True, capture_output=True)
+    data = root / "national"
+    for folder in ("raw", "extract", "validated", "scores"):
+        shutil.rmtree(data / folder, ignore_errors=True)
+    jobs, year = str(args.jobs), args.as_of.year if args.as_of.month >= 9 else args.as_of.year - 1
+    steps = [
+        ("synth", [vigie, "synth", "--out", str(data / "raw"), "--pupils", str(args.pupils), "--seed", "0",
+                   "--years", f"{year - 1}-{year}", "--format", "parquet", "--partitions", str(args.partitions),
+                   "--jobs", jobs, "--extract-date", args.as_of.isoformat(),
+                   "--grades-per-subject", str(args.grades_per_subject)], data / "raw"),
+        ("pseudonymise", [vigie, "pseudonymise", "--key-file", str(key), "--jobs", jobs, str(data / "raw"),
+                          str(data / "extract")], data / "extract"),
+        ("validate", [vigie, "validate", str(data / "extract"), "--out", str(data / "validated"), "--jobs", jobs,
+                      "--no-require-outcomes"], data / "validated"),
+        ("score", [vigie, "score", "--data", str(data / "validated"), "--as-of", args.as_of.isoformat(),
+                   "--out", str(data / "scores")], data / "scores"),
+    ]  # fmt: skip
+    figures = [_run(step, command, env, out) for step, command, out in steps]
+
+    report = json.loads((data / "validated" / "validation_report.json").read_text())
+    batch = json.loads((data / "scores" / f"scores_{args.as_of.isoformat()}.json").read_text())
+    built = json.loads(
+        (champion.data_dir / "scoring" / f"features-{args.as_of.isoformat()}" / "metadata.json").read_text()
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "national",
+                "step": "summary",
+                "pupils_requested": args.pupils,
+                "partitions": args.partitions,
+                "jobs": args.jobs,
+                "as_of": args.as_of.isoformat(),
+                "rows_read": {t: v["rows_read"] for t, v in report["tables"].items()},
+                "rows_quarantined": report["rows_quarantined"],
+                "reconciled": all(v["reconciled"] for v in report["tables"].values()),
+                "pupils_scored": batch["rows"],
+                "tiers": batch["tiers"],
+                "features_seconds_within_score": built["seconds"],
+                "total_seconds": round(sum(f["seconds"] for f in figures), 1),
+                "peak_rss_mb_max": max(f["peak_rss_mb"] for f in figures),
+                "wall_seconds_with_champion": round(time.perf_counter() - began, 1),
+                "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+            }
+        ),
+        flush=True,
+    )
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
