@@ -14,7 +14,7 @@ DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
 #: Marks per subject and year in the demo: lighter than the realistic 25 the benchmarks use, so that
-#: the demo runs in minutes (validation and pseudonymisation do not stream by partition yet).
+#: the demo runs in minutes.
 DEMO_GRADES ?= 5
 DEMO_SERVE ?= yes
 #: The demo service's 'today': a month after its batch, so that plan reviews read as they would then.

@@ -8,6 +8,8 @@ process tree, workers included):
                up to that day
   pseudonymise partition by partition, --jobs worker processes
   validate     partition by partition, --jobs worker processes; read = kept + quarantined
+  features     (with --features-as-of) a training set: `vigie features` at those dates,
+               partition by partition, labels and audit table included
   score        features at the as-of date partition by partition (DuckDB), then risk, tiers
                and exact reasons for the high and medium tiers, streamed chunk by chunk into
                the score history and the contract's score file
@@ -15,6 +17,9 @@ The champion it scores with is trained beforehand on a 20,000-pupil district (no
 
 Prints one JSON line per step, then a summary line. Usage:
   python benchmarks/national.py [--pupils 5600000] [--partitions 101] [--jobs 2] [--as-of 2024-11-15] [--keep DIR]
+The out-of-core training set of 1M pupils over six years at three dates a year:
+  python benchmarks/national.py --pupils 1000000 --partitions 18 --years 2018-2024 --as-of 2024-11-15 \
+      --features-as-of 2019-12-15,2020-03-31,...,2024-06-15 --features-as-of 2024-03-31,2024-06-15,2024-11-15 --no-score
 """
 
 from __future__ import annotations
@@ -67,6 +72,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2024, 11, 15))
     parser.add_argument("--grades-per-subject", type=float, default=25.0)
+    parser.add_argument(
+        "--years", help="School years of the extract FIRST-LAST (default: the as-of's and the one before)."
+    )
+    parser.add_argument(
+        "--features-as-of",
+        action="append",
+        default=[],
+        help="Also build a training set at these dates (comma-separated); repeat for several sets.",
+    )
+    parser.add_argument("--no-score", action="store_true", help="Stop before scoring.")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
     args = parser.parse_args()
 
@@ -75,10 +90,10 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="vigie-national-"))
     root.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    champion = train_champion(root / "champion")
+    data_dir = root / "data" if args.no_score else train_champion(root / "champion").data_dir
     env = {
         **os.environ,
-        "VIGIE_DATA_DIR": str(champion.data_dir),
+        "VIGIE_DATA_DIR": str(data_dir),
         "VIGIE_REFERENCE_DATE": (args.as_of + timedelta(days=1)).isoformat(),
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "SPARK_LOCAL_IP": "127.0.0.1",
@@ -89,51 +104,59 @@ def main() -> None:
     if not key.exists():
         subprocess.run([vigie, "keygen", str(key)], check=True, capture_output=True)
     data = root / "national"
-    for folder in ("raw", "extract", "validated", "scores"):
+    for folder in ("raw", "extract", "validated", "features", "scores"):
         shutil.rmtree(data / folder, ignore_errors=True)
+    feature_sets = {f"features_{len(d.split(','))}_dates": d for d in args.features_as_of}
     jobs, year = str(args.jobs), args.as_of.year if args.as_of.month >= 9 else args.as_of.year - 1
+    years = args.years or f"{year - 1}-{year}"
     steps = [
         ("synth", [vigie, "synth", "--out", str(data / "raw"), "--pupils", str(args.pupils), "--seed", "0",
-                   "--years", f"{year - 1}-{year}", "--format", "parquet", "--partitions", str(args.partitions),
+                   "--years", years, "--format", "parquet", "--partitions", str(args.partitions),
                    "--jobs", jobs, "--extract-date", args.as_of.isoformat(),
                    "--grades-per-subject", str(args.grades_per_subject)], data / "raw"),
         ("pseudonymise", [vigie, "pseudonymise", "--key-file", str(key), "--jobs", jobs, str(data / "raw"),
                           str(data / "extract")], data / "extract"),
         ("validate", [vigie, "validate", str(data / "extract"), "--out", str(data / "validated"), "--jobs", jobs,
                       "--no-require-outcomes"], data / "validated"),
-        ("score", [vigie, "score", "--data", str(data / "validated"), "--as-of", args.as_of.isoformat(),
-                   "--out", str(data / "scores")], data / "scores"),
     ]  # fmt: skip
+    for name, dates in feature_sets.items():
+        out = data / "features" / name
+        steps.append(
+            (name, [vigie, "features", "--data", str(data / "validated"), "--out", str(out), "--as-of", dates], out)
+        )
+    if not args.no_score:
+        steps.append(("score", [vigie, "score", "--data", str(data / "validated"), "--as-of", args.as_of.isoformat(),
+                                "--out", str(data / "scores")], data / "scores"))  # fmt: skip
     figures = [_run(step, command, env, out) for step, command, out in steps]
 
     report = json.loads((data / "validated" / "validation_report.json").read_text())
-    batch = json.loads((data / "scores" / f"scores_{args.as_of.isoformat()}.json").read_text())
-    built = json.loads(
-        (champion.data_dir / "scoring" / f"features-{args.as_of.isoformat()}" / "metadata.json").read_text()
-    )
-    print(
-        json.dumps(
-            {
-                "benchmark": "national",
-                "step": "summary",
-                "pupils_requested": args.pupils,
-                "partitions": args.partitions,
-                "jobs": args.jobs,
-                "as_of": args.as_of.isoformat(),
-                "rows_read": {t: v["rows_read"] for t, v in report["tables"].items()},
-                "rows_quarantined": report["rows_quarantined"],
-                "reconciled": all(v["reconciled"] for v in report["tables"].values()),
-                "pupils_scored": batch["rows"],
-                "tiers": batch["tiers"],
-                "features_seconds_within_score": built["seconds"],
-                "total_seconds": round(sum(f["seconds"] for f in figures), 1),
-                "peak_rss_mb_max": max(f["peak_rss_mb"] for f in figures),
-                "wall_seconds_with_champion": round(time.perf_counter() - began, 1),
-                "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-            }
-        ),
-        flush=True,
-    )
+    summary: dict[str, Any] = {
+        "benchmark": "national",
+        "step": "summary",
+        "pupils_requested": args.pupils,
+        "partitions": args.partitions,
+        "jobs": args.jobs,
+        "years": years,
+        "extract_date": args.as_of.isoformat(),
+        "rows_read": {t: v["rows_read"] for t, v in report["tables"].items()},
+        "rows_quarantined": report["rows_quarantined"],
+        "reconciled": all(v["reconciled"] for v in report["tables"].values()),
+    }
+    for name in feature_sets:
+        built = json.loads((data / "features" / name / "metadata.json").read_text())
+        summary[name] = {"snapshots": built["rows"], "as_of_dates": len(built["as_of_dates"])}
+    if not args.no_score:
+        batch = json.loads((data / "scores" / f"scores_{args.as_of.isoformat()}.json").read_text())
+        scoring = data_dir / "scoring" / f"features-{args.as_of.isoformat()}" / "metadata.json"
+        summary |= {"pupils_scored": batch["rows"], "tiers": batch["tiers"],
+                    "features_seconds_within_score": json.loads(scoring.read_text())["seconds"]}  # fmt: skip
+    summary |= {
+        "total_seconds": round(sum(f["seconds"] for f in figures), 1),
+        "peak_rss_mb_max": max(f["peak_rss_mb"] for f in figures),
+        "wall_seconds_with_champion": round(time.perf_counter() - began, 1),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+    }
+    print(json.dumps(summary), flush=True)
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
 
