@@ -11,6 +11,7 @@ that rule and stops processing.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -43,6 +44,17 @@ def find_partitions(folder: Path) -> list[Path]:
             "each partition of an extract is a whole extract."
         )
     return found
+
+
+def clear_stale_partitions(out_dir: Path, partitions: list[Path], report_name: str) -> None:
+    """Remove the partitions an earlier run wrote into ``out_dir`` (recognised by their
+    ``report_name``) that the extract no longer has: they would be read as part of it."""
+    if not out_dir.is_dir():
+        return
+    current = {p.name for p in partitions}
+    for folder in out_dir.iterdir():
+        if folder.is_dir() and "=" in folder.name and folder.name not in current and (folder / report_name).exists():
+            shutil.rmtree(folder)
 
 
 def map_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], jobs: int) -> Iterator[Result]:

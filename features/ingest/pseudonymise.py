@@ -24,7 +24,7 @@ import pandas as pd
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, find_table, read_table, write_table
 from features.ingest.parsing import parse_date
-from features.ingest.partitions import find_partitions, map_in_workers
+from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def pseudonymise_extract(
     if not partitions:
         return _pseudonymise_one(raw_dir, out_dir, key_file, names_dir, on_table)
     report = PseudonymisationReport(str(raw_dir), str(out_dir))
+    clear_stale_partitions(out_dir, partitions, "pseudonymisation_report.json")
     work = [(part, out_dir / part.name, key_file, names_dir) for part in partitions]
     for part, done in zip(partitions, map_in_workers(_pseudonymise_partition, work, jobs), strict=True):
         report.add(done)

@@ -26,7 +26,7 @@ from pandera.pandas import DataFrameSchema
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
 from features.ingest.parsing import arrow_schema, parse_table
-from features.ingest.partitions import find_partitions, map_in_workers
+from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
 from features.ingest.rules import RuleContext, reading_schema, rules_schema
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,7 @@ def validate_to_folder(
         write_validated(validated, out_dir)
         return validated.report
     report = ValidationReport(str(extract_dir), reference.isoformat())
+    clear_stale_partitions(out_dir, partitions, "validation_report.json")
     work = [(part, out_dir / part.name, reference, require_outcomes) for part in partitions]
     for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
         for name, table in done.tables.items():

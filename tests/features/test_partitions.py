@@ -139,3 +139,15 @@ def test_partition_by_partition_features_equal_the_features_of_one_extract(
     assert parts.metadata.per_as_of == one.metadata.per_as_of
     assert parts.metadata.labels_known_until == one.metadata.labels_known_until == EXTRACT_DATE
     assert not (tmp_path / "parts" / ".partitions").exists()
+
+
+def test_revalidating_into_the_same_folder_drops_partitions_the_extract_no_longer_has(
+    national: dict[str, Path], tmp_path: Path
+) -> None:
+    extract, out = tmp_path / "extract", tmp_path / "validated"
+    shutil.copytree(national["extract"], extract)
+    validate_to_folder(extract, out, reference_date=date(2024, 11, 20))
+    shutil.rmtree(extract / "departement=003")
+    report = validate_to_folder(extract, out, reference_date=date(2024, 11, 20))
+    assert [p.name for p in find_partitions(out)] == ["departement=001", "departement=002"]
+    assert report.tables["pupils"].rows_kept == len(_rows(out, "pupils"))
