@@ -102,8 +102,10 @@ _INE_STEP = 7_654_321_177
 
 def _identifiers(rng: np.random.Generator, n: int, config: SynthConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offset = int(rng.integers(0, 10**9)) if config.ine_offset is None else config.ine_offset
-    positions = np.arange(config.first_pupil, config.first_pupil + n, dtype=np.int64)
-    numbers = (positions * _INE_STEP + offset) % 10**10
+    positions = np.arange(config.first_pupil, config.first_pupil + n, dtype=np.int64) % 10**10
+    # positions * _INE_STEP mod 10**10 in two halves: the whole product overflows 64 bits
+    high, low = divmod(_INE_STEP, 10**5)
+    numbers = ((positions * high % 10**5) * 10**5 + positions * low + offset) % 10**10
     letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))[rng.integers(0, 23, n)]
     ines = np.char.add(np.char.zfill(numbers.astype(str), 10), letters)
     fake = Faker("fr_FR")

@@ -23,8 +23,9 @@ from features.synthetic.generator import SynthConfig, SynthSummary, synthesise
 
 #: The 101 départements' codes as they start UAIs (Corse: 620 and 720; overseas: 97x).
 DEPARTEMENTS = (*(f"{d:03d}" for d in range(1, 96) if d != 20), "620", "720", "971", "972", "973", "974", "976")
-#: Room in the shared INE sequence for each partition's pupils (simulated cohorts included).
-_PUPILS_PER_PARTITION_BOUND = 10**8
+#: Room in the shared INE sequence (10**10 positions) for each partition's pupils, simulated
+#: cohorts included: every département's range fits in the sequence.
+_PUPILS_PER_PARTITION_BOUND = 10**10 // len(DEPARTEMENTS)
 
 
 @dataclass

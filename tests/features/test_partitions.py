@@ -151,3 +151,23 @@ def test_revalidating_into_the_same_folder_drops_partitions_the_extract_no_longe
     report = validate_to_folder(extract, out, reference_date=date(2024, 11, 20))
     assert [p.name for p in find_partitions(out)] == ["departement=001", "departement=002"]
     assert report.tables["pupils"].rows_kept == len(_rows(out, "pupils"))
+
+
+def test_the_departements_ine_ranges_never_meet() -> None:
+    """INE numbers are ``position * M + offset mod 10**10``, a bijection on positions below
+    10**10: every département's range lies below it, and the product is exact past 64 bits."""
+    import numpy as np
+
+    from features.synthetic import DEPARTEMENTS
+    from features.synthetic.generator import _INE_STEP, _identifiers
+    from features.synthetic.partitioned import partition_configs
+
+    configs = list(partition_configs(SynthConfig(pupils=len(DEPARTEMENTS) * 100), len(DEPARTEMENTS)).values())
+    starts = [c.first_pupil for c in configs]
+    room = starts[1] - starts[0]
+    assert starts == sorted(starts) and starts[-1] + room <= 10**10
+    last = configs[-1]
+    assert last.ine_offset is not None
+    drawn = _identifiers(np.random.default_rng(last.seed), 1000, last)[0]
+    exact = [f"{((last.first_pupil + i) * _INE_STEP + last.ine_offset) % 10**10:010d}" for i in range(1000)]
+    assert [ine[:10] for ine in drawn] == exact
