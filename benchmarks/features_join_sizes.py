@@ -27,7 +27,7 @@ def main() -> None:
     for n in (1, 3, 9, 18):
         days = every[-n:]
         con = connect("duckdb")
-        t, _ = load_tables(con, folder, days)
+        t, _span = load_tables(con, folder, days)
         base = pop.population(t, ibis.memtable({"as_of": days}))
         b = base.select("pupil_id", "as_of", "year_start", "school_year")
         old = t.grades.join(b, "pupil_id").count()

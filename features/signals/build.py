@@ -73,8 +73,9 @@ def _require_validated(extract_dir: Path) -> None:
         raise ContractError(f"{extract_dir}: not a validated extract; run 'vigie validate' first and use its output.")
 
 
-def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables, date]:
-    """The validated extract on ``con``, and the last date it has observed (for label closure)."""
+def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables, tuple[int, date]]:
+    """The validated extract on ``con``, and its span (:func:`observed_span`): its first school
+    year and the last date it has observed (for label closure)."""
     _require_validated(extract_dir)
     tables: dict[str, ir.Table] = {}
     optional = {
@@ -89,14 +90,15 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
             tables[name] = ibis.memtable(optional[name].empty_table())
         else:
             raise ContractError(f"{extract_dir}: table '{name}' missing.")
-    first_year, known_until = observed_span(extract_dir)
+    span = observed_span(extract_dir)
+    first_year = span[0]
     calendar_path = extract_dir / "calendar.parquet"
     holidays = pd.read_parquet(calendar_path) if calendar_path.exists() else None
     first, last = date(first_year - 1, 9, 1), max(as_of) + timedelta(days=2)
     calendar_days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
     is_open = np.isin(calendar_days, school_days(first, last, holidays))
     days = pa.table({"day": calendar_days, "school_days_before": np.cumsum(is_open) - is_open})
-    return Tables(days=ibis.memtable(days), **tables), known_until
+    return Tables(days=ibis.memtable(days), **tables), span
 
 
 def _with_optional_columns(table: ir.Table, spec: TableSpec) -> ir.Table:
@@ -155,17 +157,23 @@ def _concatenate_parts(parts: list[Path], target: Path) -> None:
 
 
 def input_hash(extract_dir: Path) -> str:
-    """A digest of a validated extract's tables (every partition's): what a feature table was built from."""
+    """A digest of a validated extract's tables: what a feature table was built from. A
+    partitioned extract's is the digest of its partitions' (:func:`_combined_hash`)."""
+    partitions = find_partitions(extract_dir)
+    if partitions:
+        return _combined_hash([input_hash(part) for part in partitions])
     digest = hashlib.sha256()
-    for folder in find_partitions(extract_dir) or [extract_dir]:
-        for name in sorted(TABLES):
-            path = folder / f"{name}.parquet"
-            if not path.exists():
-                continue
+    for name in sorted(TABLES):
+        path = extract_dir / f"{name}.parquet"
+        if path.exists():
             with path.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def _combined_hash(partition_hashes: list[str]) -> str:
+    return hashlib.sha256("".join(partition_hashes).encode()).hexdigest()[:16]
 
 
 def code_version() -> str:
@@ -197,9 +205,8 @@ def build_features(
     con = connect(config.engine, spark_master=config.spark_master, memory_limit=config.memory_limit)
     schedule = config.schedule
     provisional = config.as_of or schedule.dates(date.min, date.today())  # type: ignore[union-attr]
-    t, observed_until = load_tables(con, extract_dir, provisional)
+    t, (first_year, observed_until) = load_tables(con, extract_dir, provisional)
     known_until = config.labels_known_until or observed_until
-    first_year, _ = observed_span(extract_dir)
     as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
     if not as_of:
         raise ContractError(f"{extract_dir}: no as-of date of the schedule falls inside the extract.")
@@ -295,7 +302,7 @@ def _build_partitioned(
             "config": config,
             "config_hash": config.digest(),
             "input_dir": str(extract_dir),
-            "input_hash": input_hash(extract_dir),
+            "input_hash": _combined_hash([b.metadata.input_hash for b in built]),  # each partition read once
             "as_of_dates": as_of,
             "labels_known_until": known_until if purpose == "training" else None,
             "rows": rows,

@@ -15,6 +15,7 @@ import pytest
 
 from features.ingest import TABLES, ContractError, find_partitions, pseudonymise_extract, validate_to_folder
 from features.signals import FeatureConfig, build_features
+from features.signals.build import input_hash
 from features.synthetic import SynthConfig, synthesise_partitioned
 from tests.conftest import TEST_GRADES
 
@@ -139,6 +140,7 @@ def test_partition_by_partition_features_equal_the_features_of_one_extract(
     assert parts.metadata.per_as_of == one.metadata.per_as_of
     assert parts.metadata.labels_known_until == one.metadata.labels_known_until == EXTRACT_DATE
     assert not (tmp_path / "parts" / ".partitions").exists()
+    assert parts.metadata.input_hash == input_hash(national["validated"]) != one.metadata.input_hash
 
 
 def test_revalidating_into_the_same_folder_drops_partitions_the_extract_no_longer_has(
