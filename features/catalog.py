@@ -267,17 +267,20 @@ REASONS: dict[str, Reason | Literal["context"]] = {
         for w, fr in _WINDOW_FR.items()
     },
     **{
-        f"late_rate_{w}": Reason(_LATE, "pct", f"Retards sur {{value}} des demi-journées {fr}", compare=True)
+        f"late_rate_{w}": Reason(_LATE, "pct", f"En retard à {{value}} des demi-journées {fr}", compare=True)
         for w, fr in _WINDOW_FR.items()
     },
     "exclusion_rate_year": Reason(
         "Exclusions de cours",
         "pct",
-        "Exclusions de cours sur {value} des demi-journées depuis la rentrée",
+        "{value} des demi-journées avec une exclusion de cours depuis la rentrée",
         compare=True,
     ),
     "unjustified_absence_trend": Reason(
-        _UNJ, "pct", "Absences non justifiées en hausse de {value} des demi-journées sur les 4 dernières semaines"
+        _UNJ,
+        "pct",
+        "Sur les 4 dernières semaines, {value} des demi-journées manquées sans justification de plus"
+        " que sur les 8 précédentes",
     ),
     "months_with_4_unjustified_halfdays": Reason(
         _UNJ,

@@ -42,7 +42,31 @@ def test_every_feature_says_how_it_reads_as_a_reason_or_that_it_never_is_one() -
             "3 % des demi-journées manquées sans justification sur les 4 dernières semaines",
         ),
         ("mid_year_entry", 1, 0.1, "Arrivée dans l'établissement en cours d'année"),
+        (
+            "late_rate_12w",
+            0.05,
+            0.03,
+            "En retard à 5 % des demi-journées sur les 12 dernières semaines (3 % en moyenne au même niveau)",
+        ),
+        (
+            "unjustified_absence_trend",
+            0.06,
+            0.0,
+            "Sur les 4 dernières semaines, 6 % des demi-journées manquées sans justification de plus"
+            " que sur les 8 précédentes",
+        ),
     ],
 )
 def test_sentences_read_as_french(feature: str, value: float, reference: float, expected: str) -> None:
     assert sentence(feature, value, reference) == expected
+
+
+def test_no_sentence_repeats_its_signal_which_the_pupil_page_shows_before_it() -> None:
+    """The page reads « Retards : En retard à 5 % … », never « Retards : Retards sur 5 % … »."""
+    repeated = [
+        f.name
+        for f in FEATURES
+        if isinstance(f.reason, Reason)
+        and any(s.lower().startswith(f.reason.signal.lower()) for s in (f.reason.one, f.reason.many or ""))
+    ]
+    assert not repeated, repeated
