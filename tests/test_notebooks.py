@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import tempfile
+import os
 from pathlib import Path
 
 import nbformat
@@ -15,13 +15,12 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_top_to_bottom(path: Path) -> None:
+def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
-    before = set(Path(tempfile.gettempdir()).glob("vigie-notebook-*"))
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    assert set(Path(tempfile.gettempdir()).glob("vigie-notebook-*")) <= before, "the notebook left its work behind"
+    ).execute(env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert not list(tmp_path.iterdir()), "the notebook left its work behind in the temporary folder"
     cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert not [o for cell in cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     # every cell that ends on something to show (a table, a print) showed it
