@@ -120,15 +120,13 @@ def _tracking_store(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="module")
-def service(served_district: ServedDistrict) -> Iterator[Service]:
+def service(served_district: ServedDistrict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One app for a module: SQLite access log, embedded tokens."""
     mlflow.set_tracking_uri(served_district.tracking_uri)
     mlflow.set_registry_uri(served_district.tracking_uri)
-    tmp = Path(tempfile.mkdtemp(prefix="vigie-service-"))
-    settings = service_settings(served_district, tmp)
+    settings = service_settings(served_district, tmp_path_factory.mktemp("service"))
     with TestClient(create_app(settings, served_district.data_dir), raise_server_exceptions=False) as client:
         yield Service(client, settings, served_district)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,8 +52,8 @@ def test_the_session_cookie_is_httponly_strict_and_ends_with_the_token(service: 
     assert client.get("/", follow_redirects=False).headers["location"] == f"/ecoles/{service.district.own_school}"
 
 
-def test_the_session_cookie_is_secure_over_https(served_district: ServedDistrict) -> None:
-    tmp = Path(tempfile.mkdtemp())
+def test_the_session_cookie_is_secure_over_https(served_district: ServedDistrict, tmp_path: Path) -> None:
+    tmp = tmp_path
     app = create_app(service_settings(served_district, tmp), served_district.data_dir, load_on_start=False)
     with TestClient(app, base_url="https://vigie.example") as client:
         csrf = _csrf(client.get("/").text)
@@ -63,7 +61,6 @@ def test_the_session_cookie_is_secure_over_https(served_district: ServedDistrict
         answer = client.post("/connexion", data={"token": token(settings, "staff", ["0750001A"]), "csrf": csrf},
                              follow_redirects=False)  # fmt: skip
         assert "Secure" in next(h for h in answer.headers.get_list("set-cookie") if h.startswith("vigie_session="))
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_forms_without_their_csrf_token_are_refused(service: Service) -> None:
@@ -137,9 +134,8 @@ def test_page_reads_are_traced_like_api_reads(service: Service) -> None:
     assert ("GET /ecoles/{school_id}/export.csv", 200, None) in entries
 
 
-def test_without_a_batch_the_pages_say_so(served_district: ServedDistrict) -> None:
-    tmp = Path(tempfile.mkdtemp())
-    settings = service_settings(served_district, tmp)
+def test_without_a_batch_the_pages_say_so(served_district: ServedDistrict, tmp_path: Path) -> None:
+    settings = service_settings(served_district, tmp_path)
     with TestClient(create_app(settings, served_district.data_dir, load_on_start=False)) as client:
         csrf = _csrf(client.get("/").text)
         client.post("/connexion", data={"token": token(settings, "staff", [served_district.own_school]), "csrf": csrf})
@@ -147,21 +143,18 @@ def test_without_a_batch_the_pages_say_so(served_district: ServedDistrict) -> No
         assert answer.status_code == 503 and "Service momentanément indisponible" in html.unescape(answer.text)
         assert "Les scores apparaissent ici après chaque calcul de lot" in html.unescape(answer.text)
         assert "Aucun modèle n'est en service" in html.unescape(client.get("/comprendre").text)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
-def provider_app(served_district: ServedDistrict) -> Iterator[tuple[TestClient, object]]:
+def provider_app(served_district: ServedDistrict, tmp_path: Path) -> Iterator[tuple[TestClient, object]]:
     with oidc_provider() as provider:
-        tmp = Path(tempfile.mkdtemp())
         settings = service_settings(
-            served_district, tmp, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+            served_district, tmp_path, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
             oidc_jwks_url=provider.jwks_url, oidc_client_id=CLIENT_ID,
             oidc_authorization_url=provider.authorization_url, oidc_token_url=provider.token_url,
         )  # fmt: skip
         with TestClient(create_app(settings, served_district.data_dir, load_on_start=False)) as client:
             yield client, provider
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_the_provider_flow_checks_state_and_pkce(provider_app: tuple[TestClient, object]) -> None:

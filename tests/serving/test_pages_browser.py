@@ -5,8 +5,6 @@ every page; screenshots of the list and the pupil page are kept in ``tests/artif
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,17 +77,15 @@ def _stop(running: Running) -> None:
 
 
 @pytest.fixture(scope="session")
-def site(served_district: ServedDistrict) -> Iterator[Site]:
+def site(served_district: ServedDistrict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One service for every browser test (embedded sign-in)."""
     mlflow.set_tracking_uri(served_district.tracking_uri)
     mlflow.set_registry_uri(served_district.tracking_uri)
-    tmp = Path(tempfile.mkdtemp(prefix="vigie-pages-"))
     # the service's "today" a few days after its newest batch (of 2024-06-15), as in real use
-    settings = service_settings(served_district, tmp, reference_date=date(2024, 6, 20))
+    settings = service_settings(served_district, tmp_path_factory.mktemp("pages"), reference_date=date(2024, 6, 20))
     running = _serve(create_app(settings, served_district.data_dir))
     yield Site(running.url, settings, served_district)
     _stop(running)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -331,12 +327,13 @@ def test_a_refused_token_is_said_in_french(page: Any, site: Site) -> None:
     accessible(page)
 
 
-def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(browser: Any, served_district: ServedDistrict) -> None:
+def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(
+    browser: Any, served_district: ServedDistrict, tmp_path: Path
+) -> None:
     with oidc_provider() as provider:
         provider.agent = {"sub": "agent-7", "vigie_role": "staff", "vigie_schools": [served_district.own_school]}
-        tmp = Path(tempfile.mkdtemp(prefix="vigie-pages-oidc-"))
         settings = service_settings(
-            served_district, tmp, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+            served_district, tmp_path, auth="oidc", secret=None, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
             oidc_jwks_url=provider.jwks_url, oidc_client_id=CLIENT_ID,
             oidc_authorization_url=provider.authorization_url, oidc_token_url=provider.token_url,
         )  # fmt: skip
@@ -354,7 +351,6 @@ def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(browser: Any, se
         finally:
             context.close()
             _stop(running)
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_staff_of_two_schools_choose_one(page: Any, site: Site) -> None:

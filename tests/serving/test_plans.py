@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,16 +28,14 @@ TODAY = date(2024, 6, 20)  # the service's "today" in these tests: after the ser
 
 
 @pytest.fixture
-def plans_service(served_district: ServedDistrict, database_url: str) -> Iterator[Service]:
+def plans_service(served_district: ServedDistrict, database_url: str, tmp_path: Path) -> Iterator[Service]:
     """The service on SQLite or PostgreSQL, its "today" fixed, no plan yet."""
     migrate(database_url)
     with Session(make_engine(database_url)) as session, session.begin():
         session.execute(delete(PlanRow))
-    tmp = Path(tempfile.mkdtemp(prefix="vigie-plans-"))
-    settings = service_settings(served_district, tmp, database_url=database_url, reference_date=TODAY)
+    settings = service_settings(served_district, tmp_path, database_url=database_url, reference_date=TODAY)
     with TestClient(create_app(settings, served_district.data_dir), raise_server_exceptions=False) as client:
         yield Service(client, settings, served_district)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _log(service: Service) -> list[dict[str, object]]:
