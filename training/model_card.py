@@ -1,4 +1,8 @@
-"""The model card of a registered version, in French, as Markdown and self-contained HTML."""
+"""The model card of a registered version, in French, as Markdown and self-contained HTML.
+
+The Markdown template is the one text; the HTML is that Markdown rendered, so the two never
+say different things.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
 
 from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
@@ -77,11 +82,10 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
 def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
     env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["num"] = lambda value, digits=3: french.number(value, digits)
-    context = _context(result, card, metadata)
+    markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for template, suffix in (("model_card.md.j2", "md"), ("model_card.html.j2", "html")):
-        path = folder / f"model_card.{suffix}"
-        path.write_text(env.get_template(template).render(**context), encoding="utf-8")
-        paths.append(path)
+    paths = [folder / "model_card.md", folder / "model_card.html"]
+    paths[0].write_text(markdown, encoding="utf-8")
+    paths[1].write_text(env.get_template("model_card.html.j2").render(card=card, body=body), encoding="utf-8")
     return paths

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -74,6 +74,11 @@ def test_run_registry_and_champion(
     assert "explanations/shap_summary.png" in shap_plots and len(shap_plots) == 4
     card = first.card[0].read_text(encoding="utf-8")
     assert "Usages exclus" in card and "champion" in card
+    # the HTML card is the Markdown card rendered: the same sections, the same limits
+    html_card = first.card[1].read_text(encoding="utf-8")
+    headings = re.findall(r"^##? (.+)$", card, flags=re.MULTILINE)
+    assert len(headings) >= 8 and all(re.search(rf"<h[12]>{re.escape(h)}</h[12]>", html_card) for h in headings)
+    assert "ne sont jamais des variables du modèle" in html_card and "<table>" in html_card
 
     second = log_training(result, feature_set, small_train_config, data_dir=tmp_path)
     assert second.version == "2" and not second.gate.promoted
@@ -86,4 +91,3 @@ def test_run_registry_and_champion(
         if path.is_file() and path.suffix in {".json", ".md", ".html", ".txt", ".yaml", ".csv", ""}:
             text = path.read_text(encoding="utf-8", errors="replace")
             assert not any(p in text for p in list(pupils)[:500]), path
-    assert isinstance(pd.DataFrame(), pd.DataFrame)
