@@ -28,11 +28,13 @@ from tests.support.oidc import AUDIENCE, CLIENT_ID, ISSUER, oidc_provider
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-#: Chromium without any connection of its own: no updates, no sync, no QUIC, nothing external.
+#: Chromium without any connection of its own: no updates, no sync, no QUIC, nothing external;
+#: in French, as staff see it (its own controls: the file picker, the date fields).
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--lang=fr-FR",
 ]  # fmt: skip
+CHROMIUM_ENV = {**os.environ, "LANGUAGE": "fr_FR", "LANG": "fr_FR.UTF-8"}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "pages"
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -96,7 +98,7 @@ def browser() -> Iterator[Any]:
             pytest.fail(message)
         pytest.skip(message)
     with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         yield browser
         browser.close()
 
