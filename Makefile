@@ -20,6 +20,10 @@ DEMO_SERVE ?= yes
 #: The demo service's 'today': a month after its batch, so that plan reviews read as they would then.
 DEMO_TODAY ?= 2025-04-30
 SECRET_FILE := data/secrets/service.secret
+#: The demo keeps everything it writes (MLflow store, model cards, score history, monitoring,
+#: the service's database and logs) under DEMO_DIR, made afresh by each 'make demo': its model
+#: is always this code's, never a champion left by an earlier run. The keys stay in data/secrets.
+DEMO_DATA_DIR := $(abspath $(DEMO_DIR))
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
@@ -42,6 +46,8 @@ $(DSFR_STAMP): package.json package-lock.json
 	cd node_modules/@gouvfr/dsfr/dist && cp -r --parents $(DSFR_FILES) $(CURDIR)/$(DSFR)/
 	touch $(DSFR_STAMP)
 
+demo serve mlflow-ui: export VIGIE_DATA_DIR := $(DEMO_DATA_DIR)
+
 demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR) data/secrets
 	$(BIN)/vigie synth --out $(DEMO_DIR)/raw --pupils $(DEMO_PUPILS) --seed $(DEMO_SEED) --years 2019-2024 --inject-errors 25 --grades-per-subject $(DEMO_GRADES)
@@ -55,7 +61,7 @@ demo: setup
 	$(BIN)/vigie audit --data $(DEMO_DIR)/validated --as-of 2024-06-15 --model champion --config configs/fairness.yaml --synthetic-data --out $(DEMO_DIR)/fairness
 	@# monitoring exits 3 when an alert fires: a verdict for schedulers, not a failure of the demo
 	$(BIN)/vigie monitor --data $(DEMO_DIR)/validated --as-of 2025-03-31 || test $$? -eq 3
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, names, validated, features, scores, fairness) and data/monitoring/; MLflow store: data/mlflow (make mlflow-ui)."
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, names, validated, features, scores, fairness, model_cards, score_history, monitoring); MLflow store: $(DEMO_DIR)/mlflow (make mlflow-ui)."
 	@test -f $(SECRET_FILE) || (umask 077 && $(PY) -c "import secrets; print(secrets.token_hex(32))" > $(SECRET_FILE))
 	@school=$$($(BIN)/python -c "import pandas as pd; print(pd.read_parquet('$(DEMO_DIR)/scores/scores_2025-03-31.parquet')['school_id'].value_counts().index[0])"); \
 	  echo ""; \
@@ -96,7 +102,7 @@ serve: setup
 	  $(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
 mlflow-ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) node_modules $(DSFR) data/demo .pytest_cache .mypy_cache .ruff_cache

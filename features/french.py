@@ -1,4 +1,5 @@
-"""French display of numbers, the one place every report, card and reason formats them.
+"""French display of numbers and dates, the one place every report, card, page and reason
+formats them.
 
 Decimal comma, a narrow no-break space between thousands, a dash for what is missing, and
 French plurals (singular under 2: « 0 incident », « 1,5 an », « 2 incidents »).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import date
 
 MISSING = "—"
 THOUSANDS = "\u202f"
@@ -49,6 +51,18 @@ def percent(share: float | None, digits: int = 0) -> str:
 def points(share: float | None, digits: int = 1) -> str:
     """A difference of shares in percentage points, without the unit: ``2,5`` for 0.025."""
     return MISSING if _missing(share) else number(100 * share, digits)  # type: ignore[operator]
+
+
+def day(value: date | str | None) -> str:
+    """``31/03/2025`` for a date (or its ISO text); a dash when missing."""
+    if value is None:
+        return MISSING
+    return (date.fromisoformat(value) if isinstance(value, str) else value).strftime("%d/%m/%Y")
+
+
+def days(values: Iterable[date | str]) -> str:
+    """Dates in a sentence: ``15/12/2023, 31/03/2024``."""
+    return ", ".join(day(v) for v in values)
 
 
 def plural(count: float, one: str, many: str) -> str:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import mlflow
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from mlflow.tracking import MlflowClient
 
 from fairness.groups import attribute_label
@@ -38,8 +38,10 @@ def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
     (folder / EVIDENTLY_JSON).write_text(result.snapshot.json(), encoding="utf-8")
     verdict = summary(result)
     (folder / VERDICT_JSON).write_text(json.dumps(verdict, indent=2, ensure_ascii=False), encoding="utf-8")
-    env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=select_autoescape(["html"]))
-    env.filters.update(number=french.number, percent=french.percent, integer=french.integer)
+    env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=True)
+    env.filters.update(
+        number=french.number, percent=french.percent, integer=french.integer, day=french.day, days=french.days
+    )
     page = env.get_template("summary.html.j2").render(
         r=result,
         family_labels=FAMILY_LABELS,

@@ -62,7 +62,7 @@ def risk_line(history: list[HistoryPoint], width: int = 480, height: int = 160, 
     for i, item in enumerate(history):
         x = margin + (i * step if len(history) > 1 else inner_w / 2)
         y = margin // 2 + inner_h * (1 - item.risk / top)
-        label = f"{french.percent(item.risk)} le {item.as_of.strftime('%d/%m/%Y')}"
+        label = f"{french.percent(item.risk)} le {french.day(item.as_of)}"
         points.append(Point(round(x, 1), round(y, 1), item.as_of, label))
     ticks = [(round(margin // 2 + inner_h * (1 - f), 1), french.percent(top * f)) for f in (0.0, 0.5, 1.0)]
     return LineChart(width, height, points, " ".join(f"{p.x},{p.y}" for p in points), ticks, top)

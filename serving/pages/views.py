@@ -125,11 +125,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return response
 
 
-def _fdate(value: Any) -> str:
-    return value.strftime("%d/%m/%Y") if value is not None else "—"
-
-
-templates.env.filters["fdate"] = _fdate
+templates.env.filters["fdate"] = french.day
 #: ``codes | map("with_label", grade_level)``: (code, French label) pairs for ``ui.select``.
 templates.env.filters["with_label"] = lambda code, label: (code, label(code))
 

@@ -9,6 +9,7 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from features import french
 from serving.batch import history_dates
 from tests.monitoring.conftest import Monitored
 from vigie.cli import app
@@ -37,7 +38,10 @@ def test_a_quiet_batch_exits_0_and_leaves_its_reports(monitored: Monitored, tmp_
     assert {"metrics", "tests"} <= set(evidently)
     html = (tmp_path / "report" / "evidently_drift.html").read_text(encoding="utf-8")
     assert "<html" in html and "https://" not in html.split("<body", 1)[0].split("<script", 1)[0]
-    assert "Aucune alerte" in (tmp_path / "report" / "synthese.html").read_text(encoding="utf-8")
+    synthese = (tmp_path / "report" / "synthese.html").read_text(encoding="utf-8")
+    assert "Aucune alerte" in synthese
+    # the reference snapshots' dates, in French, as reviewers read them
+    assert french.days(verdict["reference_dates"]) in synthese and "built-in method" not in synthese
     history = (monitored.district.data_dir / "monitoring" / "history.jsonl").read_text(encoding="utf-8")
     assert json.loads(history.splitlines()[-1])["verdict"] == "ok"
     version = mlflow.MlflowClient(monitored.district.tracking_uri).get_model_version(

@@ -1,0 +1,30 @@
+"""French display: the one formatter every report, card, page and reason calls."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from features import french
+
+
+def test_numbers_use_a_decimal_comma_and_narrow_spaces() -> None:
+    assert french.number(3.14159, 3) == "3,142"
+    assert french.integer(11632) == "11\u202f632"
+    assert french.percent(0.125, 1) == "12,5 %"
+    assert french.points(0.025) == "2,5"
+    assert french.number(float("nan")) == french.number(None) == "—"
+
+
+def test_dates_read_day_month_year_whether_dates_or_iso_text() -> None:
+    assert french.day(date(2025, 3, 31)) == french.day("2025-03-31") == "31/03/2025"
+    assert french.day(None) == "—"
+    assert french.days([date(2023, 12, 15), "2024-03-31"]) == "15/12/2023, 31/03/2024"
+
+
+def test_plurals_are_singular_under_two() -> None:
+    assert [french.plural(n, "incident", "incidents") for n in (0, 1, 1.5, 2)] == [
+        "incident",
+        "incident",
+        "incident",
+        "incidents",
+    ]
