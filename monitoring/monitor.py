@@ -20,6 +20,7 @@ import pandas as pd
 from fairness.config import FairnessConfig
 from fairness.groups import audit_groups
 from fairness.review import attach_audit
+from features import french
 from features.ingest import ContractError
 from features.signals import AUDIT_TABLE, build_features
 from models.matrix import feature_matrix
@@ -149,7 +150,7 @@ def past_outcomes(
     closed = [b for b in past if bool(known.get(b.as_of, False))]
     if not closed:
         until = built.metadata.labels_known_until
-        return None, f"aucun lot dont l'horizon est clos (résultats connus jusqu'au {until})"
+        return None, f"aucun lot dont l'horizon est clos (résultats connus jusqu'au {french.day(until)})"
     scores = pd.concat([b.scores[["pupil_id", "risk"]].assign(as_of=b.as_of) for b in closed], ignore_index=True)
     frame = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")
     audit = pd.read_parquet(folder / AUDIT_TABLE)

@@ -81,7 +81,9 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
 
 def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
     env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html.j2"]))
-    env.filters["num"] = lambda value, digits=3: french.number(value, digits)
+    env.filters.update(
+        num=lambda value, digits=3: french.number(value, digits), integer=french.integer, days=french.days
+    )
     markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from features import french
 from models.matrix import feature_matrix, model_input
 from models.registry import CHAMPION
 from training.config import GateConfig, TrainConfig
@@ -74,6 +75,7 @@ def test_run_registry_and_champion(
     assert "explanations/shap_summary.png" in shap_plots and len(shap_plots) == 4
     card = first.card[0].read_text(encoding="utf-8")
     assert "Usages exclus" in card and "champion" in card
+    assert f"test : {french.days(result.split.describe()['test'])}." in card  # dates as reviewers read them
     # the HTML card is the Markdown card rendered: the same sections, the same limits
     html_card = first.card[1].read_text(encoding="utf-8")
     headings = re.findall(r"^##? (.+)$", card, flags=re.MULTILINE)
