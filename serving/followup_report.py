@@ -55,18 +55,27 @@ class FollowUpFigures:
     dropout_without_plan: Rate
 
 
+@dataclass(frozen=True)
+class ScoredBatch:
+    """A score batch of the year: its date and the model version that scored it."""
+
+    as_of: date
+    model_version: str
+
+
 @dataclass
 class FollowUpReport:
     school_year: str
     first_day: date
     last_day: date
-    batches: list[str]
+    batches: list[ScoredBatch]
     outcomes_complete: bool  # every flag's horizon closed within the outcomes known
     figures: list[FollowUpFigures] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["first_day"], out["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
+        out["batches"] = [{"as_of": b.as_of.isoformat(), "model_version": b.model_version} for b in self.batches]
         return out
 
 
@@ -81,9 +90,10 @@ def parse_school_year(text: str) -> tuple[str, date, date]:
     return text, date(start, 9, 1), date(end, 8, 31)
 
 
-def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame, list[str]]:
+def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame, list[ScoredBatch]]:
     """Pupils in the high tier of any batch of the year: (pupil_id, school_id, first_flag)."""
-    frames, batches = [], []
+    frames: list[pd.DataFrame] = []
+    batches: list[ScoredBatch] = []
     for folder in sorted(history.glob("as_of=*")):
         day = date.fromisoformat(folder.name.removeprefix("as_of="))
         if not first <= day <= last:
@@ -93,7 +103,7 @@ def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame
             scores, _ = read_history_batch(history, day, version)
             high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]].assign(first_flag=day)
             frames.append(high)
-            batches.append(f"{day.isoformat()} ({version})")
+            batches.append(ScoredBatch(day, version))
     if not frames:
         return pd.DataFrame(columns=["pupil_id", "school_id", "first_flag"]), batches
     flags = pd.concat(frames, ignore_index=True).sort_values("first_flag")
@@ -155,7 +165,7 @@ def write_followup_report(report: FollowUpReport, folder: Path) -> list[Path]:
     stem = f"suivi_{report.school_year}"
     (folder / f"{stem}.json").write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True)
-    env.filters.update(percent=french.percent, integer=french.integer, number=french.number)
+    env.filters.update(percent=french.percent, integer=french.integer, number=french.number, day=french.day)
     html = env.get_template("followup_report.html.j2").render(
         r=report, actions=ACTIONS, suppressed=french.SUPPRESSED, min_cell=french.MIN_CELL
     )

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from features import french
 from serving.api import create_app
 from serving.api.access_log import make_engine, migrate
 from serving.api.plans import PlanIn, PlanRow, PlanStore, PlanUpdate
@@ -197,6 +198,8 @@ def test_the_followup_commands(served_district: ServedDistrict, tmp_path: Path) 
     assert written["figures"][0]["scope"] == "ensemble"
     page = (tmp_path / "data" / "followup" / "suivi_2023-2024.html").read_text(encoding="utf-8")
     assert "Descriptif, pas causal" in page and "pupil_id" not in page
+    batch = written["batches"][0]  # ISO for machines, French for readers
+    assert f"{french.day(batch['as_of'])} ({batch['model_version']})" in page
     for bad in ("2024", "2024-2026"):
         refused = runner.invoke(app, ["followup-report", "--year", bad, "--data", str(validated)], env=env)
         assert refused.exit_code == 2 and "--year" in refused.output and "2024-2025" in refused.output
