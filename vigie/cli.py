@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from fairness.config import load_fairness_config
 from fairness.review import audit_extract, fold_audit_check, log_review
+from features import french
 from features.ingest import (
     UAI_PATTERN,
     ContractError,
@@ -476,12 +477,13 @@ def monitor(
         append_monitoring_history(result, settings.data_dir / "monitoring")
         where = log_monitoring(result, paths, name, loaded.version)
     drift = result.drift
+    # the verdict's channel (cron, Airflow, reviewers) speaks French, like its alerts
     console.print(
-        f"{loaded.label}, batch of {as_of}: {len(drift.drifted)} of {len(drift.columns)} features drifted, "
-        f"risk PSI {drift.risk.score:.3f}; {result.outcome_note}."
+        f"{loaded.label}, lot du {french.day(as_of)} : {len(drift.drifted)} variables sur {len(drift.columns)} "
+        f"ont dérivé, PSI du risque {french.number(drift.risk.score, 3)} ; {result.outcome_note}."
     )
     console.print(
-        f"Report: [bold]{folder / 'synthese.html'}[/] (Evidently: evidently_drift.html/json); MLflow: {where}"
+        f"Rapport : [bold]{folder / 'synthese.html'}[/] (Evidently : evidently_drift.html/json) ; MLflow : {where}"
     )
     if result.alerted:
         for alert in result.alerts:

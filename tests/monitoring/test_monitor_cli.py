@@ -31,7 +31,7 @@ def _monitor(monitored: Monitored, *args: str) -> tuple[int, str]:
 def test_a_quiet_batch_exits_0_and_leaves_its_reports(monitored: Monitored, tmp_path: Path) -> None:
     code, output = _monitor(monitored, "--out", str(tmp_path / "report"))
     assert code == 0, output
-    assert "Aucune alerte" in output
+    assert "Aucune alerte" in output and " ont dérivé, PSI du risque " in output
     verdict = json.loads((tmp_path / "report" / "monitoring.json").read_text(encoding="utf-8"))
     assert verdict["verdict"] == "ok" and verdict["model"] == monitored.model.label
     evidently = json.loads((tmp_path / "report" / "evidently_drift.json").read_text(encoding="utf-8"))
