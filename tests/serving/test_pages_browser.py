@@ -156,6 +156,9 @@ def test_sign_in_leads_to_the_school_list_with_its_counts(page: Any, site: Site)
     for tier, label in (("high", "Risque élevé"), ("medium", "Risque moyen"), ("low", "Risque faible")):
         badge = page.locator(f"[data-count={tier}]")
         assert badge.inner_text().lower() == f"{label} : {french.integer(api['counts']['by_tier'][tier])}".lower()
+    by_tier = [api["counts"]["by_tier"][tier] for tier in ("high", "medium", "low")]
+    totals = page.locator("tr[data-counts-total] td").all_inner_texts()
+    assert totals == [french.integer(n) for n in [*by_tier, sum(by_tier)]]
     rows = page.locator("tr[data-pupil-row]")
     assert rows.count() == len(api["pupils"])
     assert [rows.nth(i).get_attribute("data-pupil-row") for i in range(5)] == [p["pupil_id"] for p in api["pupils"][:5]]
