@@ -12,7 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from fairness.audit import DISPARITIES, METRICS, AttributeAudit, Estimate
 from fairness.groups import attribute_label
@@ -214,7 +214,7 @@ def summary_lines(review: FairnessReview) -> list[str]:
 
 def write_report(review: FairnessReview, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    env = Environment(loader=PackageLoader("fairness", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("fairness", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(days=french.days, integer=french.integer)
     attributes = []
     for audit in review.audit.attributes:

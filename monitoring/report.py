@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import mlflow
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from mlflow.tracking import MlflowClient
 
 from fairness.groups import attribute_label
@@ -38,7 +38,7 @@ def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
     (folder / EVIDENTLY_JSON).write_text(result.snapshot.json(), encoding="utf-8")
     verdict = summary(result)
     (folder / VERDICT_JSON).write_text(json.dumps(verdict, indent=2, ensure_ascii=False), encoding="utf-8")
-    env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(
         number=french.number, percent=french.percent, integer=french.integer, day=french.day, days=french.days
     )

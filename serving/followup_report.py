@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from scipy.stats import binomtest
 
 from features import french
@@ -164,7 +164,7 @@ def write_followup_report(report: FollowUpReport, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"suivi_{report.school_year}"
     (folder / f"{stem}.json").write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-    env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(percent=french.percent, integer=french.integer, number=french.number, day=french.day)
     html = env.get_template("followup_report.html.j2").render(
         r=report, actions=ACTIONS, suppressed=french.SUPPRESSED, min_cell=french.MIN_CELL

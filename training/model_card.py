@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
 from features import french
@@ -80,7 +80,11 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
 
 
 def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
-    env = Environment(loader=PackageLoader("training", "templates"), autoescape=select_autoescape(["html.j2"]))
+    env = Environment(
+        loader=PackageLoader("training", "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        undefined=StrictUndefined,
+    )
     env.filters.update(
         num=lambda value, digits=3: french.number(value, digits), integer=french.integer, days=french.days
     )
