@@ -119,7 +119,8 @@ app = typer.Typer(
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False) -> None:
     level = logging.DEBUG if verbose else get_settings().log_level
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+    handler = RichHandler(console=console, show_path=False, log_time_format="[%Y-%m-%d %H:%M:%S]")  # not the locale's
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
 
 
 def _progress() -> Progress:
