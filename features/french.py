@@ -32,6 +32,11 @@ def number(value: float | None, digits: int = 1) -> str:
     return numbers([value], digits)[0]
 
 
+def signed(value: float | None, digits: int = 1) -> str:
+    """A difference, its sign always shown: ``+0,012``, ``-0,004``; a dash when missing."""
+    return MISSING if _missing(value) else ("+" if value >= 0 else "") + number(value, digits)  # type: ignore[operator]
+
+
 def integer(value: float | None) -> str:
     """``11 632`` (narrow no-break space); a dash when missing."""
     return number(value, 0)

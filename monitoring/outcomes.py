@@ -17,18 +17,11 @@ import pandas as pd
 
 from fairness.config import FairnessConfig
 from fairness.review import ReviewContext, review_snapshots
-from models.metrics import classification_metrics, lead_times
+from models.metrics import Interval, classification_metrics, lead_times, percentile_interval, pupil_resamples
 from monitoring.config import OutcomeSettings
 
 #: The figures followed over time, as ``classification_metrics`` names them (capacity filled in).
 FOLLOWED = ("roc_auc", "precision_at_{cap}", "recall_at_{cap}", "ece")
-
-
-@dataclass(frozen=True)
-class Interval:
-    value: float
-    lower: float
-    upper: float
 
 
 @dataclass
@@ -64,26 +57,12 @@ def bootstrap(y: np.ndarray, risk: np.ndarray, pupils: np.ndarray, settings: Out
     """Point figures and percentile intervals, resampling pupils (all of a pupil's snapshots together)."""
     names = metric_names(settings.capacity)
     point = _figures(y, risk, pupils, settings.capacity)
-    codes, unique = pd.factorize(pupils)
-    rows_of = pd.Series(np.arange(len(codes))).groupby(codes).apply(np.asarray).to_list()
-    rng = np.random.default_rng(settings.seed)
     draws: dict[str, list[float]] = {name: [] for name in names}
-    for _ in range(settings.n_boot):
-        chosen = rng.integers(0, len(unique), len(unique))
-        rows = np.concatenate([rows_of[i] for i in chosen])
-        # a pupil drawn twice is two pupils of the sample: number the copies apart
-        copies = np.repeat(np.arange(len(chosen)), [len(rows_of[i]) for i in chosen])
+    for rows, copies in pupil_resamples(pupils, settings.n_boot, settings.seed):
         sample = _figures(y[rows], risk[rows], copies, settings.capacity)
         for name in names:
             draws[name].append(sample[name])
-    alpha = (1 - settings.confidence) / 2
-    out = {}
-    for name in names:
-        values = np.asarray(draws[name], dtype=float)
-        values = values[np.isfinite(values)]
-        low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
-        out[name] = Interval(float(point[name]), float(low), float(high))
-    return out
+    return {name: percentile_interval(point[name], draws[name], settings.confidence) for name in names}
 
 
 def check_outcomes(

@@ -65,6 +65,8 @@ class TrainConfig(_Strict):
     tuning: TuningConfig = TuningConfig()
     capacities: list[float] = Field(default=[0.05, 0.1, 0.2])
     gate: GateConfig = GateConfig()
+    #: Bootstrap draws for the model-versus-logistic comparison on the card (0: not compared).
+    comparison_draws: int = Field(default=200, ge=0)
 
 
 def load_train_config(path: Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:

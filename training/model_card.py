@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
+from models.metrics import Interval
 from training.train import TrainingResult
 
 ROWS_FR = {
@@ -49,6 +50,39 @@ class CardContext:
     fairness: tuple[str, ...] = ()
 
 
+def _gap_label(metric: str) -> str:
+    share = metric.removeprefix("precision_at_").removesuffix("pct")
+    return "ROC AUC" if metric == "roc_auc" else f"précision à {share} %"
+
+
+def versus_logistic(gaps: dict[str, Interval]) -> str | None:
+    """The card's sentence: is the model better than the logistic baseline, beyond the noise?"""
+    if not gaps:
+        return None
+    labels = {name: _gap_label(name) for name in gaps}
+    figures = " ; ".join(
+        f"{labels[name]} {french.signed(g.value, 3)} [{french.signed(g.lower, 3)} ; {french.signed(g.upper, 3)}]"
+        for name, g in gaps.items()
+    )
+    better = [labels[name] for name, g in gaps.items() if g.lower > 0]
+    worse = [labels[name] for name, g in gaps.items() if g.upper < 0]
+    if worse:
+        verdict = (
+            f"le modèle fait moins bien que la régression logistique ({', '.join(worse)}) : "
+            "préférer le modèle le plus simple"
+        )
+    elif len(better) == len(gaps):
+        verdict = "le modèle fait mieux que la régression logistique, au-delà de l'incertitude"
+    elif better:
+        verdict = f"le modèle fait mieux sur {', '.join(better)}, sans écart net sur le reste"
+    else:
+        verdict = "aucun écart net : un modèle linéaire ferait aussi bien sur ce pli"
+    return (
+        f"Écart avec la régression logistique (modèle moins logistique, intervalle à 95 %, tirage des élèves) : "
+        f"{figures} ; {verdict}."
+    )
+
+
 def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata) -> dict[str, Any]:
     evaluations = result.evaluations
     lead = evaluations["model"].lead_days
@@ -76,6 +110,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "horizon_days": metadata.horizon_days,
         "best_iteration": result.model.best_iteration_,
         "params": result.params,
+        "versus_logistic": versus_logistic(result.versus_logistic),
     }
 
 

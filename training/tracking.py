@@ -274,6 +274,9 @@ def _log_evaluation(
                 "test.model.lead_days_p75": float(lead.quantile(0.75)),
             }
         )
+    for metric, gap in result.versus_logistic.items():  # the model minus the logistic baseline, with its interval
+        bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
+        mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
     mlflow.log_dict(json.loads(config_json), "train_config.json")

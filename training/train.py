@@ -29,7 +29,7 @@ from features.signals import (
 from models.baselines import ABCRule, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
-from models.metrics import classification_metrics, lead_times, metrics_by_group
+from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
 from training.config import TrainConfig
 from training.splits import TemporalSplit, temporal_split
 
@@ -62,6 +62,9 @@ class TrainingResult:
     evaluations: dict[str, Evaluation]  # "model", "abc_rule", "logistic"
     test: pd.DataFrame = field(repr=False)
     importance: pd.Series = field(repr=False)
+    #: The model minus the logistic baseline on the test fold (ROC AUC, precision at the gate's
+    #: capacity), with paired bootstrap intervals: does the model earn its complexity?
+    versus_logistic: dict[str, Interval] = field(default_factory=dict)
 
 
 def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> FeatureSet:
@@ -169,4 +172,17 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
         name: evaluate(test, estimator.predict_proba(X["test"])[:, 1], config.capacities)
         for name, estimator in (("model", model), ("abc_rule", rule), ("logistic", logistic))
     }
-    return TrainingResult(split, model, params, evaluations, test, model.feature_importance())
+    versus_logistic = (
+        compare_rankings(
+            test["label"].to_numpy(dtype=int),
+            evaluations["model"].probability,
+            evaluations["logistic"].probability,
+            pupils=test["pupil_id"].to_numpy(),
+            capacity=config.gate.capacity,
+            n_boot=config.comparison_draws,
+            seed=config.seed,
+        )
+        if config.comparison_draws
+        else {}
+    )
+    return TrainingResult(split, model, params, evaluations, test, model.feature_importance(), versus_logistic)

@@ -13,9 +13,11 @@ from models.matrix import feature_matrix
 from models.metrics import (
     capacity_count,
     capacity_rank,
+    compare_rankings,
     expected_calibration_error,
     lead_times,
     precision_recall_at,
+    pupil_resamples,
     top_k_mask,
 )
 
@@ -91,3 +93,28 @@ def test_feature_matrix_refuses_missing_columns_and_fixes_categories() -> None:
         feature_matrix(pd.DataFrame({"grade_level": ["6E"]}), ["grade_level", "track"])
     matrix = feature_matrix(pd.DataFrame({"grade_level": ["TLE", "6E"]}), ["grade_level"])
     assert matrix["grade_level"].cat.codes.tolist() == [6, 0]
+
+
+def test_bootstrap_draws_pupils_with_all_their_rows() -> None:
+    pupils = np.array(["a", "b", "a", "c", "b", "a"])
+    for rows, copies in pupil_resamples(pupils, n_boot=20, seed=3):
+        assert len(np.unique(copies)) == 3  # as many pupils drawn as there are
+        for copy in np.unique(copies):  # each drawn pupil brings every one of its rows, once
+            drawn = pupils[rows[copies == copy]]
+            assert len(set(drawn)) == 1 and len(drawn) == (pupils == drawn[0]).sum()
+
+
+def test_a_better_ranking_is_told_apart_from_noise_and_an_equal_one_is_not() -> None:
+    rng = np.random.default_rng(0)
+    n = 4000
+    y = (rng.random(n) < 0.1).astype(int)
+    pupils = np.repeat(np.arange(n // 2), 2)  # two snapshots a pupil
+    informed = y * 0.6 + rng.random(n)
+    noise = rng.random(n)
+    better = compare_rankings(y, informed, noise, pupils=pupils, capacity=0.1, n_boot=100)
+    assert set(better) == {"roc_auc", "precision_at_10pct"}
+    assert all(gap.lower > 0 and gap.lower <= gap.value <= gap.upper for gap in better.values())
+    worse = compare_rankings(y, noise, informed, pupils=pupils, capacity=0.1, n_boot=100)
+    assert all(gap.upper < 0 for gap in worse.values())
+    same = compare_rankings(y, informed, informed, pupils=pupils, capacity=0.1, n_boot=50)
+    assert all((gap.value, gap.lower, gap.upper) == (0, 0, 0) for gap in same.values())

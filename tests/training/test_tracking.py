@@ -69,6 +69,9 @@ def test_run_registry_and_champion(
     run = client.get_run(first.run_id)
     assert {"git_commit", "data_hash", "config_hash"} <= set(run.data.tags)
     assert run.data.metrics["test.model.precision_at_10pct"] > run.data.metrics["test.abc_rule.precision_at_10pct"]
+    gap = {k: run.data.metrics[f"test.model_minus_logistic.roc_auc{k}"] for k in ("", "_lower", "_upper")}
+    assert gap["_lower"] <= gap[""] <= gap["_upper"]
+    assert gap[""] == pytest.approx(run.data.metrics["test.model.roc_auc"] - run.data.metrics["test.logistic.roc_auc"])
     artifacts = {a.path for a in client.list_artifacts(first.run_id)}
     assert {"figures", "explanations", "model_card", "features.json", "gate.json", "evaluation"} <= artifacts
     shap_plots = {a.path for a in client.list_artifacts(first.run_id, "explanations")}
@@ -76,6 +79,7 @@ def test_run_registry_and_champion(
     card = first.card[0].read_text(encoding="utf-8")
     assert "Usages exclus" in card and "champion" in card
     assert f"test : {french.days(result.split.describe()['test'])}." in card  # dates as reviewers read them
+    assert "Écart avec la régression logistique (modèle moins logistique" in card
     # the HTML card is the Markdown card rendered: the same sections, the same limits
     html_card = first.card[1].read_text(encoding="utf-8")
     headings = re.findall(r"^##? (.+)$", card, flags=re.MULTILINE)
