@@ -176,6 +176,36 @@ def percentile_interval(point: float, draws: list[float], confidence: float) -> 
     return Interval(float(point), float(low), float(high))
 
 
+class _WeightedRanking:
+    """One score's ranking, sorted once, so that each bootstrap draw — a weight per row, the
+    times its pupil was drawn — costs a pass over the rows, not a sort. Weights give the same
+    figures as repeating the rows: the Mann-Whitney ROC AUC (ties count half) and precision at
+    a capacity (ties cut in pupil order, as :func:`capacity_rank`)."""
+
+    def __init__(self, y: np.ndarray, score: np.ndarray, pupils: np.ndarray) -> None:
+        ascending = np.argsort(score, kind="stable")
+        ordered = score[ascending]
+        self.ascending, self.y_ascending = ascending, y[ascending]
+        self.tie_group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+        self.ranked = np.lexsort((np.asarray(pupils), -score))
+        self.y_ranked = y[self.ranked]
+
+    def roc_auc(self, weight: np.ndarray) -> float:
+        w = weight[self.ascending]
+        positives = np.bincount(self.tie_group, weights=w * self.y_ascending)
+        negatives = np.bincount(self.tie_group, weights=w * (1 - self.y_ascending))
+        below = np.cumsum(negatives) - negatives
+        pairs = positives.sum() * negatives.sum()
+        return float((positives * (below + 0.5 * negatives)).sum() / pairs) if pairs else float("nan")
+
+    def precision_at(self, weight: np.ndarray, capacity: float) -> float:
+        w = weight[self.ranked]
+        k = int(capacity_count(int(w.sum()), capacity))
+        before = np.cumsum(w) - w
+        taken = np.clip(np.minimum(w, k - before), 0, None)  # the row at the cut counts in part
+        return float((taken * self.y_ranked).sum() / k) if k else float("nan")
+
+
 def compare_rankings(
     y: np.ndarray,
     first: np.ndarray,
@@ -188,23 +218,23 @@ def compare_rankings(
     confidence: float = 0.95,
 ) -> dict[str, Interval]:
     """``first`` minus ``second`` on the same rows — ROC AUC and precision at ``capacity`` —
-    with paired bootstrap intervals (the same pupils drawn for both): is one model really better?"""
+    with paired bootstrap intervals (the same pupils drawn for both, as :func:`pupil_resamples`
+    draws them): is one model really better?"""
     y = np.asarray(y, dtype=int)
+    pupils = np.asarray(pupils)
     tag = f"precision_at_{round(capacity * 100)}pct"
-
-    def gaps(rows: np.ndarray, ids: np.ndarray) -> dict[str, float]:
-        labels = y[rows]
-        if not 0 < labels.sum() < len(labels):
-            return {"roc_auc": float("nan"), tag: float("nan")}
-        return {
-            "roc_auc": float(roc_auc_score(labels, first[rows]) - roc_auc_score(labels, second[rows])),
-            tag: precision_recall_at(labels, first[rows], capacity, pupils=ids)[0]
-            - precision_recall_at(labels, second[rows], capacity, pupils=ids)[0],
-        }
-
-    point = gaps(np.arange(len(y)), np.asarray(pupils))
+    point = {
+        "roc_auc": float(roc_auc_score(y, first) - roc_auc_score(y, second)) if 0 < y.sum() < len(y) else np.nan,
+        tag: precision_recall_at(y, first, capacity, pupils=pupils)[0]
+        - precision_recall_at(y, second, capacity, pupils=pupils)[0],
+    }
+    rankings = [_WeightedRanking(y, np.asarray(score, dtype=float), pupils) for score in (first, second)]
+    codes, unique = pd.factorize(pupils)
+    rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {name: [] for name in point}
-    for rows, copies in pupil_resamples(pupils, n_boot, seed):
-        for name, gap in gaps(rows, copies).items():
-            draws[name].append(gap)
-    return {name: percentile_interval(point[name], draws[name], confidence) for name in point}
+    for _ in range(n_boot):
+        weight = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))[codes].astype(float)
+        a, b = rankings
+        draws["roc_auc"].append(a.roc_auc(weight) - b.roc_auc(weight))
+        draws[tag].append(a.precision_at(weight, capacity) - b.precision_at(weight, capacity))
+    return {name: percentile_interval(float(point[name]), draws[name], confidence) for name in point}
