@@ -6,6 +6,7 @@ judged on the pupils it ranks in the top k% (overall, or within each school).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -151,20 +152,15 @@ class Interval:
     upper: float
 
 
-def pupil_resamples(pupils: np.ndarray, n_boot: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def pupil_weights(pupils: np.ndarray, n_boot: int, seed: int) -> Iterator[np.ndarray]:
     """Bootstrap draws of pupils, not rows (a pupil's snapshots are not independent): each
-    yields the rows drawn, a pupil's rows together, and a number per row that tells the drawn
-    pupils apart (one drawn twice counts as two pupils)."""
+    draw gives every row the number of times its pupil was drawn. Weighted figures equal those
+    of the rows repeated that many times, without building the repeated rows."""
     codes, unique = pd.factorize(np.asarray(pupils))
-    order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes, minlength=len(unique))
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rng = np.random.default_rng(seed)
     for _ in range(n_boot):
-        chosen = rng.integers(0, len(unique), len(unique))
-        counts = sizes[chosen]
-        offsets = np.repeat(starts[chosen] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        yield order[offsets], np.repeat(np.arange(len(chosen)), counts)
+        drawn = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))
+        yield drawn[codes].astype(float)
 
 
 def percentile_interval(point: float, draws: list[float], confidence: float) -> Interval:
@@ -176,16 +172,17 @@ def percentile_interval(point: float, draws: list[float], confidence: float) -> 
     return Interval(float(point), float(low), float(high))
 
 
-class _WeightedRanking:
-    """One score's ranking, sorted once, so that each bootstrap draw — a weight per row, the
-    times its pupil was drawn — costs a pass over the rows, not a sort. Weights give the same
-    figures as repeating the rows: the Mann-Whitney ROC AUC (ties count half) and precision at
-    a capacity (ties cut in pupil order, as :func:`capacity_rank`)."""
+class WeightedFigures:
+    """A score's figures under bootstrap weights, its sorts done once: each draw then costs a
+    few passes over the rows. With every weight 1 they are :func:`classification_metrics`'
+    figures: the Mann-Whitney ROC AUC (ties count half), precision and recall at a capacity
+    (ties cut in pupil order, as :func:`capacity_rank`), and the equal-count-bins ECE."""
 
     def __init__(self, y: np.ndarray, score: np.ndarray, pupils: np.ndarray) -> None:
+        y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
         ascending = np.argsort(score, kind="stable")
         ordered = score[ascending]
-        self.ascending, self.y_ascending = ascending, y[ascending]
+        self.ascending, self.y_ascending, self.score_ascending = ascending, y[ascending], ordered
         self.tie_group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
         self.ranked = np.lexsort((np.asarray(pupils), -score))
         self.y_ranked = y[self.ranked]
@@ -198,12 +195,57 @@ class _WeightedRanking:
         pairs = positives.sum() * negatives.sum()
         return float((positives * (below + 0.5 * negatives)).sum() / pairs) if pairs else float("nan")
 
-    def precision_at(self, weight: np.ndarray, capacity: float) -> float:
+    def precision_recall_at(self, weight: np.ndarray, capacity: float) -> tuple[float, float]:
         w = weight[self.ranked]
         k = int(capacity_count(int(w.sum()), capacity))
         before = np.cumsum(w) - w
         taken = np.clip(np.minimum(w, k - before), 0, None)  # the row at the cut counts in part
-        return float((taken * self.y_ranked).sum() / k) if k else float("nan")
+        hits, positives = float((taken * self.y_ranked).sum()), float((w * self.y_ranked).sum())
+        return (hits / k if k else float("nan")), (hits / positives if positives else float("nan"))
+
+    def ece(self, weight: np.ndarray, bins: int = 10) -> float:
+        w = weight[self.ascending]
+        total = int(w.sum())
+        end = np.cumsum(w)
+        start = end - w
+        sizes = np.full(bins, total // bins) + (np.arange(bins) < total % bins)  # as np.array_split
+        edges = np.concatenate([[0], np.cumsum(sizes)])
+        gap = 0.0
+        for low, high in itertools.pairwise(edges):
+            share = np.clip(np.minimum(end, high) - np.maximum(start, low), 0, None)
+            gap += abs(float((share * self.y_ascending).sum() - (share * self.score_ascending).sum()))
+        return gap / total if total else float("nan")
+
+    def figures(self, weight: np.ndarray, capacity: float) -> dict[str, float]:
+        tag = f"{round(capacity * 100)}pct"
+        precision, recall = self.precision_recall_at(weight, capacity)
+        return {
+            "roc_auc": self.roc_auc(weight),
+            f"precision_at_{tag}": precision,
+            f"recall_at_{tag}": recall,
+            "ece": self.ece(weight),
+        }
+
+
+def bootstrap_figures(
+    y: np.ndarray,
+    score: np.ndarray,
+    *,
+    pupils: np.ndarray,
+    capacity: float,
+    n_boot: int = 200,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Interval]:
+    """ROC AUC, precision and recall at ``capacity`` and ECE, each with its interval from
+    ``n_boot`` draws of pupils (:func:`pupil_weights`)."""
+    weighted = WeightedFigures(y, score, pupils)
+    point = weighted.figures(np.ones(len(weighted.ranked)), capacity)
+    draws: dict[str, list[float]] = {name: [] for name in point}
+    for weight in pupil_weights(pupils, n_boot, seed):
+        for name, value in weighted.figures(weight, capacity).items():
+            draws[name].append(value)
+    return {name: percentile_interval(point[name], draws[name], confidence) for name in point}
 
 
 def compare_rankings(
@@ -218,23 +260,19 @@ def compare_rankings(
     confidence: float = 0.95,
 ) -> dict[str, Interval]:
     """``first`` minus ``second`` on the same rows — ROC AUC and precision at ``capacity`` —
-    with paired bootstrap intervals (the same pupils drawn for both, as :func:`pupil_resamples`
-    draws them): is one model really better?"""
-    y = np.asarray(y, dtype=int)
-    pupils = np.asarray(pupils)
+    with paired bootstrap intervals (the same pupils drawn for both): is one model really better?"""
     tag = f"precision_at_{round(capacity * 100)}pct"
-    point = {
-        "roc_auc": float(roc_auc_score(y, first) - roc_auc_score(y, second)) if 0 < y.sum() < len(y) else np.nan,
-        tag: precision_recall_at(y, first, capacity, pupils=pupils)[0]
-        - precision_recall_at(y, second, capacity, pupils=pupils)[0],
-    }
-    rankings = [_WeightedRanking(y, np.asarray(score, dtype=float), pupils) for score in (first, second)]
-    codes, unique = pd.factorize(pupils)
-    rng = np.random.default_rng(seed)
+    a, b = (WeightedFigures(y, score, pupils) for score in (first, second))
+
+    def gaps(weight: np.ndarray) -> dict[str, float]:
+        return {
+            "roc_auc": a.roc_auc(weight) - b.roc_auc(weight),
+            tag: a.precision_recall_at(weight, capacity)[0] - b.precision_recall_at(weight, capacity)[0],
+        }
+
+    point = gaps(np.ones(len(a.ranked)))
     draws: dict[str, list[float]] = {name: [] for name in point}
-    for _ in range(n_boot):
-        weight = np.bincount(rng.integers(0, len(unique), len(unique)), minlength=len(unique))[codes].astype(float)
-        a, b = rankings
-        draws["roc_auc"].append(a.roc_auc(weight) - b.roc_auc(weight))
-        draws[tag].append(a.precision_at(weight, capacity) - b.precision_at(weight, capacity))
-    return {name: percentile_interval(float(point[name]), draws[name], confidence) for name in point}
+    for weight in pupil_weights(pupils, n_boot, seed):
+        for name, gap in gaps(weight).items():
+            draws[name].append(gap)
+    return {name: percentile_interval(point[name], draws[name], confidence) for name in point}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fairness.config import FairnessConfig
 from fairness.review import ReviewContext, review_snapshots
-from models.metrics import Interval, classification_metrics, lead_times, percentile_interval, pupil_resamples
+from models.metrics import Interval, bootstrap_figures, lead_times
 from monitoring.config import OutcomeSettings
 
 #: The figures followed over time, as ``classification_metrics`` names them (capacity filled in).
@@ -49,20 +49,18 @@ def metric_names(capacity: float) -> list[str]:
     return [name.format(cap=tag) for name in FOLLOWED]
 
 
-def _figures(y: np.ndarray, risk: np.ndarray, pupils: np.ndarray, capacity: float) -> dict[str, float]:
-    return classification_metrics(y, risk, pupils=pupils, capacities=(capacity,))
-
-
 def bootstrap(y: np.ndarray, risk: np.ndarray, pupils: np.ndarray, settings: OutcomeSettings) -> dict[str, Interval]:
-    """Point figures and percentile intervals, resampling pupils (all of a pupil's snapshots together)."""
-    names = metric_names(settings.capacity)
-    point = _figures(y, risk, pupils, settings.capacity)
-    draws: dict[str, list[float]] = {name: [] for name in names}
-    for rows, copies in pupil_resamples(pupils, settings.n_boot, settings.seed):
-        sample = _figures(y[rows], risk[rows], copies, settings.capacity)
-        for name in names:
-            draws[name].append(sample[name])
-    return {name: percentile_interval(point[name], draws[name], settings.confidence) for name in names}
+    """Point figures and percentile intervals, drawing pupils (all of a pupil's snapshots together)."""
+    figures = bootstrap_figures(
+        y,
+        risk,
+        pupils=pupils,
+        capacity=settings.capacity,
+        n_boot=settings.n_boot,
+        seed=settings.seed,
+        confidence=settings.confidence,
+    )
+    return {name: figures[name] for name in metric_names(settings.capacity)}
 
 
 def check_outcomes(

@@ -7,18 +7,20 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
 
 from models.baselines import ABCRule
 from models.matrix import feature_matrix
 from models.metrics import (
+    WeightedFigures,
+    bootstrap_figures,
     capacity_count,
     capacity_rank,
+    classification_metrics,
     compare_rankings,
     expected_calibration_error,
     lead_times,
     precision_recall_at,
-    pupil_resamples,
+    pupil_weights,
     top_k_mask,
 )
 
@@ -96,13 +98,32 @@ def test_feature_matrix_refuses_missing_columns_and_fixes_categories() -> None:
     assert matrix["grade_level"].cat.codes.tolist() == [6, 0]
 
 
-def test_bootstrap_draws_pupils_with_all_their_rows() -> None:
+def _resampled_rows(pupils: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
+    """The bootstrap by its definition: draw pupils with replacement, take all their rows."""
+    codes, unique = pd.factorize(pupils)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        chosen = rng.integers(0, len(unique), len(unique))
+        draws.append(np.concatenate([np.flatnonzero(codes == c) for c in chosen]))
+    return draws
+
+
+def test_bootstrap_weights_count_the_times_each_pupil_is_drawn() -> None:
     pupils = np.array(["a", "b", "a", "c", "b", "a"])
-    for rows, copies in pupil_resamples(pupils, n_boot=20, seed=3):
-        assert len(np.unique(copies)) == 3  # as many pupils drawn as there are
-        for copy in np.unique(copies):  # each drawn pupil brings every one of its rows, once
-            drawn = pupils[rows[copies == copy]]
-            assert len(set(drawn)) == 1 and len(drawn) == (pupils == drawn[0]).sum()
+    for weight, rows in zip(pupil_weights(pupils, 20, 3), _resampled_rows(pupils, 20, 3), strict=True):
+        assert weight.tolist() == np.bincount(rows, minlength=len(pupils)).tolist()
+        assert weight.sum() == len(rows) and len({w for p, w in zip(pupils, weight, strict=True) if p == "a"}) == 1
+
+
+def test_weighted_figures_at_weight_one_are_the_classification_metrics() -> None:
+    rng = np.random.default_rng(2)
+    y = (rng.random(500) < 0.15).astype(int)
+    score = np.round((y * 0.3 + rng.random(500)) / 1.3, 1)  # probabilities, many ties
+    pupils = rng.integers(0, 200, 500)
+    exact = classification_metrics(y, score, pupils=pupils, capacities=(0.1,))
+    weighted = WeightedFigures(y, score, pupils).figures(np.ones(500), 0.1)
+    assert weighted == pytest.approx({k: exact[k] for k in weighted}, abs=1e-12)
 
 
 def test_a_better_ranking_is_told_apart_from_noise_and_an_equal_one_is_not() -> None:
@@ -122,24 +143,30 @@ def test_a_better_ranking_is_told_apart_from_noise_and_an_equal_one_is_not() -> 
 
 
 @pytest.mark.parametrize("ties", [False, True])
-def test_the_comparison_bootstrap_matches_resampling_the_rows(ties: bool) -> None:
-    """Weights (times a pupil is drawn) give the figures of the repeated rows, draw for draw."""
+def test_the_bootstrap_matches_resampling_the_rows(ties: bool) -> None:
+    """Weights give the figures of the repeated rows, draw for draw (ECE and the capacity cut
+    may order equal scores differently: compared without ties)."""
     rng = np.random.default_rng(5)
     n = 600
     y = (rng.random(n) < 0.2).astype(int)
     pupils = rng.integers(0, 250, n)
-    first, second = y * 0.4 + rng.random(n), y * 0.2 + rng.random(n)
-    if ties:  # trees give many equal scores: the AUC counts them half
+    first, second = (y * 0.4 + rng.random(n)) / 1.4, (y * 0.2 + rng.random(n)) / 1.2
+    if ties:
         first, second = np.round(first, 1), np.round(second, 1)
-    fast = compare_rankings(y, first, second, pupils=pupils, capacity=0.1, n_boot=40, seed=9)
-    auc, precision = [], []
-    for rows, _copies in pupil_resamples(pupils, 40, 9):
-        auc.append(roc_auc_score(y[rows], first[rows]) - roc_auc_score(y[rows], second[rows]))
-        precision.append(
-            precision_recall_at(y[rows], first[rows], 0.1, pupils=pupils[rows])[0]
-            - precision_recall_at(y[rows], second[rows], 0.1, pupils=pupils[rows])[0]
-        )
-    checked = {"roc_auc": auc} if ties else {"roc_auc": auc, "precision_at_10pct": precision}
-    for name, draws in checked.items():
-        low, high = np.quantile(draws, [0.025, 0.975])
-        assert (fast[name].lower, fast[name].upper) == pytest.approx((low, high), abs=1e-12), name
+    fast = bootstrap_figures(y, first, pupils=pupils, capacity=0.1, n_boot=40, seed=9)
+    gaps = compare_rankings(y, first, second, pupils=pupils, capacity=0.1, n_boot=40, seed=9)
+    slow: dict[str, list[float]] = {}
+    for rows in _resampled_rows(pupils, 40, 9):
+        figures = classification_metrics(y[rows], first[rows], pupils=pupils[rows], capacities=(0.1,))
+        other = classification_metrics(y[rows], second[rows], pupils=pupils[rows], capacities=(0.1,))
+        for name in fast:
+            slow.setdefault(name, []).append(figures[name])
+        slow.setdefault("auc_gap", []).append(figures["roc_auc"] - other["roc_auc"])
+        slow.setdefault("precision_gap", []).append(figures["precision_at_10pct"] - other["precision_at_10pct"])
+    checked = {"roc_auc": fast["roc_auc"], "auc_gap": gaps["roc_auc"]}
+    if not ties:
+        checked |= {name: fast[name] for name in ("precision_at_10pct", "recall_at_10pct", "ece")}
+        checked["precision_gap"] = gaps["precision_at_10pct"]
+    for name, interval in checked.items():
+        low, high = np.quantile(slow[name], [0.025, 0.975])
+        assert (interval.lower, interval.upper) == pytest.approx((low, high), abs=1e-12), name
