@@ -7,8 +7,10 @@ The reference is its training snapshots on the batch's day of the year, resample
 spread over --schools schools, scored by the champion, with their audit groups (as
 `vigie monitor` builds them from an extract). Measured: `monitoring.compare` (Evidently's
 report over every input and the risk, then each school and each audit group against itself)
-and `write_monitoring` (Evidently's HTML and JSON, the verdict, the French summary): wall time
-and peak memory of the process. Feature building is measured by benchmarks/features.py.
+and `write_monitoring` (Evidently's HTML and JSON, the verdict, the French summary), then the
+delayed-label figures of a labelled batch as large (ROC AUC, precision and recall at capacity, ECE) with their
+pupil-bootstrap intervals: wall time and peak memory of the process. Feature building is
+measured by benchmarks/features.py.
 
 Prints JSON lines. Usage: python benchmarks/monitor.py [--pupils 1000000] [--reference 1000000] [--schools 500]
 """
@@ -53,6 +55,7 @@ def main() -> None:
     from models.registry import load_registered, training_record
     from monitoring import MonitoringConfig, Snapshots, compare, write_monitoring
     from monitoring.monitor import MonitoringResult, reference_dates
+    from monitoring.outcomes import bootstrap
 
     with tempfile.TemporaryDirectory(prefix="vigie-bench-monitor-") as tmp:
         root = Path(tmp)
@@ -93,6 +96,13 @@ def main() -> None:
             started = time.perf_counter()
             write_monitoring(result, root / "report")
             written = time.perf_counter() - started
+            # delayed labels: a batch's figures with their pupil-bootstrap intervals, as when outcomes arrive
+            # (on the reference rows: resampled from training dates, their outcomes are known)
+            labelled = reference.frame[reference.frame["label"].notna()]
+            started = time.perf_counter()
+            bootstrap(labelled["label"].to_numpy(dtype=int), labelled["risk"].to_numpy(),
+                      labelled["pupil_id"].to_numpy(), config.outcomes)  # fmt: skip
+            outcomes_seconds = time.perf_counter() - started
         print(
             json.dumps(
                 {
@@ -106,6 +116,9 @@ def main() -> None:
                     "drifted_features": len(drift.drifted),
                     "compare_seconds": round(compared, 1),
                     "reports_seconds": round(written, 1),
+                    "outcomes_bootstrap_seconds": round(outcomes_seconds, 1),
+                    "outcomes_bootstrap_draws": config.outcomes.n_boot,
+                    "outcomes_labelled_rows": len(labelled),
                     "total_seconds": round(compared + written, 1),
                     "peak_memory_mb": round(memory.peak_mb),
                     "evidently_html_mb": round((root / "report" / "evidently_drift.html").stat().st_size / 2**20, 1),
