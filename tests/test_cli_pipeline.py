@@ -24,6 +24,7 @@ def test_train_then_score(long_features: Path, tmp_path: Path, monkeypatch: pyte
     trained = runner.invoke(app, ["train", "--data", str(long_features), "--config", "configs/train.yaml"])
     assert trained.exit_code == 0, trained.output
     assert "promoted to @champion" in trained.output
+    assert "Model minus logistic (95% paired bootstrap by pupil): roc_auc " in trained.output
     assert "Fairness report:" in trained.output and "[ok] Audit d'équité" in trained.output
     validated = long_features.parent / "validated"
     scored = runner.invoke(
