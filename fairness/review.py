@@ -37,7 +37,7 @@ class ReviewContext:
     as_of: list[str]
     data_hash: str
     synthetic: bool
-    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -72,7 +72,7 @@ class FairnessReview:
             "as_of": self.context.as_of,
             "data_hash": self.context.data_hash,
             "synthetic_data": self.context.synthetic,
-            "generated_at": self.context.generated_at,
+            "generated_at": self.context.generated_at.isoformat(timespec="seconds"),
             "config": self.config.model_dump(mode="json"),
             "gate": {"passed": self.verdict.passed, "judged": self.verdict.judged, "breaches": self.verdict.breaches},
             "audit": self.audit.as_dict(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 
 MISSING = "—"
 THOUSANDS = "\u202f"
@@ -63,6 +63,11 @@ def day(value: date | str | None) -> str:
     if value is None:
         return MISSING
     return (date.fromisoformat(value) if isinstance(value, str) else value).strftime("%d/%m/%Y")
+
+
+def moment(value: datetime) -> str:
+    """When a report was made, as its readers say it: ``25/11/2026 à 14:59 UTC``."""
+    return value.astimezone(UTC).strftime("%d/%m/%Y à %H:%M UTC")
 
 
 def days(values: Iterable[date | str]) -> str:

@@ -69,7 +69,7 @@ class MonitoringResult:
     alerts: list[Alert]
     snapshot: Snapshot
     config: MonitoringConfig
-    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def alerted(self) -> bool:
@@ -194,7 +194,7 @@ def summary(result: MonitoringResult) -> dict[str, Any]:
     return {
         "as_of": result.as_of.isoformat(),
         "model": result.model,
-        "generated_at": result.generated_at,
+        "generated_at": result.generated_at.isoformat(timespec="seconds"),
         "reference_dates": [d.isoformat() for d in result.reference_dates],
         "verdict": "alert" if result.alerted else "ok",
         "alerts": [a.__dict__ for a in result.alerts],

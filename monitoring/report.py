@@ -40,7 +40,12 @@ def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
     (folder / VERDICT_JSON).write_text(json.dumps(verdict, indent=2, ensure_ascii=False), encoding="utf-8")
     env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(
-        number=french.number, percent=french.percent, integer=french.integer, day=french.day, days=french.days
+        number=french.number,
+        percent=french.percent,
+        integer=french.integer,
+        day=french.day,
+        days=french.days,
+        moment=french.moment,
     )
     page = env.get_template("summary.html.j2").render(
         r=result,
@@ -60,7 +65,7 @@ def append_history(result: MonitoringResult, history_dir: Path) -> Path:
     line = {
         "as_of": result.as_of.isoformat(),
         "model": result.model,
-        "generated_at": result.generated_at,
+        "generated_at": result.generated_at.isoformat(timespec="seconds"),
         "verdict": "alert" if result.alerted else "ok",
         "rules": [a.rule for a in result.alerts],
         "drifted_share": round(result.drift.drifted_share, 4),

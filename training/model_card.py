@@ -7,6 +7,7 @@ say different things.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ class CardContext:
     name: str
     version: str
     run_id: str
-    created_at: str
+    created_at: datetime
     code_version: str
     data_hash: str
     config_hash: str
@@ -121,7 +122,10 @@ def write_model_card(result: TrainingResult, card: CardContext, metadata: Featur
         undefined=StrictUndefined,
     )
     env.filters.update(
-        num=lambda value, digits=3: french.number(value, digits), integer=french.integer, days=french.days
+        num=lambda value, digits=3: french.number(value, digits),
+        integer=french.integer,
+        days=french.days,
+        moment=french.moment,
     )
     markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped

@@ -320,7 +320,7 @@ def _log_model_card(
         name=config.registered_model,
         version=version or "non enregistrée",
         run_id=run_id,
-        created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        created_at=datetime.now(UTC),
         code_version=code_version(),
         data_hash=features.metadata.input_hash,
         config_hash=config_hash,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from features import french
 
@@ -19,6 +19,9 @@ def test_dates_read_day_month_year_whether_dates_or_iso_text() -> None:
     assert french.day(date(2025, 3, 31)) == french.day("2025-03-31") == "31/03/2025"
     assert french.day(None) == "—"
     assert french.days([date(2023, 12, 15), "2024-03-31"]) == "15/12/2023, 31/03/2024"
+    paris = timezone(timedelta(hours=1))
+    assert french.moment(datetime(2026, 11, 25, 15, 59, tzinfo=paris)) == "25/11/2026 à 14:59 UTC"
+    assert french.moment(datetime(2026, 11, 25, 14, 59, tzinfo=UTC)) == "25/11/2026 à 14:59 UTC"
 
 
 def test_plurals_are_singular_under_two() -> None:

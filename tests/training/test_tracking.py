@@ -80,6 +80,7 @@ def test_run_registry_and_champion(
     assert "Usages exclus" in card and "champion" in card
     assert f"test : {french.days(result.split.describe()['test'])}." in card  # dates as reviewers read them
     assert "Écart avec la régression logistique (modèle moins logistique" in card
+    assert re.search(r"^\*Créée le \d{2}/\d{2}/\d{4} à \d{2}:\d{2} UTC · ", card, flags=re.MULTILINE)
     # the HTML card is the Markdown card rendered: the same sections, the same limits
     html_card = first.card[1].read_text(encoding="utf-8")
     headings = re.findall(r"^##? (.+)$", card, flags=re.MULTILINE)
