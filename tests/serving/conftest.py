@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from fairness.config import FairnessConfig
+from fairness.review import fold_audit_check
 from features.ingest import load_key, pseudonym
 from models.registry import use_tracking_store
 from serving.api import Role, ServiceSettings, create_app, issue_token
@@ -51,7 +53,13 @@ def served_district(
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         uri = use_tracking_store(data_dir)
         result = train(feature_set, small_train_config)
-        tracked = log_training(result, feature_set, small_train_config, data_dir=data_dir)
+        audit = fold_audit_check(  # as `vigie train --fairness-config`: the served champion has its audit
+            feature_set.folder,
+            FairnessConfig(n_boot=50, mitigation=False),
+            data_hash=feature_set.metadata.input_hash,
+            synthetic=True,
+        )
+        tracked = log_training(result, feature_set, small_train_config, data_dir=data_dir, fairness=audit)
     assert tracked.gate.promoted, tracked.gate.as_dict()
     frame = feature_set.frame
     dates = sorted(frame["as_of"].unique())[-2:]

@@ -301,8 +301,13 @@ def test_understanding_the_score_is_reachable_from_every_page(page: Any, site: S
     page.get_by_role("link", name="Comprendre le score").first.click()
     page.wait_for_url("**/comprendre")
     assert "RGPD, article 22" in page.locator("main").inner_text()
-    audited = site.api("/api/v1/model/fairness")["report"] is not None
+    report = site.api("/api/v1/model/fairness")["report"]
+    audited = report is not None
     assert page.locator("[data-fairness]").count() == int(audited)
+    assert audited  # the served champion was audited at training
+    if audited:  # the audit's day as staff read dates
+        title = page.locator("[data-fairness] .fr-alert__title").inner_text()
+        assert title.startswith(f"Audit d'équité du {french.day(report['generated_at'][:10])} :")
     assert audited or "Aucun audit d'équité n'est encore publié" in page.locator("main").inner_text()
     page.get_by_role("button", name="Lire la fiche du modèle").click()
     page.locator("#fiche-modele").wait_for(state="visible")
