@@ -215,7 +215,7 @@ def summary_lines(review: FairnessReview) -> list[str]:
 def write_report(review: FairnessReview, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     env = Environment(loader=PackageLoader("fairness", "templates"), autoescape=True, undefined=StrictUndefined)
-    env.filters.update(days=french.days, integer=french.integer, moment=french.moment)
+    env.filters.update(french.JINJA_FILTERS)
     attributes = []
     for audit in review.audit.attributes:
         attributes.append(

@@ -8,7 +8,7 @@ French plurals (singular under 2: « 0 incident », « 1,5 an », « 2 incidents
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 
 MISSING = "—"
@@ -78,3 +78,15 @@ def days(values: Iterable[date | str]) -> str:
 def plural(count: float, one: str, many: str) -> str:
     """French agreement: singular under 2 (``0 matière``, ``1 matière``, ``2 matières``)."""
     return one if abs(count) < 2 else many
+
+
+#: These formats as Jinja filters, registered by every page and report template environment.
+JINJA_FILTERS: dict[str, Callable[..., str]] = {
+    "number": number,
+    "integer": integer,
+    "percent": percent,
+    "signed": signed,
+    "day": day,
+    "days": days,
+    "moment": moment,
+}

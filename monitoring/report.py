@@ -39,14 +39,7 @@ def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
     verdict = summary(result)
     (folder / VERDICT_JSON).write_text(json.dumps(verdict, indent=2, ensure_ascii=False), encoding="utf-8")
     env = Environment(loader=PackageLoader("monitoring", "templates"), autoescape=True, undefined=StrictUndefined)
-    env.filters.update(
-        number=french.number,
-        percent=french.percent,
-        integer=french.integer,
-        day=french.day,
-        days=french.days,
-        moment=french.moment,
-    )
+    env.filters.update(french.JINJA_FILTERS)
     page = env.get_template("summary.html.j2").render(
         r=result,
         family_labels=FAMILY_LABELS,

@@ -165,7 +165,7 @@ def write_followup_report(report: FollowUpReport, folder: Path) -> list[Path]:
     stem = f"suivi_{report.school_year}"
     (folder / f"{stem}.json").write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True, undefined=StrictUndefined)
-    env.filters.update(percent=french.percent, integer=french.integer, number=french.number, day=french.day)
+    env.filters.update(french.JINJA_FILTERS)
     html = env.get_template("followup_report.html.j2").render(
         r=report, actions=ACTIONS, suppressed=french.SUPPRESSED, min_cell=french.MIN_CELL
     )

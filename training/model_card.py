@@ -121,12 +121,7 @@ def write_model_card(result: TrainingResult, card: CardContext, metadata: Featur
         autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
     )
-    env.filters.update(
-        num=lambda value, digits=3: french.number(value, digits),
-        integer=french.integer,
-        days=french.days,
-        moment=french.moment,
-    )
+    env.filters.update(french.JINJA_FILTERS, num=lambda value, digits=3: french.number(value, digits))
     markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped
     folder.mkdir(parents=True, exist_ok=True)

@@ -74,7 +74,7 @@ def _path_for(context: dict[str, Any], name: str, /, **params: Any) -> str:
 
 
 templates.env.globals["url_for"] = _path_for
-templates.env.filters.update(percent=french.percent, integer=french.integer, number=french.number)
+templates.env.filters.update(french.JINJA_FILTERS)
 templates.env.globals.update(
     TIER_LABELS=wording.TIER_LABELS,
     TIER_BADGES=wording.TIER_BADGES,
@@ -125,7 +125,6 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return response
 
 
-templates.env.filters["fdate"] = french.day
 #: ``codes | map("with_label", grade_level)``: (code, French label) pairs for ``ui.select``.
 templates.env.filters["with_label"] = lambda code, label: (code, label(code))
 
