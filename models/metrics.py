@@ -7,7 +7,7 @@ judged on the pupils it ranks in the top k% (overall, or within each school).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,12 +240,7 @@ def bootstrap_figures(
     """ROC AUC, precision and recall at ``capacity`` and ECE, each with its interval from
     ``n_boot`` draws of pupils (:func:`pupil_weights`)."""
     weighted = WeightedFigures(y, score, pupils)
-    point = weighted.figures(np.ones(len(weighted.ranked)), capacity)
-    draws: dict[str, list[float]] = {name: [] for name in point}
-    for weight in pupil_weights(pupils, n_boot, seed):
-        for name, value in weighted.figures(weight, capacity).items():
-            draws[name].append(value)
-    return {name: percentile_interval(point[name], draws[name], confidence) for name in point}
+    return _bootstrap(lambda weight: weighted.figures(weight, capacity), pupils, n_boot, seed, confidence)
 
 
 def compare_rankings(
@@ -270,9 +265,16 @@ def compare_rankings(
             tag: a.precision_recall_at(weight, capacity)[0] - b.precision_recall_at(weight, capacity)[0],
         }
 
-    point = gaps(np.ones(len(a.ranked)))
+    return _bootstrap(gaps, pupils, n_boot, seed, confidence)
+
+
+def _bootstrap(
+    figures: Callable[[np.ndarray], dict[str, float]], pupils: np.ndarray, n_boot: int, seed: int, confidence: float
+) -> dict[str, Interval]:
+    """``figures`` at weight 1 (the point) and under each draw of pupils (the interval)."""
+    point = figures(np.ones(len(pupils)))
     draws: dict[str, list[float]] = {name: [] for name in point}
     for weight in pupil_weights(pupils, n_boot, seed):
-        for name, gap in gaps(weight).items():
-            draws[name].append(gap)
+        for name, value in figures(weight).items():
+            draws[name].append(value)
     return {name: percentile_interval(point[name], draws[name], confidence) for name in point}
