@@ -2,7 +2,9 @@
 fast, of which kinds, and the dropout rate among flagged pupils with and without a plan.
 
 Descriptive, not causal: staff choose whom to follow, so pupils with a plan differ from the
-others in ways the figures cannot see. Cells under ``french.MIN_CELL`` pupils are withheld.
+others in ways the figures cannot see. Statistical disclosure control: a count is shown only
+when it and its complement both rest on ``french.MIN_CELL`` pupils or more, and a school's
+figure is withheld with another when the district total would otherwise give it back.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pandas as pd
@@ -24,9 +27,18 @@ from serving.batch import read_history_batch
 HORIZON = timedelta(days=365)
 
 
+def shown(part: int, whole: int) -> bool:
+    """A count may be published when it and its complement both rest on MIN_CELL pupils or more.
+
+    The complement matters as much as the count: « 0 of 40 dropped out » or « 38 of 40 had an
+    interview » tells something about every pupil of the group, or about the two others.
+    """
+    return part >= french.MIN_CELL and whole - part >= french.MIN_CELL
+
+
 @dataclass(frozen=True)
 class Rate:
-    """A share with its 95 % Wilson interval; None when withheld (fewer than MIN_CELL pupils)."""
+    """A share with its 95 % Wilson interval; all None when withheld."""
 
     pupils: int | None
     events: int | None
@@ -35,24 +47,107 @@ class Rate:
     upper: float | None
 
     @classmethod
+    def withheld(cls) -> Rate:
+        return cls(None, None, None, None, None)
+
+    @classmethod
     def of(cls, events: int, pupils: int) -> Rate:
-        if pupils < french.MIN_CELL:
-            return cls(None, None, None, None, None)
+        if not shown(events, pupils):
+            return cls.withheld()
         interval = binomtest(events, pupils).proportion_ci(confidence_level=0.95, method="wilson")
         return cls(pupils, events, events / pupils, float(interval.low), float(interval.high))
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The counts a row of the report rests on, before anything is withheld. Additive: the
+    whole district's tally is the sum of its schools', which is why a figure withheld in one
+    school only could be recovered by difference (see ``withheld_columns``)."""
+
+    flagged: int
+    planned: int
+    dropped_planned: int
+    dropped_unplanned: int
+    days_to_plan: tuple[int, ...]
+    kinds: dict[str, int]
+
+
 @dataclass
 class FollowUpFigures:
-    """One school (or all of them) over one school year."""
+    """One school (or all of them) over one school year; None where withheld."""
 
     scope: str  # "ensemble" or a UAI
-    flagged: int | None  # pupils flagged high at least once (None: withheld)
+    flagged: int | None  # pupils flagged high at least once
     with_plan: Rate
     median_days_to_plan: float | None
-    kinds: dict[str, int | None]  # action -> pupils, withheld under MIN_CELL
+    kinds: dict[str, int | None]  # action -> pupils
     dropout_with_plan: Rate
     dropout_without_plan: Rate
+
+
+#: The report's additive columns: a withheld one withholds those after it that would give it back.
+COLUMNS = ("flagged", "with_plan", "dropout_with_plan", "dropout_without_plan", *(f"kind:{a}" for a in ACTIONS))
+
+
+def _own_withheld(t: Tally) -> set[str]:
+    """Columns withheld by the row's own counts. Withholding a column withholds those that
+    would give it back: the plan split is ``flagged`` minus the without-plan group's size."""
+    hidden: set[str] = set()
+    if t.flagged < french.MIN_CELL:
+        hidden.add("flagged")
+    if not shown(t.planned, t.flagged):
+        hidden.add("with_plan")
+    if not shown(t.dropped_planned, t.planned):
+        hidden.add("dropout_with_plan")
+    if not shown(t.dropped_unplanned, t.flagged - t.planned):
+        hidden.add("dropout_without_plan")
+    hidden |= {f"kind:{action}" for action, count in t.kinds.items() if not shown(count, t.flagged)}
+    return _closed(hidden)
+
+
+def _closed(hidden: set[str]) -> set[str]:
+    if "flagged" in hidden:
+        return set(COLUMNS)
+    if "with_plan" in hidden:
+        return hidden | {"dropout_with_plan", "dropout_without_plan"}
+    return hidden
+
+
+def withheld_columns(total: Tally, schools: dict[str, Tally]) -> tuple[set[str], dict[str, set[str]]]:
+    """Primary then complementary suppression (the statistical offices' rule): a column the
+    district row shows may not be withheld in exactly one school, or the district minus the
+    other schools would give it back; the smallest school still showing it is withheld too."""
+    district = _own_withheld(total)
+    hidden = {school: _own_withheld(t) for school, t in schools.items()}
+    changed = True
+    while changed:
+        changed = False
+        for column in COLUMNS:
+            if column in district:
+                continue
+            alone = [s for s in hidden if column in hidden[s]]
+            others = [s for s in hidden if column not in hidden[s]]
+            if len(alone) == 1 and others:
+                smallest = min(others, key=lambda s: (schools[s].flagged, s))
+                hidden[smallest] = _closed(hidden[smallest] | {column})
+                changed = True
+    return district, hidden
+
+
+def _figures(scope: str, t: Tally, hidden: set[str]) -> FollowUpFigures:
+    def rate(column: str, events: int, pupils: int) -> Rate:
+        return Rate.withheld() if column in hidden else Rate.of(events, pupils)
+
+    with_plan = rate("with_plan", t.planned, t.flagged)
+    return FollowUpFigures(
+        scope=scope,
+        flagged=None if "flagged" in hidden else t.flagged,
+        with_plan=with_plan,
+        median_days_to_plan=float(median(t.days_to_plan)) if with_plan.value is not None else None,
+        kinds={action: None if f"kind:{action}" in hidden else count for action, count in t.kinds.items()},
+        dropout_with_plan=rate("dropout_with_plan", t.dropped_planned, t.planned),
+        dropout_without_plan=rate("dropout_without_plan", t.dropped_unplanned, t.flagged - t.planned),
+    )
 
 
 @dataclass(frozen=True)
@@ -110,23 +205,16 @@ def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame
     return flags.drop_duplicates("pupil_id").reset_index(drop=True), batches
 
 
-def _figures(scope: str, pupils: pd.DataFrame) -> FollowUpFigures:
-    n = len(pupils)
+def _tally(pupils: pd.DataFrame) -> Tally:
     planned = pupils[pupils["plan_start"].notna()]
     delays = (pd.to_datetime(planned["plan_start"]) - pd.to_datetime(planned["first_flag"])).dt.days.clip(lower=0)
-    kinds: dict[str, int | None] = {}
-    for action in ACTIONS:
-        count = int(pupils["actions"].apply(lambda a, action=action: action in a).sum())
-        kinds[action] = count if count >= french.MIN_CELL else None
-    with_plan, without = pupils[pupils["plan_start"].notna()], pupils[pupils["plan_start"].isna()]
-    return FollowUpFigures(
-        scope=scope,
-        flagged=n if n >= french.MIN_CELL else None,
-        with_plan=Rate.of(len(with_plan), n),
-        median_days_to_plan=float(delays.median()) if len(planned) >= french.MIN_CELL else None,
-        kinds=kinds,
-        dropout_with_plan=Rate.of(int(with_plan["dropped_out"].sum()), len(with_plan)),
-        dropout_without_plan=Rate.of(int(without["dropped_out"].sum()), len(without)),
+    return Tally(
+        flagged=len(pupils),
+        planned=len(planned),
+        dropped_planned=int(planned["dropped_out"].sum()),
+        dropped_unplanned=int(pupils.loc[pupils["plan_start"].isna(), "dropped_out"].sum()),
+        days_to_plan=tuple(int(d) for d in delays),
+        kinds={action: int(pupils["actions"].apply(lambda a, action=action: action in a).sum()) for action in ACTIONS},
     )
 
 
@@ -153,9 +241,11 @@ def followup_report(school_year: str, history: Path, plans: PlanStore, outcomes:
     known_until = events.max() if len(events) else None
     complete = bool(len(pupils)) and known_until is not None and bool((window_end <= known_until).all())
     report = FollowUpReport(label, first, last, batches, complete)
-    report.figures.append(_figures("ensemble", pupils))
-    for school, group in pupils.groupby("school_id", sort=True):
-        report.figures.append(_figures(str(school), group))
+    total = _tally(pupils)
+    schools = {str(school): _tally(group) for school, group in pupils.groupby("school_id", sort=True)}
+    district, hidden = withheld_columns(total, schools)
+    report.figures.append(_figures("ensemble", total, district))
+    report.figures.extend(_figures(school, tally, hidden[school]) for school, tally in schools.items())
     return report
 
 

@@ -171,13 +171,14 @@ def test_the_followup_report_withholds_small_cells(served_district: ServedDistri
     year = f"{days[-1].year - (days[-1].month < 9)}-{days[-1].year + (days[-1].month >= 9)}"
     report = followup_report(year, history, store, outcomes)
     overall = report.figures[0]
-    assert overall.scope == "ensemble" and overall.with_plan.events == 12
-    assert overall.dropout_with_plan.events == 3 and overall.dropout_with_plan.lower is not None
+    assert overall.scope == "ensemble" and overall.flagged is not None and overall.flagged >= 22
+    assert overall.with_plan.events == 12 and overall.with_plan.lower is not None
+    assert overall.dropout_with_plan.value is None and overall.dropout_with_plan.events is None  # 3 dropouts < 10
     assert overall.kinds["entretien_cpe"] == 12 and overall.kinds["tutorat"] is None  # 0 < 10: withheld
     for school in report.figures[1:]:
         planned_here = int((planned["school_id"] == school.scope).sum())
         if planned_here < 10:
-            assert school.dropout_with_plan.value is None and school.dropout_with_plan.pupils is None
+            assert school.with_plan.value is None and school.dropout_with_plan.pupils is None
     assert not report.outcomes_complete  # 12 months after the flags are not all known
 
 
