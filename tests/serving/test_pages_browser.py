@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -240,6 +241,35 @@ def test_a_pupil_page_explains_the_score_with_reasons_history_and_a_print_view(p
         box = page.locator(panel).bounding_box()
         assert page.locator(panel).is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
     shot(page, "eleve-impression.png")
+
+
+def test_on_a_phone_wide_tables_scroll_in_their_frame_and_take_the_keyboard(page: Any, site: Site) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, site)
+    for path in (f"/ecoles/{site.district.own_school}", f"/eleves/{site.district.own_pupil}", "/comprendre"):
+        page.goto(f"{site.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # the page never widens
+        accessible(page)
+    page.goto(f"{site.url}/ecoles/{site.district.own_school}")
+    frame = page.locator("#eleves .fr-table__container")
+    assert frame.evaluate("f => f.scrollWidth > f.clientWidth")  # too wide for a phone: it scrolls here
+    assert frame.get_attribute("tabindex") == "0" and frame.get_attribute("role") == "region"
+    assert frame.get_attribute("aria-label").startswith("Élèves par risque décroissant")
+    frame.focus()
+    page.keyboard.press("ArrowRight")
+    assert _soon(lambda: frame.evaluate("f => f.scrollLeft") > 0)
+    page.set_viewport_size({"width": 1280, "height": 900})  # wide again: nothing to scroll, no extra tab stop
+    assert _soon(lambda: page.locator("#effectifs .fr-table__container").get_attribute("tabindex") is None)
+
+
+def _soon(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Polled from here: the pages' CSP forbids the eval that Playwright's wait_for_function uses."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_a_low_tier_pupil_gets_reasons_computed_on_demand(page: Any, site: Site) -> None:

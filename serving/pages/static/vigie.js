@@ -1,4 +1,5 @@
-// Vigie's pages: the names correspondence file, read locally; printing; the sign-in relay.
+// Vigie's pages: the names correspondence file, read locally; printing; tables on a phone;
+// the sign-in relay.
 // No request ever carries the file: it is parsed here and kept in this tab's sessionStorage,
 // which the browser forgets when the tab closes.
 
@@ -83,6 +84,26 @@ function setUpPrint() {
   for (const button of document.querySelectorAll("[data-print]")) button.addEventListener("click", () => window.print());
 }
 
+function setUpScrollingTables() {
+  // A table still too wide for the screen (a phone) scrolls inside its frame: that frame then
+  // takes the keyboard focus, so that arrows scroll it, and is named by the table's caption.
+  const frames = [...document.querySelectorAll(".fr-table__container")];
+  const update = () => {
+    for (const frame of frames) {
+      const caption = frame.querySelector("caption");
+      if (frame.scrollWidth > frame.clientWidth + 1) {
+        frame.setAttribute("tabindex", "0");
+        frame.setAttribute("role", "region");
+        frame.setAttribute("aria-label", caption ? `${caption.textContent.trim()} (défile horizontalement)` : "Tableau");
+      } else {
+        for (const name of ["tabindex", "role", "aria-label"]) frame.removeAttribute(name);
+      }
+    }
+  };
+  update();
+  window.addEventListener("resize", update);
+}
+
 function relaySignIn() {
   // After the provider's redirect (a cross-site navigation), a same-site navigation carries the
   // new SameSite=Strict session cookie.
@@ -92,4 +113,5 @@ function relaySignIn() {
 
 setUpNames();
 setUpPrint();
+setUpScrollingTables();
 relaySignIn();
