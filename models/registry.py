@@ -101,18 +101,46 @@ def feature_metadata_of_run(run_id: str) -> FeatureMetadata:
     return parse_metadata(values, f"run {run_id}/{FEATURE_METADATA_ARTIFACT}")
 
 
+class ModelNotFoundError(ValueError):
+    """The registry has no such version or alias (a bad ``--model``, or nothing trained yet)."""
+
+
 def load_registered(name: str, reference: str = CHAMPION) -> LoadedModel:
-    """``reference`` is an alias or a version number; a missing one raises ``MlflowException``."""
+    """``reference`` is an alias or a version number; a missing one raises
+    :class:`ModelNotFoundError` naming what the registry does hold."""
     client = MlflowClient()
-    version = (
-        client.get_model_version(name, reference)
-        if reference.isdigit()
-        else client.get_model_version_by_alias(name, reference)
-    )
+    try:
+        version = (
+            client.get_model_version(name, reference)
+            if reference.isdigit()
+            else client.get_model_version_by_alias(name, reference)
+        )
+    except MlflowException as error:  # a missing alias is an invalid parameter to MLflow
+        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        raise ModelNotFoundError(
+            f"model {name!r} has no {'version' if reference.isdigit() else 'alias'} {reference!r}; "
+            f"{_registered_versions(client, name)}"
+        ) from None
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
     estimator = pyfunc.unwrap_python_model().estimator
     run_id = str(version.run_id)
     return LoadedModel(estimator, name, str(version.version), run_id, feature_metadata_of_run(run_id))
+
+
+def _registered_versions(client: MlflowClient, name: str) -> str:
+    try:
+        registered = client.get_registered_model(name)
+        versions = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+    except MlflowException:
+        versions = []
+    if not versions:
+        return "nothing is registered under that name (run 'vigie train' first)"
+    aliases: dict[int, list[str]] = {}
+    for alias, version in registered.aliases.items():  # search results carry no aliases
+        aliases.setdefault(int(version), []).append(alias)
+    described = [f"{v} ({', '.join(sorted(aliases[v]))})" if v in aliases else str(v) for v in versions]
+    return f"its versions: {', '.join(described)}"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,11 @@ def test_train_then_score(long_features: Path, tmp_path: Path, monkeypatch: pyte
         app, ["score", "--data", str(validated), "--as-of", "2024-03-31", "--out", str(tmp_path / "s2"), "--model", "9"]
     )
     assert missing.exit_code == 2
+    assert "model 'vigie-dropout' has no version '9'; its versions: 1 (champion)" in " ".join(missing.output.split())
+    no_alias = runner.invoke(
+        app, ["score", "--data", str(validated), "--as-of", "2024-03-31", "--out", str(tmp_path / "s2"), "--model", "x"]
+    )
+    assert no_alias.exit_code == 2 and "has no alias 'x'" in no_alias.output
     assert pd.Timestamp("2024-03-31").date() == table.column("as_of")[0].as_py()
 
 

@@ -31,7 +31,7 @@ from mlflow.exceptions import MlflowException
 from features.ingest import ContractError
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
-from models.registry import LoadedModel, load_registered
+from models.registry import LoadedModel, ModelNotFoundError, load_registered
 from serving.batch import history_file, inputs_file, references
 
 log = logging.getLogger(__name__)
@@ -227,8 +227,10 @@ def _run_artifacts(run_id: str) -> tuple[str, dict[str, Any] | None]:
 def load_serving(model_name: str, reference: str, history: Path, change_threshold: float) -> Serving:
     try:
         model = load_registered(model_name, reference)
+    except ModelNotFoundError as error:
+        raise NothingToServeError(str(error)) from error
     except MlflowException as error:
-        raise NothingToServeError(f"model {model_name}@{reference} not found in the registry") from error
+        raise NothingToServeError(f"model {model_name}@{reference} cannot be read from the registry") from error
     except ContractError as error:
         raise NothingToServeError(str(error)) from error
     batch = load_batch(history, model.label, list(model.estimator.feature_names_in_), change_threshold)

@@ -294,6 +294,12 @@ def test_nothing_to_serve_is_503_not_a_crash(served_district: ServedDistrict, tm
         staff = {"Authorization": f"Bearer {token(settings, 'staff', [served_district.own_school])}"}
         response = client.get(f"/api/v1/pupils/{served_district.own_pupil}", headers=staff)
         assert response.status_code == 503 and "Traceback" not in response.text
+    unknown = service_settings(served_district, tmp_path, model_reference="challenger")
+    with TestClient(create_app(unknown, served_district.data_dir), raise_server_exceptions=False) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        error = ready.json()["last_reload_error"]
+        assert "has no alias 'challenger'; its versions: 1" in error and "(champion)" in error
 
 
 def test_a_pupil_read_whose_trace_cannot_be_written_is_refused(served_district: ServedDistrict, tmp_path: Path) -> None:
