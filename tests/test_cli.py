@@ -58,6 +58,8 @@ def test_empty_table_file_exits_2_naming_the_file(tmp_path: Path, extract: Path)
         (["score", "--data", "x", "--as-of", "31/03/2024", "--out", "o"], "expected a date YYYY-MM-DD"),
         (["score", "--data", "x", "--as-of", "2024-03-31", "--out", "o", "--format", "xlsx"], "xlsx"),
         (["keygen", "{existing}"], "exists"),
+        # a missing file said plainly, and its name verbatim, brackets included (not terminal markup)
+        (["features", "--data", "x", "--out", "o", "--config", "/none/[/b].yaml"], "/none/[/b].yaml: no such file"),
     ],
 )
 def test_expected_failures_are_one_line_and_exit_2(

@@ -15,6 +15,7 @@ import typer
 from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
@@ -84,7 +85,7 @@ class _NoTracebacks(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: Typer's own
             raise
         except EXPECTED_FAILURES as error:
-            console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            console.print(f"[bold red]error:[/] {escape(_said(error))}", markup=True, highlight=False)
             _record(error, expected=True)
             raise typer.Exit(code=EXIT_BAD_INPUT) from None
         except Exception as error:
@@ -94,6 +95,13 @@ class _NoTracebacks(TyperGroup):
                 f"data. Details are in [bold]{where}[/]: please attach that file when you report it."
             )
             raise typer.Exit(code=EXIT_SOFTWARE) from None
+
+
+def _said(error: BaseException) -> str:
+    """The message a user reads: a missing file as ``path: no such file or directory``."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    return str(error)
 
 
 def _record(error: BaseException, *, expected: bool) -> Path:
