@@ -89,3 +89,13 @@ def test_an_unexpected_failure_says_where_the_log_is_and_shows_no_traceback(
     assert "unexpected error (RuntimeError)" in result.output and str(log) in result.output.replace("\n", "")
     assert "Traceback" not in result.output
     assert "Traceback" in log.read_text(encoding="utf-8") and "internal fault" in log.read_text(encoding="utf-8")
+
+
+def test_paths_are_printed_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bracket in a path the user chose is not terminal markup: '[/b]' once crashed the command."""
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "[/b]").mkdir()
+    key = tmp_path / "[/b]" / "demo.key"
+    result = CliRunner().invoke(app, ["keygen", str(key)])
+    assert result.exit_code == 0, result.output
+    assert str(key) in result.output.replace("\n", "") and key.exists()

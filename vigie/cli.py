@@ -92,9 +92,14 @@ class _NoTracebacks(TyperGroup):
             where = _record(error, expected=False)
             console.print(
                 f"[bold red]unexpected error[/] ({type(error).__name__}); this is a fault of Vigie, not of your "
-                f"data. Details are in [bold]{where}[/]: please attach that file when you report it."
+                f"data. Details are in {_bold(where)}: please attach that file when you report it."
             )
             raise typer.Exit(code=EXIT_SOFTWARE) from None
+
+
+def _bold(value: object) -> str:
+    """A path or name in bold, printed verbatim (a bracket in it is not terminal markup)."""
+    return f"[bold]{escape(str(value))}[/]"
 
 
 def _said(error: BaseException) -> str:
@@ -217,7 +222,7 @@ def synth(
                 config, out, partitions, jobs=jobs, on_partition=lambda _name: progress.advance(task)
             )
         console.print(
-            f"National raw extract written to [bold]{out}[/] in {national.seconds:.1f} s: {len(national.partitions)} "
+            f"National raw extract written to {_bold(out)} in {national.seconds:.1f} s: {len(national.partitions)} "
             f"partitions (départements), {national.pupils:,} pupils, {national.schools:,} schools."
         )
         for table, rows in sorted(national.rows.items()):
@@ -227,7 +232,7 @@ def synth(
         task = progress.add_task("Simulating school years", total=last - first + 1)
         summary = synthesise(config, out, on_year=lambda _year: progress.advance(task))
     console.print(
-        f"Raw extract written to [bold]{out}[/] in {summary.seconds:.1f} s: "
+        f"Raw extract written to {_bold(out)} in {summary.seconds:.1f} s: "
         f"{summary.pupils} pupils, {summary.schools} schools."
     )
     for table, rows in sorted(summary.rows.items()):
@@ -240,7 +245,7 @@ def synth(
 def keygen(path: Annotated[Path, typer.Argument(help="Key file to create (refuses to overwrite).")]) -> None:
     """Write a new secret pseudonymisation key (permissions 600). Keep it away from the data."""
     generate_key(path)
-    console.print(f"New key written to [bold]{path}[/] (mode 600). Store it apart from every extract.")
+    console.print(f"New key written to {_bold(path)} (mode 600). Store it apart from every extract.")
 
 
 @app.command()
@@ -276,10 +281,10 @@ def pseudonymise(
             f"  {table}: {counts['rows_read']:,} read = {counts['rows_written']:,} written "
             f"+ {counts['rows_quarantined']:,} quarantined"
         )
-    console.print(f"Pseudonymised extract written to [bold]{out_dir}[/].")
+    console.print(f"Pseudonymised extract written to {_bold(out_dir)}.")
     if names_out is not None:
         console.print(
-            f"Correspondence files for {len(report.correspondence):,} schools in [bold]{names_out}[/] "
+            f"Correspondence files for {len(report.correspondence):,} schools in {_bold(names_out)} "
             "(names: send each school its own file only)."
         )
 
@@ -316,7 +321,7 @@ def validate(
         typer.echo(report.to_json())
     else:
         console.print(render_report(report), markup=False, highlight=False)
-    console.print(f"Kept tables, quarantine and report written to [bold]{out_dir}[/].")
+    console.print(f"Kept tables, quarantine and report written to {_bold(out_dir)}.")
     if strict and report.rows_quarantined:
         raise typer.Exit(code=1)
 
@@ -380,7 +385,7 @@ def score(
         )
         path = export_scores(kept, summary, out, fmt=format)
     meta = summary.metadata()
-    console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to [bold]{path}[/].")
+    console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to {_bold(path)}.")
     for row in top_of_batch(pq.read_table(kept, filters=[("tier", "=", "high")])):
         console.print(
             f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
@@ -424,7 +429,7 @@ def audit(
         where = log_review(paths, review, name, loaded.version)
     for line in review.summary_lines():
         console.print(f"  {line}", markup=False, highlight=False)
-    console.print(f"Fairness report: [bold]{paths[0]}[/] (JSON beside it); logged to MLflow: {where}")
+    console.print(f"Fairness report: {_bold(paths[0])} (JSON beside it); logged to MLflow: {where}")
     if strict and not review.passed:
         raise typer.Exit(code=1)
 
@@ -492,7 +497,7 @@ def monitor(
         f"ont dérivé, PSI du risque {french.number(drift.risk.score, 3)} ; {result.outcome_note}."
     )
     console.print(
-        f"Rapport : [bold]{folder / 'synthese.html'}[/] (Evidently : evidently_drift.html/json) ; MLflow : {where}"
+        f"Rapport : {_bold(folder / 'synthese.html')} (Evidently : evidently_drift.html/json) ; MLflow : {where}"
     )
     if result.alerted:
         for alert in result.alerts:
@@ -521,7 +526,7 @@ def features(
         output = build_features(data, out, feature_config)
     console.print(
         f"{output.rows:,} snapshots at {len(output.as_of)} as-of dates in {output.seconds:.1f} s "
-        f"({feature_config.engine}), written to [bold]{out}[/]."
+        f"({feature_config.engine}), written to {_bold(out)}."
     )
     for day, counts in output.metadata.per_as_of.items():
         console.print(f"  {day}: {counts.rows:,} pupils, {counts.labelled:,} labelled, {counts.positives:,} positive")
@@ -662,4 +667,4 @@ def followup_report_command(
         f"{overall.flagged if overall.flagged is not None else 'fewer than 10'}; "
         f"with a plan: {overall.with_plan.events if overall.with_plan.events is not None else 'withheld'}."
     )
-    console.print(f"Report: [bold]{paths[0]}[/] (JSON beside it).")
+    console.print(f"Report: {_bold(paths[0])} (JSON beside it).")
