@@ -94,7 +94,7 @@ def test_an_unexpected_failure_says_where_the_log_is_and_shows_no_traceback(
 def test_paths_are_printed_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bracket in a path the user chose is not terminal markup: '[/b]' once crashed the command."""
     monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
-    (tmp_path / "[/b]").mkdir()
+    (tmp_path / "[/b]").mkdir(parents=True)
     key = tmp_path / "[/b]" / "demo.key"
     result = CliRunner().invoke(app, ["keygen", str(key)])
     assert result.exit_code == 0, result.output
