@@ -69,8 +69,8 @@ demo: setup
 	  echo "Sign in with this staff token of school $$school, valid 8 hours:"; \
 	  VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) $(BIN)/vigie token --role staff --school $$school --subject demo-cpe --ttl 8h; \
 	  echo "« Afficher les noms » reads the school's own file: $(DEMO_DIR)/names/correspondance_$$school.csv"; \
-	  $(BIN)/vigie followup seed-demo --school $$school > /dev/null; \
-	  echo "A few follow-up plans were seeded on that school; the service's today is $(DEMO_TODAY) (the batch is of 2025-03-31)."; \
+	  $(BIN)/vigie followup seed-demo --school $$school || exit 1; \
+	  echo "The service's today is $(DEMO_TODAY) (the batch is of 2025-03-31), so that some reviews are overdue."; \
 	  echo ""
 ifneq ($(DEMO_SERVE),no)
 	@echo "Serving on 127.0.0.1:8000 (Ctrl-C to stop; 'make demo DEMO_SERVE=no' skips this step, 'make serve' restarts it)."
