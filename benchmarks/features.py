@@ -3,7 +3,7 @@
 For each size: synthesise one school year (Parquet), pseudonymise and type it into the
 validated form, then build three as-of dates with each engine in a fresh process, measuring
 wall time and peak memory (the whole process tree, so Spark's JVM counts). pandas computes
-five representative signals only (features/pandas_reference.py), so its ratio to the engines
+seven representative signals only (features/pandas_reference.py), so its ratio to the engines
 understates the gap. Prints one JSON object per (size, engine).
 
 Spark's scaling with cores: name the master after the engine, e.g. ``--engines spark@local[1]

@@ -122,6 +122,7 @@ def snapshot_expressions(
     (sensitive attributes never leave the extract on the scoring path).
     """
     dates = ibis.memtable({"as_of": as_of}).mutate(as_of=ibis._.as_of.cast("date"))
+    t = signals.events_read(t, as_of)
     base = population(t, dates)
     table = base.select(*KEYS, *CONTEXT_COLUMNS, "grade_level", "repeating", "repeats_so_far", "school_changes_so_far")
     parts = [

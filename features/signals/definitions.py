@@ -8,6 +8,9 @@ window, counted from the calendar.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import ibis
 import ibis.expr.types as ir
 
@@ -15,6 +18,21 @@ from features.catalog import SERIOUS_INCIDENTS, SUBJECT_GROUPS
 from features.signals.population import KEYS, Tables, attach, school_days_before, school_year_of
 
 _PAST = 2  # school years of history read: the current one and the one before
+
+
+def events_read(t: Tables, as_of: list[date]) -> Tables:
+    """The dated events narrowed to the days some snapshot can read: from 1 September of the
+    earliest school year read to the last as-of date. A plain date range, known before the
+    query runs, that the engine applies as it scans, so a score at one date on a seven-year
+    extract reads two years of events, not seven. (:func:`_events_up_to` still keeps, for each
+    snapshot, only what is dated on or before its own date.)"""
+    first_year = min(d.year - (d.month < 9) for d in as_of) - (_PAST - 1)
+    first, last = date(first_year, 9, 1), max(as_of)
+
+    def window(events: ir.Table) -> ir.Table:
+        return events.filter(events.date.between(first, last))
+
+    return replace(t, attendance=window(t.attendance), grades=window(t.grades), incidents=window(t.incidents))
 
 
 def _events_up_to(base: ir.Table, events: ir.Table) -> ir.Table:

@@ -1,4 +1,4 @@
-"""Five representative signals in plain pandas, written independently of the Ibis definitions.
+"""Seven representative signals in plain pandas, written independently of the Ibis definitions.
 
 Kept for two reasons: tests use it as an oracle for the engine-agnostic definitions, and
 ``benchmarks/features.py`` measures it beside DuckDB and Spark. It is not used to build
@@ -21,6 +21,8 @@ SIGNALS = (
     "grade_mean_year",
     "incidents_12w",
     "repeats_so_far",
+    "unjustified_absences_previous_year",
+    "grade_mean_previous_year",
 )
 
 
@@ -55,9 +57,15 @@ def reference_signals(extract_dir: Path, as_of: list[date]) -> pd.DataFrame:
         last = np.searchsorted(open_days, (day + pd.Timedelta(days=1)).to_datetime64())
         halfdays = 2 * (last - first)
         year_start = pd.to_datetime(snap["school_year"].astype(str) + "-09-01")
+        years = snap[["pupil_id"]].assign(
+            year_start=year_start.to_numpy(),
+            previous_start=pd.to_datetime((snap["school_year"] - 1).astype(str) + "-09-01").to_numpy(),
+        )
 
         a = attendance[(attendance["kind"] == "absence") & ~attendance["justified"] & (attendance["date"] <= day)]
-        a = a.merge(snap[["pupil_id"]].assign(year_start=year_start.to_numpy()), on="pupil_id")
+        a = a.merge(years, on="pupil_id")
+        previous = a[(a["date"] >= a["previous_start"]) & (a["date"] < a["year_start"])].groupby("pupil_id").size()
+        snap["unjustified_absences_previous_year"] = snap["pupil_id"].map(previous).fillna(0).astype(int)
         recent = a[a["date"] > day - pd.Timedelta(days=28)].groupby("pupil_id").size()
         snap["unjustified_absence_rate_4w"] = snap["pupil_id"].map(recent).fillna(0) / np.where(
             halfdays > 0, halfdays, np.nan
@@ -68,10 +76,13 @@ def reference_signals(extract_dir: Path, as_of: list[date]) -> pd.DataFrame:
             snap["pupil_id"].map((per_month >= 4).groupby(level=0).sum()).fillna(0).astype(int)
         )
 
-        g = grades[grades["date"] <= day].merge(snap[["pupil_id"]].assign(year_start=year_start.to_numpy()))
-        g = g[g["date"] >= g["year_start"]]
-        weighted = (g["score"] / g["max_score"] * 20 * g["coefficient"]).groupby(g["pupil_id"]).sum()
-        snap["grade_mean_year"] = snap["pupil_id"].map(weighted / g.groupby("pupil_id")["coefficient"].sum())
+        g = grades[grades["date"] <= day].merge(years)
+        for name, rows in (
+            ("grade_mean_year", g[g["date"] >= g["year_start"]]),
+            ("grade_mean_previous_year", g[(g["date"] >= g["previous_start"]) & (g["date"] < g["year_start"])]),
+        ):
+            weighted = (rows["score"] / rows["max_score"] * 20 * rows["coefficient"]).groupby(rows["pupil_id"]).sum()
+            snap[name] = snap["pupil_id"].map(weighted / rows.groupby("pupil_id")["coefficient"].sum())
 
         i = incidents[(incidents["date"] <= day) & (incidents["date"] > day - pd.Timedelta(days=84))]
         snap["incidents_12w"] = snap["pupil_id"].map(i.groupby("pupil_id").size()).fillna(0).astype(int)

@@ -93,6 +93,8 @@ def test_agrees_with_an_independent_pandas_implementation(validated: Path, snaps
     for signal in SIGNALS:
         np.testing.assert_allclose(merged[signal].astype(float), merged[f"{signal}_ref"].astype(float), rtol=1e-12)
     assert merged["unjustified_absence_rate_4w"].gt(0).mean() > 0.2  # the comparison is not vacuous
+    assert merged["grade_mean_previous_year"].notna().mean() > 0.5  # nor for the year before (read in the window)
+    assert merged["unjustified_absences_previous_year"].gt(0).mean() > 0.2
 
 
 def _with_outcome(validated: Path, tmp_path: Path, pupil: str, event: date | None) -> Path:
