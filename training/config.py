@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.configfile import load_config_file
 from features.signals import FeatureConfig
@@ -50,6 +50,10 @@ class GateConfig(_Strict):
     capacity: float = Field(default=0.1, gt=0, lt=1)
     max_ece: float = Field(default=0.02, gt=0)
     require_fairness: bool = False
+    #: Refuse a model the logistic baseline beats beyond the noise (the paired bootstrap's
+    #: interval of model minus logistic wholly below 0 on a compared figure): the simpler,
+    #: more explainable model should then be preferred. Needs ``comparison_draws`` > 0.
+    not_worse_than_logistic: bool = True
 
 
 class TrainConfig(_Strict):
@@ -67,6 +71,12 @@ class TrainConfig(_Strict):
     gate: GateConfig = GateConfig()
     #: Bootstrap draws for the model-versus-logistic comparison on the card (0: not compared).
     comparison_draws: int = Field(default=200, ge=0)
+
+    @model_validator(mode="after")
+    def _compared_when_gated(self) -> TrainConfig:
+        if self.gate.not_worse_than_logistic and self.comparison_draws == 0:
+            raise ValueError("gate.not_worse_than_logistic needs comparison_draws > 0 (or set it to false)")
+        return self
 
 
 def load_train_config(path: Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -56,15 +56,20 @@ def _gap_label(metric: str) -> str:
     return "ROC AUC" if metric == "roc_auc" else f"précision à {share} %"
 
 
+def gap_figures(gaps: dict[str, Interval]) -> str:
+    """``ROC AUC +0,001 [-0,002 ; +0,004] ; précision à 10 % ...``: the card's and the gate's."""
+    return " ; ".join(
+        f"{_gap_label(name)} {french.signed(g.value, 3)} [{french.signed(g.lower, 3)} ; {french.signed(g.upper, 3)}]"
+        for name, g in gaps.items()
+    )
+
+
 def versus_logistic(gaps: dict[str, Interval]) -> str | None:
     """The card's sentence: is the model better than the logistic baseline, beyond the noise?"""
     if not gaps:
         return None
     labels = {name: _gap_label(name) for name in gaps}
-    figures = " ; ".join(
-        f"{labels[name]} {french.signed(g.value, 3)} [{french.signed(g.lower, 3)} ; {french.signed(g.upper, 3)}]"
-        for name, g in gaps.items()
-    )
+    figures = gap_figures(gaps)
     better = [labels[name] for name, g in gaps.items() if g.lower > 0]
     worse = [labels[name] for name, g in gaps.items() if g.upper < 0]
     if worse:

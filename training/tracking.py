@@ -26,10 +26,11 @@ from mlflow.types import ColSpec, Schema
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
 from models.matrix import model_input
+from models.metrics import Interval
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from models.registry import CHAMPION, FEATURE_METADATA_ARTIFACT, experiment_id, use_tracking_store
 from training.config import GateConfig, TrainConfig
-from training.model_card import CardContext, write_model_card
+from training.model_card import CardContext, gap_figures, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
 
@@ -76,7 +77,7 @@ class ChampionComparison:
     metrics: dict[str, float] | None = None
 
 
-GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "fair"]
+GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "not_worse_than_logistic", "fair"]
 
 
 @dataclass
@@ -109,8 +110,10 @@ def promotion_gate(
     champion: ChampionComparison,
     gate: GateConfig,
     fairness: FairnessOutcome | None = None,
+    versus_logistic: dict[str, Interval] | None = None,
 ) -> GateDecision:
-    """Better than the champion and the ABC rule at the gate's capacity, calibrated, fair."""
+    """Better than the champion and the ABC rule at the gate's capacity, calibrated, not beaten
+    by the logistic baseline beyond the noise, fair. A required check not evaluated blocks."""
     key = f"precision_at_{round(gate.capacity * 100)}pct"
     ours = metrics[key]
     if champion.metrics is not None:
@@ -133,13 +136,20 @@ def promotion_gate(
         ),
         GateCheck("beats_champion", "Meilleure que le champion actuel", beats_champion, champion_detail),
         GateCheck(
+            "not_worse_than_logistic",
+            "Pas nettement moins bonne que la régression logistique",
+            not any(g.upper < 0 for g in versus_logistic.values()) if versus_logistic else None,
+            f"modèle moins logistique : {gap_figures(versus_logistic)}" if versus_logistic else "non comparée",
+        ),
+        GateCheck(
             "fair",
             "Audit d'équité",
             fairness.passed if fairness is not None else None,
             fairness.detail if fairness is not None else "audit d'équité non évalué (aucun audit fourni)",
         ),
     ]
-    required = [c for c in checks if c.kind != "fair" or gate.require_fairness]
+    optional = {"fair": not gate.require_fairness, "not_worse_than_logistic": not gate.not_worse_than_logistic}
+    required = [c for c in checks if not optional.get(c.kind, False)]
     return GateDecision(promoted=all(c.passed is True for c in required), checks=checks)
 
 
@@ -208,7 +218,12 @@ def log_training(
     )
     review = fairness(result.test, result.evaluations["model"].probability) if fairness is not None else None
     gate = promotion_gate(
-        result.evaluations["model"].metrics, result.evaluations["abc_rule"].metrics, champion, config.gate, review
+        result.evaluations["model"].metrics,
+        result.evaluations["abc_rule"].metrics,
+        champion,
+        config.gate,
+        review,
+        result.versus_logistic,
     )
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,

@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from features import french
 from models.matrix import feature_matrix, model_input
+from models.metrics import Interval
 from models.registry import CHAMPION
 from training.config import GateConfig, TrainConfig
 from training.tracking import ChampionComparison, log_training, promotion_gate
@@ -35,19 +36,40 @@ def test_gate_blocks_what_it_must() -> None:
     good = {"precision_at_10pct": 0.3, "ece": 0.01}
     abc = {"precision_at_10pct": 0.1}
     none = ChampionComparison("none", "aucun champion jusqu'ici")
-    assert promotion_gate(good, abc, none, GateConfig()).promoted
-    assert not promotion_gate({**good, "ece": 0.05}, abc, none, GateConfig()).promoted
-    assert not promotion_gate(good, {"precision_at_10pct": 0.35}, none, GateConfig()).promoted
+    even = {"roc_auc": Interval(0.001, -0.002, 0.004), "precision_at_10pct": Interval(0.0, -0.01, 0.01)}
+    gate = GateConfig()
+    assert promotion_gate(good, abc, none, gate, versus_logistic=even).promoted
+    assert not promotion_gate({**good, "ece": 0.05}, abc, none, gate, versus_logistic=even).promoted
+    assert not promotion_gate(good, {"precision_at_10pct": 0.35}, none, gate, versus_logistic=even).promoted
     better = ChampionComparison("compared", "champion : version 1", {"precision_at_10pct": 0.3})
-    assert not promotion_gate(good, abc, better, GateConfig()).promoted
+    assert not promotion_gate(good, abc, better, gate, versus_logistic=even).promoted
     unscorable = ChampionComparison("unscorable", "le champion n'a pas pu noter le pli de test")
-    decision = promotion_gate(good, abc, unscorable, GateConfig())
+    decision = promotion_gate(good, abc, unscorable, gate, versus_logistic=even)
     assert not decision.promoted and decision.check("beats_champion").passed is False
     strict = GateConfig(require_fairness=True)
-    assert not promotion_gate(good, abc, none, strict).promoted
-    assert promotion_gate(good, abc, none, strict).check("fair").passed is None
-    assert not promotion_gate(good, abc, none, strict, _Audit(passed=False)).promoted
-    assert promotion_gate(good, abc, none, strict, _Audit(passed=True)).promoted
+    assert not promotion_gate(good, abc, none, strict, versus_logistic=even).promoted
+    assert promotion_gate(good, abc, none, strict, versus_logistic=even).check("fair").passed is None
+    assert not promotion_gate(good, abc, none, strict, _Audit(passed=False), even).promoted
+    assert promotion_gate(good, abc, none, strict, _Audit(passed=True), even).promoted
+
+
+def test_gate_refuses_a_model_the_logistic_baseline_beats_beyond_the_noise() -> None:
+    good = {"precision_at_10pct": 0.3, "ece": 0.01}
+    abc = {"precision_at_10pct": 0.1}
+    none = ChampionComparison("none", "aucun champion jusqu'ici")
+    beaten = {"roc_auc": Interval(-0.02, -0.03, -0.01), "precision_at_10pct": Interval(0.0, -0.01, 0.01)}
+    decision = promotion_gate(good, abc, none, GateConfig(), versus_logistic=beaten)
+    check = decision.check("not_worse_than_logistic")
+    assert not decision.promoted and check.passed is False
+    assert check.detail == (
+        "modèle moins logistique : ROC AUC -0,020 [-0,030 ; -0,010] ; précision à 10 % +0,000 [-0,010 ; +0,010]"
+    )
+    assert promotion_gate(good, abc, none, GateConfig(not_worse_than_logistic=False), versus_logistic=beaten).promoted
+    not_compared = promotion_gate(good, abc, none, GateConfig())  # a required check not evaluated blocks
+    assert not not_compared.promoted and not_compared.check("not_worse_than_logistic").passed is None
+    with pytest.raises(ValueError, match="not_worse_than_logistic needs comparison_draws > 0"):
+        TrainConfig(comparison_draws=0)
+    assert TrainConfig(comparison_draws=0, gate=GateConfig(not_worse_than_logistic=False)).comparison_draws == 0
 
 
 def test_run_registry_and_champion(
