@@ -316,6 +316,20 @@ def test_names_are_read_in_the_browser_and_never_sent(page: Any, site: Site) -> 
     assert not any("multipart/form-data" in request for request in sent)
 
 
+def test_names_from_the_file_saved_again_by_a_french_spreadsheet(page: Any, site: Site, tmp_path: Path) -> None:
+    """Excel in French saves CSV with semicolons, in Windows-1252: the names still read right."""
+    school = site.district.own_school
+    listed = pd.read_csv(site.district.names_dir / f"correspondance_{school}.csv", dtype=str, keep_default_na=False)
+    sign_in(page, site)
+    first = page.locator("tr[data-pupil-row]").first
+    pupil_id = first.get_attribute("data-pupil-row")
+    listed.loc[listed["pupil_id"] == pupil_id, ["last_name", "first_name"]] = ["Lefèvre; dit Ça", "Léa-Éloïse"]
+    resaved = tmp_path / f"correspondance_{school}.csv"
+    listed.to_csv(resaved, sep=";", index=False, encoding="cp1252")
+    page.get_by_label("Afficher les noms").set_input_files(str(resaved))
+    assert first.locator(".vigie-name").inner_text() == "LEFÈVRE; DIT ÇA Léa-Éloïse"
+
+
 def test_another_schools_pupil_shows_the_french_404_page(page: Any, site: Site) -> None:
     sign_in(page, site)
     for path in (f"/eleves/{site.district.other_pupil}", f"/ecoles/{site.district.other_school}", "/eleves/nimporte"):

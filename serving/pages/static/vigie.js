@@ -5,8 +5,8 @@
 
 const STORE = "vigie-noms";
 
-function parseCsv(text) {
-  // RFC 4180: quoted fields, doubled quotes, commas and line breaks inside quotes.
+function parseCsv(text, separator) {
+  // RFC 4180: quoted fields, doubled quotes, separators and line breaks inside quotes.
   const rows = [];
   let row = [], field = "", quoted = false;
   for (let i = 0; i < text.length; i++) {
@@ -16,7 +16,7 @@ function parseCsv(text) {
       else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ",") { row.push(field); field = ""; }
+    else if (c === separator) { row.push(field); field = ""; }
     else if (c === "\n" || c === "\r") {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field); rows.push(row); row = []; field = "";
@@ -27,13 +27,29 @@ function parseCsv(text) {
 }
 
 function namesFrom(text) {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ""));
+  // The file as 'vigie pseudonymise' writes it (commas, UTF-8), or as a French spreadsheet
+  // saves it again (semicolons): the header line says which.
+  const clean = text.replace(/^\uFEFF/, "");
+  const headerLine = clean.split(/\r?\n/, 1)[0];
+  const separator = headerLine.split(";").length > headerLine.split(",").length ? ";" : ",";
+  const [header, ...rows] = parseCsv(clean, separator);
   const at = (name) => (header || []).map((h) => h.trim()).indexOf(name);
   const id = at("pupil_id"), last = at("last_name"), first = at("first_name");
   if (id < 0 || last < 0 || first < 0) throw new Error("colonnes attendues : pupil_id, last_name, first_name");
   const names = {};
   for (const r of rows) names[r[id].trim()] = `${(r[last] || "").trim().toUpperCase()} ${(r[first] || "").trim()}`.trim();
   return names;
+}
+
+async function readText(file) {
+  // UTF-8, or Windows-1252 when the bytes are not UTF-8 (a spreadsheet's "CSV" on Windows):
+  // accented names then read right instead of as replacement marks.
+  const bytes = await file.arrayBuffer();
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder("windows-1252").decode(bytes);
+  }
 }
 
 function stored() {
@@ -65,7 +81,7 @@ function setUpNames() {
       const file = input.files && input.files[0];
       if (!file) return;
       try {
-        const names = namesFrom(await file.text());
+        const names = namesFrom(await readText(file));
         sessionStorage.setItem(STORE, JSON.stringify(names));
         show(names);
       } catch (error) {
