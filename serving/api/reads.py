@@ -105,16 +105,23 @@ def school_pupils(
 
 @dataclass(frozen=True)
 class Export:
-    body: bytes
-    filename: str
+    rows: pa.Table  # pupil_id, grade_level, track, risk, tier, change, reasons (highest risk first)
+    filename: str  # without its extension
     total: int  # pupils matching the filters (the export may hold fewer: the limit)
 
+    def csv(self) -> bytes:
+        """For programs: UTF-8, commas, the columns' own names and codes."""
+        buffer = pa.BufferOutputStream()  # Arrow's CSV writer: a 1,000-row export in about a millisecond
+        buffer.write((",".join(self.rows.column_names) + "\n").encode())
+        pa_csv.write_csv(self.rows, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+        return bytes(buffer.getvalue().to_pybytes())
 
-def export_csv(
+
+def export_rows(
     served: Serving, caller: Principal, log: AccessLog, endpoint: str, school_id: str, filters: ListFilters,
     max_rows: int,
 ) -> Export:  # fmt: skip
-    """The filtered list as CSV (highest risk first), up to ``max_rows``; traced."""
+    """The filtered list (highest risk first), up to ``max_rows``; traced."""
     batch = served.batch
     matching = _matching(served, caller, log, endpoint, school_id, filters)
     shown = matching[:max_rows]
@@ -129,11 +136,8 @@ def export_csv(
             "reasons": batch.reason_texts[shown],
         }
     )
-    buffer = pa.BufferOutputStream()  # Arrow's CSV writer: a 1,000-row export in about a millisecond
-    buffer.write((",".join(table.column_names) + "\n").encode())
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     trace(log, caller, endpoint, 200, school_id=school_id)
-    return Export(buffer.getvalue().to_pybytes(), f"vigie_{school_id}_{batch.as_of.isoformat()}.csv", len(matching))
+    return Export(table, f"vigie_{school_id}_{batch.as_of.isoformat()}", len(matching))
 
 
 def _detail(served: Serving, position: int) -> PupilDetail:

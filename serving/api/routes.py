@@ -78,15 +78,15 @@ def export_school_pupils(
     school_id: SchoolId, caller: Caller, served: Served, log: Log, request: Request, filters: Filters
 ) -> Response:
     """The filtered list as CSV (highest risk first), up to the export limit."""
-    export = reads.export_csv(
+    export = reads.export_rows(
         served, caller, log, "GET /api/v1/schools/{school_id}/pupils/export", school_id, filters,
         settings(request).export_max_rows,
     )  # fmt: skip
     return Response(
-        export.body,
+        export.csv(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Content-Disposition": f'attachment; filename="{export.filename}.csv"',
             "X-Total-Count": str(export.total),
         },
     )

@@ -307,13 +307,13 @@ def school(
 def school_export(
     request: Request, school_id: SchoolId, visitor: Visitor, served: Served, log: Log, filters: PageFilters
 ) -> Response:
-    """The filtered list as CSV for the staff meeting (the API's export)."""
-    export = reads.export_csv(served, visitor, log, "GET /ecoles/{school_id}/export.csv", school_id, filters,
-                              settings(request).export_max_rows)  # fmt: skip
+    """The filtered list for the staff meeting, as a French spreadsheet opens it (the API's rows)."""
+    export = reads.export_rows(served, visitor, log, "GET /ecoles/{school_id}/export.csv", school_id, filters,
+                               settings(request).export_max_rows)  # fmt: skip
     return Response(
-        export.body,
+        wording.spreadsheet_csv(export.rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}.csv"', "Cache-Control": "no-store"},
     )
 
 

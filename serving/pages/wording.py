@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from features import french
 from features.catalog import GRADE_LEVEL_LABELS_FR, TRACK_LABELS_FR
 
@@ -69,3 +72,33 @@ def risk_meaning(risk: float, horizon_days: int) -> str:
         f"Sur 100 élèves au profil semblable, environ {french.integer(round(100 * risk))} avaient quitté "
         f"l'école sans diplôme dans les {months} mois suivants, dans les données d'apprentissage."
     )
+
+
+#: The staff's export: column -> its heading, in the order a staff meeting reads them.
+SPREADSHEET_COLUMNS = {
+    "pupil_id": "Élève (pseudonyme)",
+    "grade_level": "Niveau",
+    "track": "Voie",
+    "risk": "Risque estimé (%)",
+    "tier": "Groupe",
+    "change": "Depuis le lot précédent",
+    "reasons": "Raisons",
+}
+
+
+def spreadsheet_csv(rows: pa.Table) -> bytes:
+    """The export as a spreadsheet in French opens it by a double click: semicolons, a decimal
+    comma, a byte-order mark so that accents read right, and the pages' words for codes."""
+    frame = rows.select(list(SPREADSHEET_COLUMNS)).to_pandas()
+    shown = pd.DataFrame(
+        {
+            "pupil_id": frame["pupil_id"],
+            "grade_level": frame["grade_level"].map(grade_level),
+            "track": frame["track"].map(track),
+            "risk": french.numbers((100 * frame["risk"]).tolist(), 1),
+            "tier": frame["tier"].map(TIER_LABELS),
+            "change": frame["change"].map(CHANGE_LABELS).fillna(""),
+            "reasons": frame["reasons"],
+        }
+    ).rename(columns=SPREADSHEET_COLUMNS)
+    return shown.to_csv(sep=";", index=False, lineterminator="\r\n").encode("utf-8-sig")

@@ -192,9 +192,18 @@ def test_filters_live_in_the_address_and_survive_a_reload(page: Any, site: Site)
     assert f"niveau={level}" in page.url and "niveau_risque=high" in page.url
     with page.expect_download() as download:
         page.get_by_role("link", name="Exporter la liste (CSV)").click()
-    exported = pd.read_csv(download.value.path(), dtype={"pupil_id": str})
-    assert set(exported["tier"]) == {"high"} and set(exported["grade_level"]) == {level}
+    raw = Path(download.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte-order mark: a spreadsheet then reads the accents right
+    exported = pd.read_csv(download.value.path(), sep=";", dtype=str, encoding="utf-8-sig")
+    assert list(exported.columns)[:5] == ["Élève (pseudonyme)", "Niveau", "Voie", "Risque estimé (%)", "Groupe"]
+    assert set(exported["Groupe"]) == {"Risque élevé"}
+    assert set(exported["Niveau"]) == {page.get_by_label("Niveau", exact=True).locator("option:checked").inner_text()}
     assert len(exported) == int(page.locator("[data-total]").get_attribute("data-total"))
+    first = api["pupils"][0]  # its grade level is the one filtered on
+    shown = exported.set_index("Élève (pseudonyme)")
+    for pupil in [p for p in api["pupils"] if p["grade_level"] == level][:5]:  # risk with a decimal comma
+        assert shown.loc[pupil["pupil_id"], "Risque estimé (%)"] == french.number(100 * round(pupil["risk"], 4), 1)
+    assert shown.loc[first["pupil_id"], "Raisons"].startswith(first["reasons"][0]["text"])
 
 
 def test_a_filter_with_nobody_shows_an_empty_state(page: Any, site: Site) -> None:
