@@ -114,14 +114,52 @@ def test_every_public_name_exists() -> None:
         assert all(hasattr(module, name) for name in module.__all__), stage
 
 
-def test_the_api_knows_the_pages_only_where_the_app_is_assembled() -> None:
-    """The pages build on the API's reads and sign-in; the API's modules never need the pages,
-    except ``app.py``, which mounts them."""
+def test_the_api_never_knows_the_pages() -> None:
+    """The pages build on the API's reads and sign-in; the API's modules never need the pages.
+    ``serving/app.py`` assembles the two."""
     wrong = []
     for path in (ROOT / "serving" / "api").rglob("*.py"):
         for module, _ in _import_nodes(path):
-            if module.startswith("serving.pages") and path.name != "app.py":
+            if module.startswith("serving.pages") or module == "serving.app":
                 wrong.append(str(path.relative_to(ROOT)))
     assert not wrong, wrong
     pages = {module for path in (ROOT / "serving" / "pages").rglob("*.py") for module, _ in _import_nodes(path)}
     assert "serving.api.reads" in pages  # one reach rule and one trace for the API and the pages
+
+
+#: Run in a fresh interpreter: every module of ours imported first, alone (our modules are
+#: dropped from ``sys.modules`` before each), so an import cycle shows whatever the order.
+_IMPORT_EACH_ALONE = """
+import importlib, sys
+names = sys.argv[1:]
+failed = []
+for name in names:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in {ours}]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        failed.append(f"{{name}}: {{error}}")
+print("\\n".join(failed))
+"""
+
+
+@pytest.mark.slow
+def test_every_module_imports_on_its_own() -> None:
+    """``import serving.pages.wording`` in a notebook once failed on a cycle through the API's
+    package, which the service's usual import order hid."""
+    import subprocess
+    import sys
+
+    modules = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in OURS
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts and "templates" not in path.parts
+    )
+    script = _IMPORT_EACH_ALONE.format(ours=sorted(OURS))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *modules], check=False, capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not done.stdout.strip(), done.stdout

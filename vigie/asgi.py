@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from models.registry import use_tracking_store
-from serving.api import create_app as build
-from serving.api import tune_interpreter
+from serving.app import create_app as build
+from serving.app import tune_interpreter
 from vigie.settings import get_settings
 
 

@@ -42,9 +42,10 @@ from models.registry import (
     training_record,
     use_tracking_store,
 )
-from serving.api import Role, create_app, issue_token, tune_interpreter
+from serving.api import Role, issue_token
 from serving.api.access_log import AccessLog, migrated_engine
 from serving.api.plans import PlanStore
+from serving.app import create_app, tune_interpreter
 from serving.batch import (
     TierConfig,
     export_scores,

@@ -1,7 +1,7 @@
-"""The risk service for school staff: FastAPI, sign-in, per-school access, an access log."""
+"""The risk service's API for school staff: sign-in, per-school access, an access log, follow-up
+plans. The service with its pages is assembled in :mod:`serving.app`."""
 
-from serving.api.app import create_app, tune_interpreter
 from serving.api.auth import Principal, Role, issue_token
 from serving.api.settings import ServiceSettings
 
-__all__ = ["Principal", "Role", "ServiceSettings", "create_app", "issue_token", "tune_interpreter"]
+__all__ = ["Principal", "Role", "ServiceSettings", "issue_token"]

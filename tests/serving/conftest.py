@@ -18,7 +18,8 @@ from fairness.config import FairnessConfig
 from fairness.review import fold_audit_check
 from features.ingest import load_key, pseudonym
 from models.registry import use_tracking_store
-from serving.api import Role, ServiceSettings, create_app, issue_token
+from serving.api import Role, ServiceSettings, issue_token
+from serving.app import create_app
 from serving.batch import TierConfig, append_history, score_frame
 from tests.support.postgres import PostgresServer, start_postgres
 from training.config import TrainConfig

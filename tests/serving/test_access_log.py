@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from serving.api import create_app
 from serving.api.access_log import Access, AccessEntry, AccessLog, make_engine, migrate
+from serving.app import create_app
 from tests.serving.conftest import ServedDistrict, service_settings, token
 from tests.support.postgres import PostgresServer
 

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, text
 
 from models.matrix import feature_matrix
 from models.registry import load_registered
-from serving.api import Role, create_app
+from serving.api import Role
+from serving.app import create_app
 from tests.serving.conftest import SECRET, ServedDistrict, Service, service_settings, token
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.api import create_app
+from serving.app import create_app
 from tests.serving.conftest import ServedDistrict, Service, service_settings, token
 from tests.support.oidc import AUDIENCE, CLIENT_ID, ISSUER, oidc_provider
 

@@ -21,7 +21,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from features import french
-from serving.api import ServiceSettings, create_app
+from serving.api import ServiceSettings
+from serving.app import create_app
 from tests.serving.conftest import ServedDistrict, service_settings, token
 from tests.support.loopback import free_port, wait_until_ready
 from tests.support.oidc import AUDIENCE, CLIENT_ID, ISSUER, oidc_provider
@@ -303,7 +304,7 @@ def test_names_are_read_in_the_browser_and_never_sent(page: Any, site: Site) -> 
     pupil_id = first.get_attribute("data-pupil-row")
     row = listed.set_index("pupil_id").loc[pupil_id]
     expected = f"{row['last_name'].upper()} {row['first_name']}"
-    assert first.locator(".vigie-name").inner_text() == expected
+    assert _soon(lambda: first.locator(".vigie-name").inner_text() == expected)  # the file is read asynchronously
     assert "Noms affichés" in page.locator("[data-names-status]").first.inner_text()
     first.locator("a").click()
     page.wait_for_url(f"**/eleves/{pupil_id}")
@@ -336,7 +337,7 @@ def test_names_from_the_file_saved_again_by_a_french_spreadsheet(page: Any, site
     resaved = tmp_path / f"correspondance_{school}.csv"
     listed.to_csv(resaved, sep=";", index=False, encoding="cp1252")
     page.get_by_label("Afficher les noms").set_input_files(str(resaved))
-    assert first.locator(".vigie-name").inner_text() == "LEFÈVRE; DIT ÇA Léa-Éloïse"
+    assert _soon(lambda: first.locator(".vigie-name").inner_text() == "LEFÈVRE; DIT ÇA Léa-Éloïse")  # read async
 
 
 def test_another_schools_pupil_shows_the_french_404_page(page: Any, site: Site) -> None:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from features import french
-from serving.api import create_app
 from serving.api.access_log import make_engine, migrate
 from serving.api.plans import PlanIn, PlanRow, PlanStore, PlanUpdate
+from serving.app import create_app
 from serving.batch import history_dates
 from serving.followup_report import followup_report
 from tests.serving.conftest import ServedDistrict, Service, service_settings

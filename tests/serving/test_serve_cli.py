@@ -84,7 +84,7 @@ def test_access_log_export_and_purge_from_the_command_line(
 
     from fastapi.testclient import TestClient
 
-    from serving.api import create_app
+    from serving.app import create_app
     from tests.serving.conftest import service_settings, token
 
     for name, value in _environment(served_district, tmp_path).items():

@@ -1,4 +1,5 @@
-"""The risk service, built by :func:`create_app` from the typed settings."""
+"""The risk service assembled, built by :func:`create_app` from the typed settings: the API
+(``serving.api``) and the staff pages (``serving.pages``) over it, mounted side by side."""
 
 from __future__ import annotations
 
