@@ -24,10 +24,10 @@ from mlflow.tracking import MlflowClient
 
 from features.ingest import ContractError
 from features.signals import FeatureMetadata, parse_metadata
+from models import DEFAULT_MODEL_NAME
 from models.estimator import DropoutRiskModel
 
 CHAMPION = "champion"
-DEFAULT_MODEL_NAME = "vigie-dropout"
 #: The run artifact holding the feature metadata a version was trained on.
 FEATURE_METADATA_ARTIFACT = "features_metadata.json"
 

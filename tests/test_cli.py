@@ -18,6 +18,17 @@ def test_help_lists_every_command() -> None:
         assert CliRunner().invoke(app, [command, "--help"]).exit_code == 0
 
 
+def test_the_command_line_loads_no_heavy_package_before_a_command_runs() -> None:
+    """'vigie --help' answers at once: each command imports what it needs when it runs."""
+    import subprocess
+    import sys
+
+    heavy = ("mlflow", "lightgbm", "evidently", "sklearn", "duckdb", "fastapi", "pandas", "pyarrow", "shap", "ibis")
+    probe = f"import sys, vigie.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
+    assert loaded == ""
+
+
 def test_structural_error_exits_2_with_a_clear_message(tmp_path: Path, extract: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 2
@@ -76,13 +87,13 @@ def test_expected_failures_are_one_line_and_exit_2(
 def test_an_unexpected_failure_says_where_the_log_is_and_shows_no_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vigie.cli
+    import features.ingest
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal fault")
 
     monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(vigie.cli, "validate_to_folder", broken)
+    monkeypatch.setattr(features.ingest, "validate_to_folder", broken)  # the command imports it as it runs
     result = CliRunner().invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 70, result.output
     log = tmp_path / "data" / "logs" / "vigie.log"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.configfile import load_config_file
 from features.signals import FeatureConfig
+from models import DEFAULT_MODEL_NAME
 
 
 class _Strict(BaseModel):
@@ -59,7 +60,7 @@ class GateConfig(_Strict):
 class TrainConfig(_Strict):
     version: Literal[1] = 1
     experiment: str = "vigie-dropout"
-    registered_model: str = "vigie-dropout"
+    registered_model: str = DEFAULT_MODEL_NAME
     seed: int = 0
     #: Shown on the model card: a model trained on the synthetic district says so in red.
     synthetic_data: bool = False

@@ -1,4 +1,8 @@
-"""The ``vigie`` command line: parse, call the packages, format. No logic lives here."""
+"""The ``vigie`` command line: parse, call the packages, format. No logic lives here.
+
+Each command imports the packages it needs when it runs, so that ``vigie --help`` (and a
+bad flag) answer at once instead of after loading MLflow, LightGBM and Evidently.
+"""
 
 from __future__ import annotations
 
@@ -8,69 +12,39 @@ import tempfile
 import traceback
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pyarrow.parquet as pq
 import typer
-from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
-from fairness.config import load_fairness_config
-from fairness.review import audit_extract, fold_audit_check, log_review
 from features import french
-from features.ingest import (
-    UAI_PATTERN,
-    ContractError,
-    find_partitions,
-    find_table,
-    generate_key,
-    pseudonymise_extract,
-    read_table,
-    render_report,
-    validate_to_folder,
-)
-from features.signals import build_features, load_feature_config
-from features.synthetic import SynthConfig, synthesise, synthesise_partitioned
-from models.registry import (
-    DEFAULT_MODEL_NAME,
-    load_registered,
-    parse_model_reference,
-    training_record,
-    use_tracking_store,
-)
+from models import DEFAULT_MODEL_NAME
 from serving.api import Role, issue_token
-from serving.api.access_log import AccessLog, migrated_engine
-from serving.api.plans import PlanStore
-from serving.app import create_app, tune_interpreter
-from serving.batch import (
-    TierConfig,
-    export_scores,
-    history_dates,
-    read_history_batch,
-    score_to_history,
-    top_of_batch,
-)
-from serving.demo import seed_demo_plans
-from serving.followup_report import followup_report, write_followup_report
-from training.config import load_train_config
-from training.report import render_training
-from training.splits import SplitError
-from training.tracking import log_training
-from training.train import load_feature_set
-from training.train import train as run_training
 from vigie.settings import VigieSettings, get_settings
+
+if TYPE_CHECKING:  # the packages load with the command that needs them: 'vigie --help' stays quick
+    from serving.api.access_log import AccessLog
+    from serving.api.plans import PlanStore
 
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("vigie")
 #: Exit codes: 0 done; 1 ``--strict`` found something; 2 bad input (named); 70 an unexpected failure.
 EXIT_BAD_INPUT = 2
 EXIT_SOFTWARE = 70
-#: Failures a user can fix from the message alone: bad files, settings, dates, a model not found.
-EXPECTED_FAILURES = (ValueError, SplitError, MlflowException, FileNotFoundError, PermissionError, NotADirectoryError)
+
+
+def expected_failures() -> tuple[type[BaseException], ...]:
+    """Failures a user can fix from the message alone: bad files, settings, dates, a model not
+    found. (Imported when a command fails: by then its packages are loaded.)"""
+    from mlflow.exceptions import MlflowException
+
+    from training.splits import SplitError
+
+    return ValueError, SplitError, MlflowException, FileNotFoundError, PermissionError, NotADirectoryError
 
 
 class _NoTracebacks(TyperGroup):
@@ -85,11 +59,11 @@ class _NoTracebacks(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: Typer's own
             raise
-        except EXPECTED_FAILURES as error:
-            console.print(f"[bold red]error:[/] {escape(_said(error))}", markup=True, highlight=False)
-            _record(error, expected=True)
-            raise typer.Exit(code=EXIT_BAD_INPUT) from None
         except Exception as error:
+            if isinstance(error, expected_failures()):
+                console.print(f"[bold red]error:[/] {escape(_said(error))}", markup=True, highlight=False)
+                _record(error, expected=True)
+                raise typer.Exit(code=EXIT_BAD_INPUT) from None
             where = _record(error, expected=False)
             console.print(
                 f"[bold red]unexpected error[/] ({type(error).__name__}); this is a fault of Vigie, not of your "
@@ -202,6 +176,8 @@ def synth(
     jobs: Annotated[int, typer.Option(help="Worker processes for the partitions.")] = 1,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
+    from features.synthetic import SynthConfig, synthesise, synthesise_partitioned
+
     first, last = _parse_years(years)
     config = SynthConfig(
         pupils,
@@ -245,6 +221,8 @@ def synth(
 @app.command()
 def keygen(path: Annotated[Path, typer.Argument(help="Key file to create (refuses to overwrite).")]) -> None:
     """Write a new secret pseudonymisation key (permissions 600). Keep it away from the data."""
+    from features.ingest import generate_key
+
     generate_key(path)
     console.print(f"New key written to {_bold(path)} (mode 600). Store it apart from every extract.")
 
@@ -266,6 +244,8 @@ def pseudonymise(
     """Replace ine by the contract's pupil_id, drop names, cut birth dates to the month.
 
     A partitioned (national) extract is pseudonymised one partition at a time."""
+    from features.ingest import find_partitions, pseudonymise_extract
+
     parts = len(find_partitions(raw_dir))
     with _progress() as progress:
         task = progress.add_task("Pseudonymising " + ("partitions" if parts else "tables"), total=parts or 7)
@@ -305,6 +285,8 @@ def validate(
     """Check an extract against the data contract; quarantine bad rows with their reasons.
 
     A partitioned (national) extract is validated one partition at a time."""
+    from features.ingest import find_partitions, render_report, validate_to_folder
+
     settings = get_settings()
     out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
     parts = len(find_partitions(extract_dir))
@@ -339,6 +321,14 @@ def train(
     fairness_config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
 ) -> None:
     """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
+    from fairness.config import load_fairness_config
+    from fairness.review import fold_audit_check
+    from training.config import load_train_config
+    from training.report import render_training
+    from training.tracking import log_training
+    from training.train import load_feature_set
+    from training.train import train as run_training
+
     overrides = {"seed": seed, "tuning.trials": trials, "tuning.timeout_seconds": timeout}
     train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
     audit_config = load_fairness_config(fairness_config) if fairness else None
@@ -375,6 +365,11 @@ def score(
     format: Annotated[Literal["parquet", "csv"], typer.Option("--format", help="Score file format.")] = "parquet",
 ) -> None:
     """Score every pupil enrolled on D: calibrated risk, capacity tier, reasons for high and medium tiers."""
+    import pyarrow.parquet as pq
+
+    from models.registry import load_registered, use_tracking_store
+    from serving.batch import TierConfig, export_scores, score_to_history, top_of_batch
+
     settings = get_settings()
     tier_config = TierConfig(high=high, medium=medium, scope="school" if per_school else "overall")
     use_tracking_store(settings.data_dir)
@@ -416,6 +411,10 @@ def audit(
     strict: Annotated[bool, typer.Option(help="Exit with 1 when the fairness gate fails.")] = False,
 ) -> None:
     """Fairness audit of a registered model at D: groups, intervals, mitigation, a French report in MLflow."""
+    from fairness.config import load_fairness_config
+    from fairness.review import audit_extract, log_review
+    from models.registry import load_registered, parse_model_reference, use_tracking_store
+
     settings = get_settings()
     share = None if capacity is None else _parse_share(capacity)
     audit_config = load_fairness_config(config, {"capacity": share} if share is not None else None)
@@ -455,6 +454,8 @@ def monitor(
 ) -> None:
     """Drift of inputs and risk against the training snapshots (overall, per school, per audit
     group), performance once outcomes are known; exits 3 when an alert fires."""
+    from fairness.config import load_fairness_config
+    from models.registry import load_registered, parse_model_reference, training_record, use_tracking_store
     from monitoring import (  # Evidently loads with it: only for this command
         ScoredBatch,
         append_monitoring_history,
@@ -463,6 +464,7 @@ def monitor(
         monitor_extract,
         write_monitoring,
     )
+    from serving.batch import history_dates, read_history_batch
 
     settings = get_settings()
     monitoring_config = load_monitoring_config(config if config and config.exists() else None)
@@ -518,6 +520,8 @@ def features(
     horizon_days: Annotated[int | None, typer.Option(help="Label horizon H in days.")] = None,
 ) -> None:
     """Build per-pupil signals at each as-of date, with labels where the horizon has closed."""
+    from features.signals import build_features, load_feature_config
+
     overrides: dict[str, object] = {"engine": engine, "spark_master": spark_master, "horizon_days": horizon_days}
     if as_of:
         overrides["as_of"] = [_parse_date(d.strip()) for d in as_of.split(",") if d.strip()]
@@ -552,6 +556,8 @@ def token(
     ttl: Annotated[timedelta, typer.Option(parser=_ttl, help="Lifetime: 8h, 30m, 2d.")] = "8h",  # type: ignore[assignment]
 ) -> None:
     """Issue an embedded sign-in token for the service (the token alone on stdout)."""
+    from features.ingest import UAI_PATTERN
+
     schools = school or []
     if role is Role.STAFF and not schools:
         raise typer.BadParameter("a staff token needs --school UAI (one or more)")
@@ -573,6 +579,9 @@ def serve(
     """Serve risk scores with reasons to school staff (FastAPI on uvicorn)."""
     import uvicorn
 
+    from models.registry import use_tracking_store
+    from serving.app import create_app, tune_interpreter
+
     settings = get_settings()
     service = settings.service
     if reload_interval is not None:
@@ -590,6 +599,8 @@ app.add_typer(access_app, name="access-log")
 
 
 def _access_log() -> tuple[AccessLog, int]:
+    from serving.api.access_log import AccessLog, migrated_engine
+
     settings = get_settings()
     engine = migrated_engine(settings.service.database(settings.data_dir))
     return AccessLog(engine), settings.service.access_log_retention_days
@@ -621,6 +632,9 @@ app.add_typer(followup_app, name="followup")
 
 
 def _plan_store() -> tuple[PlanStore, VigieSettings]:
+    from serving.api.access_log import migrated_engine
+    from serving.api.plans import PlanStore
+
     settings = get_settings()
     return PlanStore(migrated_engine(settings.service.database(settings.data_dir))), settings
 
@@ -640,6 +654,9 @@ def followup_seed_demo(
     model: Annotated[str, typer.Option(help="The version whose newest batch is served.")] = "champion",
 ) -> None:
     """Demo data only: a few plans (open, in progress, overdue, closed) on the school's highest risks."""
+    from models.registry import load_registered, parse_model_reference, use_tracking_store
+    from serving.demo import seed_demo_plans
+
     store, settings = _plan_store()
     use_tracking_store(settings.data_dir)
     loaded = load_registered(*parse_model_reference(model, DEFAULT_MODEL_NAME))
@@ -655,6 +672,9 @@ def followup_report_command(
 ) -> None:
     """What followed the flags of a school year, per school: plans, delays, kinds, dropout with and
     without a plan (descriptive, not causal; cells under 10 pupils withheld). French HTML + JSON."""
+    from features.ingest import ContractError, find_table, read_table
+    from serving.followup_report import followup_report, write_followup_report
+
     store, settings = _plan_store()
     outcomes_file = find_table(data, "outcomes")
     if outcomes_file is None:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from models import DEFAULT_MODEL_NAME
+
 #: An embedded signing secret shorter than this is refused (HS256 wants at least 256 bits).
 MIN_SECRET_BYTES = 32
 
@@ -47,7 +49,7 @@ class ServiceSettings(BaseModel):
     )
 
     # --- what is served ---
-    model_name: str = "vigie-dropout"
+    model_name: str = DEFAULT_MODEL_NAME
     model_reference: str = "champion"
     #: Pick up a new champion or a new batch every N seconds (None: only on POST /admin/reload).
     reload_interval_seconds: float | None = Field(default=None, gt=0)
