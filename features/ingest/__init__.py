@@ -6,6 +6,8 @@ pseudonymisation with a secret key, the school calendar, and partitioned (nation
 streamed one partition at a time.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from features.ingest import contract
 from features.ingest.calendar import french_holidays, school_days, year_bounds
 from features.ingest.contract import (
@@ -31,14 +33,39 @@ from features.ingest.pseudonymise import (
     pseudonym,
     pseudonymise_extract,
 )
-from features.ingest.validation import (
-    ValidatedExtract,
-    ValidationReport,
-    render_report,
-    validate_extract,
-    validate_to_folder,
-    write_validated,
+
+if TYPE_CHECKING:
+    from features.ingest.validation import (
+        ValidatedExtract,
+        ValidationReport,
+        render_report,
+        validate_extract,
+        validate_to_folder,
+        write_validated,
+    )
+
+#: Validation's names load on first use: its rules need pandera, whose import (0.3 s, pyspark's
+#: pandas API included) the stages that never validate (features, scoring, training, the
+#: service, monitoring) should not pay.
+_VALIDATION_NAMES = frozenset(
+    {
+        "ValidatedExtract",
+        "ValidationReport",
+        "render_report",
+        "validate_extract",
+        "validate_to_folder",
+        "write_validated",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VALIDATION_NAMES:
+        from features.ingest import validation
+
+        return getattr(validation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ARROW_TYPES",

@@ -210,3 +210,18 @@ def test_metadata_is_typed_and_version_checked(validated: Path, tmp_path: Path) 
     (tmp_path / "metadata.json").write_text(json.dumps(old))
     with pytest.raises(ContractError, match="feature metadata version 1, this Vigie reads version 2"):
         read_metadata(tmp_path)
+
+
+def test_the_feature_stage_loads_validation_only_when_asked() -> None:
+    """Features, scoring and the service never validate: pandera (and the pyspark pandas API it
+    pulls in) stays unloaded until a validation name is used, which then still resolves."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, features.signals; before = 'pandera' in sys.modules; "
+        "from features.ingest import validate_extract; "
+        "print(before, 'pandera' in sys.modules, validate_extract.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["False", "True", "features.ingest.validation"]
