@@ -57,6 +57,15 @@ class Rate:
         interval = binomtest(events, pupils).proportion_ci(confidence_level=0.95, method="wilson")
         return cls(pupils, events, events / pupils, float(interval.low), float(interval.high))
 
+    def describe(self) -> str:
+        """``17,0 % [15,1 % ; 19,2 %] (240 / 1 385)``, or « effectif insuffisant » when withheld."""
+        if self.value is None or self.events is None or self.pupils is None:
+            return french.SUPPRESSED
+        return (
+            f"{french.percent(self.value, 1)} [{french.percent(self.lower, 1)} ; {french.percent(self.upper, 1)}] "
+            f"({french.integer(self.events)} / {french.integer(self.pupils)})"
+        )
+
 
 @dataclass(frozen=True)
 class Tally:
@@ -247,6 +256,26 @@ def followup_report(school_year: str, history: Path, plans: PlanStore, outcomes:
     report.figures.append(_figures("ensemble", total, district))
     report.figures.extend(_figures(school, tally, hidden[school]) for school, tally in schools.items())
     return report
+
+
+def summary_lines(report: FollowUpReport) -> list[str]:
+    """The district's figures in a few French sentences (the command prints them), withheld
+    cells said as in the report."""
+    overall = report.figures[0]
+    flagged = french.SUPPRESSED if overall.flagged is None else french.integer(overall.flagged)
+    delay = overall.median_days_to_plan
+    lines = [
+        f"Année scolaire {report.school_year} : {len(report.batches)} "
+        f"{french.plural(len(report.batches), 'lot', 'lots')} de scores ; élèves signalés en risque élevé : {flagged}.",
+        f"Avec un plan de suivi : {overall.with_plan.describe()} ; délai médian avant le plan : "
+        + (french.SUPPRESSED if delay is None else f"{french.number(delay, 0)} {french.plural(delay, 'jour', 'jours')}")
+        + ".",
+        f"Décrochage dans les 12 mois parmi les signalés : avec un plan {overall.dropout_with_plan.describe()}, "
+        f"sans plan {overall.dropout_without_plan.describe()} (descriptif, pas causal).",
+    ]
+    if not report.outcomes_complete:
+        lines.append("Résultats partiels : l'horizon de 12 mois n'est pas clos pour tous les signalements.")
+    return lines
 
 
 def write_followup_report(report: FollowUpReport, folder: Path) -> list[Path]:

@@ -110,3 +110,18 @@ def test_paths_are_printed_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(app, ["keygen", str(key)])
     assert result.exit_code == 0, result.output
     assert str(key) in result.output.replace("\n", "") and key.exists()
+
+
+def test_commands_print_their_own_lines_not_the_libraries_info_logs(tmp_path: Path) -> None:
+    """A command that migrates a new database prints its one line (on stderr, as every message):
+    Alembic's INFO logs (and any library's) stay out of the console unless --verbose."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VIGIE_DATA_DIR": str(tmp_path)}
+    vigie = str(Path(sys.executable).parent / "vigie")
+    quiet = subprocess.run([vigie, "followup", "purge"], env=env, check=True, capture_output=True, text=True)
+    assert quiet.stderr.strip().splitlines() == ["0 closed plans past retention deleted."]
+    verbose = subprocess.run([vigie, "-v", "followup", "purge"], env=env, check=True, capture_output=True, text=True)
+    assert "alembic" in verbose.stderr.lower()

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # the packages load with the command that needs them: 'vigie 
 
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("vigie")
+#: The loggers of our own code (each module logs under its package's name).
+OUR_PACKAGES = ("vigie", "features", "models", "training", "serving", "fairness", "monitoring")
 #: Exit codes: 0 done; 1 ``--strict`` found something; 2 bad input (named); 70 an unexpected failure.
 EXIT_BAD_INPUT = 2
 EXIT_SOFTWARE = 70
@@ -108,7 +110,11 @@ app = typer.Typer(
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False) -> None:
     level = logging.DEBUG if verbose else get_settings().log_level
     handler = RichHandler(console=console, show_path=False, log_time_format="[%Y-%m-%d %H:%M:%S]")  # not the locale's
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler])
+    # Our packages speak at the configured level; libraries (Alembic, MLflow...) only of their
+    # warnings, unless --verbose asks for everything.
+    logging.basicConfig(level=level if verbose else logging.WARNING, format="%(message)s", handlers=[handler])
+    for package in OUR_PACKAGES:
+        logging.getLogger(package).setLevel(level)
 
 
 def _progress() -> Progress:
@@ -645,7 +651,8 @@ def followup_purge() -> None:
     school year they were closed in)."""
     store, settings = _plan_store()
     years = settings.service.followup_retention_school_years
-    console.print(f"{store.purge(years, settings.today()):,} closed plans past retention deleted.")
+    deleted = store.purge(years, settings.today())
+    console.print(f"{deleted:,} closed {'plan' if deleted == 1 else 'plans'} past retention deleted.")
 
 
 @followup_app.command("seed-demo")
@@ -673,7 +680,7 @@ def followup_report_command(
     """What followed the flags of a school year, per school: plans, delays, kinds, dropout with and
     without a plan (descriptive, not causal; cells under 10 pupils withheld). French HTML + JSON."""
     from features.ingest import ContractError, find_table, read_table
-    from serving.followup_report import followup_report, write_followup_report
+    from serving.followup_report import followup_report, summary_lines, write_followup_report
 
     store, settings = _plan_store()
     outcomes_file = find_table(data, "outcomes")
@@ -682,10 +689,6 @@ def followup_report_command(
     outcomes, _ = read_table(outcomes_file)
     report = followup_report(year, settings.data_dir / "score_history", store, outcomes)
     paths = write_followup_report(report, out or settings.data_dir / "followup")
-    overall = report.figures[0]
-    console.print(
-        f"{year}: {len(report.batches)} batch(es); pupils flagged high: "
-        f"{overall.flagged if overall.flagged is not None else 'fewer than 10'}; "
-        f"with a plan: {overall.with_plan.events if overall.with_plan.events is not None else 'withheld'}."
-    )
-    console.print(f"Report: {_bold(paths[0])} (JSON beside it).")
+    for line in summary_lines(report):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"Rapport : {_bold(paths[0])} (JSON à côté).")

@@ -21,7 +21,7 @@ from serving.api.access_log import make_engine, migrate
 from serving.api.plans import PlanIn, PlanRow, PlanStore, PlanUpdate
 from serving.app import create_app
 from serving.batch import history_dates
-from serving.followup_report import followup_report
+from serving.followup_report import followup_report, summary_lines
 from tests.serving.conftest import ServedDistrict, Service, service_settings
 from vigie.cli import app
 
@@ -180,6 +180,11 @@ def test_the_followup_report_withholds_small_cells(served_district: ServedDistri
         if planned_here < 10:
             assert school.with_plan.value is None and school.dropout_with_plan.pupils is None
     assert not report.outcomes_complete  # 12 months after the flags are not all known
+    said = summary_lines(report)  # what the command prints: the district's figures, withheld as in the report
+    assert f"élèves signalés en risque élevé : {french.integer(overall.flagged)}." in said[0]
+    assert said[1].startswith(f"Avec un plan de suivi : {french.percent(12 / overall.flagged, 1)} [")
+    assert f"(12 / {french.integer(overall.flagged)})" in said[1]
+    assert f"avec un plan {french.SUPPRESSED}, sans plan " in said[2] and said[-1].startswith("Résultats partiels")
 
 
 def test_the_followup_commands(served_district: ServedDistrict, tmp_path: Path) -> None:
@@ -195,6 +200,7 @@ def test_the_followup_commands(served_district: ServedDistrict, tmp_path: Path) 
     validated = served_district.names_dir.parent / "validated"
     report = runner.invoke(app, ["followup-report", "--year", "2023-2024", "--data", str(validated)], env=env)
     assert report.exit_code == 0, report.output
+    assert "Année scolaire 2023-2024 : " in report.output and "(descriptif, pas causal)" in report.output
     written = json.loads((tmp_path / "data" / "followup" / "suivi_2023-2024.json").read_text(encoding="utf-8"))
     assert written["figures"][0]["scope"] == "ensemble"
     page = (tmp_path / "data" / "followup" / "suivi_2023-2024.html").read_text(encoding="utf-8")
@@ -205,7 +211,7 @@ def test_the_followup_commands(served_district: ServedDistrict, tmp_path: Path) 
         refused = runner.invoke(app, ["followup-report", "--year", bad, "--data", str(validated)], env=env)
         assert refused.exit_code == 2 and "--year" in refused.output and "2024-2025" in refused.output
     purged = runner.invoke(app, ["followup", "purge"], env={**env, "VIGIE_REFERENCE_DATE": "2030-01-01"})
-    assert purged.exit_code == 0 and "1 closed plans past retention deleted" in purged.output
+    assert purged.exit_code == 0 and "1 closed plan past retention deleted" in purged.output
 
 
 def test_implausible_dates_are_refused_naming_the_field(plans_service: Service) -> None:
