@@ -14,7 +14,15 @@ from serving.api import reads
 from serving.api.access_log import AccessLog
 from serving.api.auth import Principal
 from serving.api.deps import NOT_FOUND, Caller, Log, Served, trace
-from serving.api.plans import Plan, PlanIn, PlanStore, PlanUpdate, implausible_dates
+from serving.api.plans import (
+    REVIEW_BEFORE_START,
+    Plan,
+    PlanIn,
+    PlanStore,
+    PlanUpdate,
+    implausible_dates,
+    review_before_start,
+)
 from serving.api.routes import ERRORS
 from serving.api.schemas import PupilRow
 from serving.api.settings import ServiceSettings
@@ -81,6 +89,9 @@ def review_plan(
     if plan is None or not caller.reaches(plan.school_id):
         trace(log, caller, endpoint, 404, pupil_id=plan.pupil_id if plan else None)
         raise HTTPException(404, NOT_FOUND)
+    if review_before_start(plan.start_date, change.review_date):
+        trace(log, caller, endpoint, 422, school_id=plan.school_id, pupil_id=plan.pupil_id)
+        raise HTTPException(422, [{"loc": ["body", "review_date"], "msg": REVIEW_BEFORE_START, "type": "value_error"}])
     trace(log, caller, endpoint, 200, school_id=plan.school_id, pupil_id=plan.pupil_id)
     updated = plans.update(plan_id, change, caller.subject, day)
     assert updated is not None

@@ -60,6 +60,14 @@ def implausible_dates(today: date, **dates: date | None) -> list[str]:
     return [name for name, day in dates.items() if day is not None and abs(day - today) > PLAUSIBLE]
 
 
+REVIEW_BEFORE_START = "review_date must not be before start_date"
+
+
+def review_before_start(start_date: date | None, review_date: date | None) -> bool:
+    """A plan is reviewed on or after its start: when it is opened and at every review."""
+    return start_date is not None and review_date is not None and review_date < start_date
+
+
 Action = Literal[
     "entretien_cpe",
     "contact_famille",
@@ -119,8 +127,8 @@ class PlanIn(BaseModel):
 
     @model_validator(mode="after")
     def _dates(self) -> Self:
-        if self.start_date and self.review_date and self.review_date < self.start_date:
-            raise ValueError("review_date must not be before start_date")
+        if review_before_start(self.start_date, self.review_date):
+            raise ValueError(REVIEW_BEFORE_START)
         return self
 
 

@@ -38,6 +38,7 @@ from serving.api.plans import (
     PlanIn,
     PlanUpdate,
     implausible_dates,
+    review_before_start,
 )
 from serving.api.reads import ListFilters
 from serving.api.settings import ServiceSettings
@@ -353,6 +354,7 @@ def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served,
 
 
 IMPLAUSIBLE = "Les dates d'un plan doivent être à moins de deux ans d'aujourd'hui."
+REVIEW_DATE = "La date de revue doit être une date valide, après le début du plan."
 
 
 def _plan_error(error: ValidationError) -> str:
@@ -360,7 +362,7 @@ def _plan_error(error: ValidationError) -> str:
     if "outcome" in fields or any("outcome" in str(e.get("msg")) for e in error.errors()):
         return "Pour clore un plan, choisissez son issue (et seulement à la clôture)."
     if "review_date" in fields or any("review_date" in str(e.get("msg")) for e in error.errors()):
-        return "La date de revue doit être une date valide, après le début du plan."
+        return REVIEW_DATE
     return "Choisissez une action et un responsable dans les listes, et des dates valides."
 
 
@@ -402,11 +404,16 @@ async def plan_update(
             raise HTTPException(404, "Introuvable.") from None
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
                                        plan_error=_plan_error(error))  # fmt: skip
-    if implausible_dates(today(request), review_date=change.review_date) and plan is not None:
+    wrong_date = (
+        IMPLAUSIBLE if implausible_dates(today(request), review_date=change.review_date)
+        else REVIEW_DATE if plan is not None and review_before_start(plan.start_date, change.review_date)
+        else None
+    )  # fmt: skip
+    if wrong_date and plan is not None:
         if not visitor.reaches(plan.school_id):
             raise HTTPException(404, "Introuvable.")
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
-                                       plan_error=IMPLAUSIBLE)  # fmt: skip
+                                       plan_error=wrong_date)  # fmt: skip
     updated = await run_in_threadpool(review_plan, visitor, log, store(request), "POST /suivis/{plan_id}", plan_id,
                                       change, today(request))  # fmt: skip
     target = request.app.url_path_for("pupil_page", pupil_id=updated.pupil_id)

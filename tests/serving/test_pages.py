@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -199,3 +199,21 @@ def test_a_plan_form_with_a_wrong_date_says_so_in_french(service: Service) -> No
     assert answer.status_code == 400 and "moins de deux ans" in html.unescape(answer.text)
     unknown = client.post(f"/eleves/{pupil}/plans", data={**form, "start_date": "", "action": "therapie"})
     assert unknown.status_code == 400 and "dans les listes" in html.unescape(unknown.text)
+
+
+def test_a_review_dated_before_the_plans_start_says_so_in_french(service: Service) -> None:
+    client = _signed_in(service)
+    pupil = service.district.own_pupil
+    csrf = _csrf(client.get(f"/eleves/{pupil}").text)
+    opened = client.post(
+        f"/eleves/{pupil}/plans", data={"csrf": csrf, "action": "tutorat", "owner": "cpe"}, follow_redirects=False
+    )
+    assert opened.status_code == 303
+    plans_url, staff = f"/api/v1/pupils/{pupil}/plans", service.headers("staff")
+    plan = next(p for p in client.get(plans_url, headers=staff).json() if p["action"] == "tutorat")
+    before_start = (date.fromisoformat(plan["start_date"]) - timedelta(days=1)).isoformat()
+    review = {"csrf": csrf, "status": "en_cours", "review_date": before_start}
+    answer = client.post(f"/suivis/{plan['id']}", data=review)
+    assert answer.status_code == 400 and "après le début du plan" in html.unescape(answer.text)
+    kept = next(p for p in client.get(plans_url, headers=staff).json() if p["id"] == plan["id"])
+    assert kept["review_date"] == plan["review_date"] and kept["status"] == "ouvert"  # nothing was written

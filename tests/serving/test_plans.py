@@ -60,6 +60,13 @@ def test_open_review_and_close_a_plan(plans_service: Service) -> None:
 
     reviewed = service.client.patch(f"/api/v1/plans/{plan['id']}", json={"status": "en_cours"}, headers=staff)
     assert reviewed.status_code == 200 and reviewed.json()["status"] == "en_cours"
+    before_start = (TODAY - timedelta(days=1)).isoformat()  # a review never comes before the plan's start
+    backwards = service.client.patch(f"/api/v1/plans/{plan['id']}", json={"review_date": before_start}, headers=staff)
+    assert backwards.status_code == 422 and backwards.json()["detail"][0]["loc"] == ["body", "review_date"]
+    assert (
+        service.client.get(f"/api/v1/pupils/{pupil}/plans", headers=staff).json()[0]["review_date"]
+        == (TODAY + timedelta(weeks=6)).isoformat()
+    )  # unchanged
     unfinished = service.client.patch(f"/api/v1/plans/{plan['id']}", json={"status": "clos"}, headers=staff)
     assert unfinished.status_code == 422 and "outcome" in unfinished.text
     closed = service.client.patch(
