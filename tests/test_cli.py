@@ -114,14 +114,21 @@ def test_paths_are_printed_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_commands_print_their_own_lines_not_the_libraries_info_logs(tmp_path: Path) -> None:
     """A command that migrates a new database prints its one line (on stderr, as every message):
-    Alembic's INFO logs (and any library's) stay out of the console unless --verbose."""
+    Alembic's and MLflow's INFO logs (any library's) stay out of the console unless --verbose."""
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "VIGIE_DATA_DIR": str(tmp_path)}
+    # nothing inherited from other tests (mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "VIGIE_"))}
+    env["VIGIE_DATA_DIR"] = str(tmp_path)
     vigie = str(Path(sys.executable).parent / "vigie")
     quiet = subprocess.run([vigie, "followup", "purge"], env=env, check=True, capture_output=True, text=True)
     assert quiet.stderr.strip().splitlines() == ["0 closed plans past retention deleted."]
     verbose = subprocess.run([vigie, "-v", "followup", "purge"], env=env, check=True, capture_output=True, text=True)
     assert "alembic" in verbose.stderr.lower()
+    # MLflow, which sets up its own logger, too: a new tracking store says nothing before the error
+    score = [vigie, "score", "--data", str(tmp_path), "--as-of", "2024-12-15", "--out", str(tmp_path / "scores")]
+    unregistered = subprocess.run(score, env=env, capture_output=True, text=True, check=False)
+    assert unregistered.returncode == 2 and "mlflow" not in unregistered.stderr.lower()
+    assert "has no alias 'champion'" in unregistered.stderr

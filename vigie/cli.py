@@ -7,6 +7,7 @@ bad flag) answer at once instead of after loading MLflow, LightGBM and Evidently
 from __future__ import annotations
 
 import logging
+import os
 import re
 import tempfile
 import traceback
@@ -115,6 +116,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log mor
     logging.basicConfig(level=level if verbose else logging.WARNING, format="%(message)s", handlers=[handler])
     for package in OUR_PACKAGES:
         logging.getLogger(package).setLevel(level)
+    # MLflow installs its own handler at INFO when imported (every command imports it after this
+    # runs); its variable, unless the user set it, says the same as for the other libraries.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
 
 
 def _progress() -> Progress:
