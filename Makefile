@@ -78,6 +78,7 @@ ifneq ($(DEMO_SERVE),no)
 endif
 
 lint: setup
+	$(BIN)/python -m tests.support.licences
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
