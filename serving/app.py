@@ -34,6 +34,7 @@ from serving.api.plan_routes import router as plan_router
 from serving.api.plans import PlanStore
 from serving.api.routes import router
 from serving.api.schemas import Readiness
+from serving.api.sessions import SessionStore
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
 from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page
@@ -154,6 +155,7 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.serving = state
     app.state.access_log = AccessLog(make_engine(database))
     app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
+    app.state.sessions = SessionStore(app.state.access_log.engine)
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
     app.state.page_keys = PageKeys.of(settings)
     app.include_router(router)

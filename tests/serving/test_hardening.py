@@ -132,7 +132,7 @@ def test_roles_as_a_list_and_nested_claims_of_a_provider_are_read_and_mapped(
         with TestClient(create_app(settings, served_district.data_dir), raise_server_exceptions=False) as client:
 
             def status(url: str, roles: Any, schools: Any = None) -> int:
-                nested = {"realm_access": {"roles": roles}, "education": {"uai": schools}}
+                nested: dict[str, Any] = {"realm_access": {"roles": roles}, "education": {"uai": schools}}
                 bearer = provider.token(vigie_role=None, vigie_schools=None, **nested)
                 return client.get(url, headers={"Authorization": f"Bearer {bearer}"}).status_code
 
@@ -148,6 +148,83 @@ def test_roles_as_a_list_and_nested_claims_of_a_provider_are_read_and_mapped(
             assert status(pupil, ["vigie-cpe"], None) == 401  # staff without a school
             bearer = provider.token(vigie_role=None, vigie_schools=None, realm_access=["vigie-cpe"])
             assert client.get(pupil, headers={"Authorization": f"Bearer {bearer}"}).status_code == 401
+
+
+# --- 3. server-side sessions -------------------------------------------------------------------
+
+
+def test_signing_out_revokes_the_session_and_its_csrf_tokens(service: Service) -> None:
+    from tests.serving.test_pages import _csrf, _signed_in
+
+    d = service.district
+    client = _signed_in(service)
+    session = client.cookies["vigie_session"]
+    assert session.count(".") != 2 and not session.startswith("eyJ")  # an opaque id, not the token
+    csrf = _csrf(client.get(f"/eleves/{d.own_pupil}").text)
+    out = client.post("/deconnexion", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.set("vigie_session", session)  # replayed after sign-out
+    assert client.get(f"/ecoles/{d.own_school}", follow_redirects=False).headers.get("location") == "/"
+    write = client.post(f"/eleves/{d.own_pupil}/plans", data={"csrf": csrf, "action": "autre", "owner": "cpe"},
+                        follow_redirects=False)  # fmt: skip
+    assert write.status_code == 303 and write.headers["location"] == "/"
+    plans = service.client.get(f"/api/v1/pupils/{d.own_pupil}/plans", headers=service.headers("staff")).json()
+    assert all(p["action"] != "autre" for p in plans)  # nothing was written with the dead session
+    again = client.post("/deconnexion", data={"csrf": csrf}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/"
+
+
+def test_a_session_ends_at_the_longest_session_length(served_district: ServedDistrict, tmp_path: Path) -> None:
+    from tests.serving.conftest import token
+    from tests.serving.test_pages import _csrf
+
+    settings = service_settings(served_district, tmp_path, session_max_hours=0.25)
+    app = create_app(settings, served_district.data_dir, load_on_start=False)
+    with TestClient(app) as client:
+        csrf = _csrf(client.get("/").text)
+        staff = token(settings, "staff", [served_district.own_school], ttl_hours=2)
+        answer = client.post("/connexion", data={"token": staff, "csrf": csrf}, follow_redirects=False)
+        cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("vigie_session="))
+        assert 890 <= int(cookie.split("Max-Age=", 1)[1].split(";", 1)[0]) <= 900
+        session = client.cookies["vigie_session"]
+        store = app.state.sessions
+        assert store.find(session) is not None
+        assert store.find(session, now=datetime.now(UTC) + timedelta(minutes=16)) is None
+
+
+def test_sessions_are_kept_and_expire_on_sqlite_and_postgresql(database_url: str) -> None:
+    from serving.api.access_log import make_engine, migrate
+    from serving.api.auth import Principal
+    from serving.api.sessions import SessionStore
+
+    migrate(database_url)
+    store = SessionStore(make_engine(database_url))
+    now = datetime.now(UTC)
+    caller = Principal("agent-1", Role.STAFF, frozenset({"0750001A", "0750002B"}))
+    session = store.open(caller, now + timedelta(hours=1), now)
+    found = store.find(session, now)
+    assert (
+        found is not None and found[0] == caller and abs(found[1] - (now + timedelta(hours=1))) < timedelta(seconds=1)
+    )
+    assert store.find(session, now + timedelta(hours=2)) is None and store.find("not-a-session", now) is None
+    store.close(session)
+    assert store.find(session, now) is None
+
+
+def test_embedded_tokens_live_no_longer_than_the_setting(
+    service: Service, served_district: ServedDistrict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vigie.cli import app as cli
+
+    monkeypatch.setenv("VIGIE_SERVICE__SECRET", SECRET)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["token", "--role", "admin", "--ttl", "3650d"])
+    assert refused.exit_code == 2 and "at most" in refused.output
+    assert runner.invoke(cli, ["token", "--role", "admin", "--ttl", "7d"]).exit_code == 0
+    decade = jwt.encode(_claims(exp=datetime.now(UTC) + timedelta(days=3650)), SECRET, algorithm="HS256")
+    assert service.client.get("/api/v1/model/card", headers={"Authorization": f"Bearer {decade}"}).status_code == 401
 
 
 # --- 4. access-log export dates ------------------------------------------------------------------
@@ -233,3 +310,28 @@ def test_oversized_headers_are_a_431_and_limits_carry_the_security_headers(servi
         for name, value in SECURITY_HEADERS.items():
             assert answer.headers.get(name) == value, (answer.status_code, name)
     assert service.client.get("/healthz", headers={"X-Padding": "a" * 8_000}).status_code == 200
+
+
+# --- 7. the plan review form --------------------------------------------------------------------
+
+
+def test_the_plan_review_form_answers_alike_for_another_schools_plan_and_a_random_id(service: Service) -> None:
+    from tests.serving.test_pages import _csrf, _signed_in
+
+    d = service.district
+    made = service.client.post(f"/api/v1/pupils/{d.other_pupil}/plans", json={"action": "tutorat", "owner": "cpe"},
+                               headers=service.headers("staff", [d.other_school]))  # fmt: skip
+    assert made.status_code == 201, made.text
+    before = len([e for e in _log(service) if e["endpoint"] == "POST /suivis/{plan_id}" and e["status"] == 404])
+    client = _signed_in(service)
+    csrf = _csrf(client.get(f"/eleves/{d.own_pupil}").text)
+    forms = [{"status": "en_cours", "review_date": "2052-01-01"}, {"status": "clos"}, {"status": "en_cours"}]
+    answers = [client.post(f"/suivis/{plan_id}", data={"csrf": csrf, **form})
+               for plan_id in (made.json()["id"], "0123456789abcdef0123456789abcdef") for form in forms]  # fmt: skip
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.text for a in answers}) == 1  # nothing tells them apart
+    page = answers[0].text
+    assert "Page introuvable" in page and "value_error" not in page and "[{" not in page and "&#39;loc" not in page
+    traced = [e for e in _log(service) if e["endpoint"] == "POST /suivis/{plan_id}" and e["status"] == 404]
+    assert len(traced) - before == len(answers)
+    assert [e["pupil_id"] for e in traced[-len(answers) :]].count(d.other_pupil) == len(forms)
