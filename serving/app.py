@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import html
 import ipaddress
 import logging
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -149,6 +150,9 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
         # No redirect for a trailing slash: it was a way to put raw paths (pseudonyms) into the
         # metrics' labels, and a redirect is built from the request's Host header.
         redirect_slashes=False,
+        # /docs is served from local files below; ReDoc (a CDN script) is not offered.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.verifier = verifier
@@ -163,10 +167,37 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health(app)
+    _docs(app)
     _errors(app)
     _metrics(app, settings)  # before the hygiene: its middleware then sees bounded methods only
     _hygiene(app, settings)
     return app
+
+
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} — API</title>
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi="{openapi}"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from the service's own files (``make setup`` copies them from npm), started by
+    a static script: nothing is loaded from outside and the CSP needs no exception."""
+    page = API_DOCS_PAGE.format(title=html.escape(app.title), openapi=html.escape(app.openapi_url or ""))
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(page)
 
 
 def _metrics(app: FastAPI, settings: ServiceSettings) -> None:
@@ -231,7 +262,7 @@ def _health(app: FastAPI) -> None:
 
 
 #: Paths answered for programs (JSON errors); every other path is a page (French HTML errors).
-MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/static/")
 
 
 def _is_page(request: Request) -> bool:

@@ -335,3 +335,18 @@ def test_the_plan_review_form_answers_alike_for_another_schools_plan_and_a_rando
     traced = [e for e in _log(service) if e["endpoint"] == "POST /suivis/{plan_id}" and e["status"] == 404]
     assert len(traced) - before == len(answers)
     assert [e["pupil_id"] for e in traced[-len(answers) :]].count(d.other_pupil) == len(forms)
+
+
+# --- 8. /docs -----------------------------------------------------------------------------------
+
+
+def test_the_api_documentation_is_served_from_local_files_without_inline_script(service: Service) -> None:
+    import re
+
+    docs = service.client.get("/docs")
+    assert docs.status_code == 200 and "default-src 'self'" in docs.headers["content-security-policy"]
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', docs.text)  # no CDN
+    assert not re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", docs.text)  # every script is a file
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', docs.text):
+        assert service.client.get(asset).status_code == 200, asset
+    assert service.client.get("/redoc").status_code == 404  # ReDoc is not offered
