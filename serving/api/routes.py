@@ -195,8 +195,8 @@ def aggregates(caller: Caller, served: Served, log: Log) -> Aggregates:
 def export_access_log(
     caller: Caller,
     log: Log,
-    start: Annotated[date, Query(alias="from", description="First day (UTC), included.")],
-    end: Annotated[date, Query(alias="to", description="Last day (UTC), included.")],
+    start: Annotated[date, Query(alias="from", description="First day (UTC), included; 2000-01-01 at the earliest.")],
+    end: Annotated[date, Query(alias="to", description="Last day (UTC), included; a year from today at the latest.")],
     format: Literal["csv", "json"] = "csv",
 ) -> Response:
     """The access log of a period, for the data protection officer (admin); empty when 'to' is before 'from'.

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api import reads
-from serving.api.access_log import AccessLog
+from serving.api.access_log import AccessLog, AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Served, settings
 from serving.api.plan_routes import open_plan, reach_plan, review_plan, store, today
@@ -429,7 +429,7 @@ async def understand(request: Request) -> Response:
     """What the score is and is not, how it was trained and audited, whom to contact (public)."""
     try:
         request.state.visitor = await page_caller(request)
-    except SignInRequiredError:  # the page is public
+    except (SignInRequiredError, AccessLogUnavailableError):  # the page is public, even when sessions cannot be read
         request.state.visitor = None
     state: ServiceState = request.app.state.serving
     current = state.current
