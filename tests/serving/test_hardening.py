@@ -257,6 +257,19 @@ def test_one_helper_makes_formula_cells_inert_and_leaves_the_rest() -> None:
     assert table.column("number").to_pylist() == [-1.0] * 8
 
 
+#: Whatever writes CSV in the service; ``serving/batch.py`` writes the score file, whose form
+#: ../shared/data-contract.md fixes (its cells are codes, numbers, dates and a JSON list).
+CSV_WRITERS = ("to_csv(", "csv.writer(", "DictWriter(", "write_csv(")
+
+
+def test_every_csv_writer_of_the_service_uses_the_one_helper() -> None:
+    root = Path(__file__).resolve().parents[2] / "serving"
+    writers = [p for p in root.rglob("*.py") if p.name != "batch.py" and any(w in p.read_text() for w in CSV_WRITERS)]
+    assert {p.name for p in writers} >= {"access_log.py", "reads.py", "wording.py"}
+    for path in writers:
+        assert "neutralise" in path.read_text(), f"{path} writes CSV without serving.api.csv_cells"
+
+
 def _cells(text: str, delimiter: str = ",") -> list[str]:
     return [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) for cell in row]
 
