@@ -1,8 +1,9 @@
 """Sign-in: OAuth2 bearer JWTs checked with PyJWT, from Vigie's own signer or an OIDC provider.
 
-A token names a subject, one role and, for school staff, the schools (UAI) they work in. Every
-failure (bad signature, wrong issuer or audience, expired, a claim missing) is a 401 that says
-nothing more than that the token was refused.
+A token names a subject, one role and, for school staff, the schools (UAI) they work in, at the
+claim paths the settings name (a provider's roles mapped to Vigie's). Every failure (bad
+signature, wrong issuer or audience, expired, a claim missing or of another shape) is a 401 that
+says nothing more than that the token was refused.
 """
 
 from __future__ import annotations
