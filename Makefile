@@ -10,6 +10,9 @@ DSFR := serving/pages/static/dsfr
 DSFR_STAMP := $(DSFR)/.installed
 #: The part of the State design system's dist/ the pages use (the whole is 88 MB).
 DSFR_FILES := dsfr.min.css dsfr.module.min.js dsfr.nomodule.min.js utility/icons/icons.min.css icons fonts favicon
+#: Swagger UI for /docs (its initialiser is our own static/api-docs.js: no inline script).
+SWAGGER := serving/pages/static/swagger
+SWAGGER_FILES := swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE
 DEMO_DIR ?= data/demo
 DEMO_PUPILS ?= 20000
 DEMO_SEED ?= 42
@@ -39,11 +42,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The DSFR from npm (package-lock.json), only the files the pages serve, nothing loaded from outside.
+# The DSFR and Swagger UI from npm (package-lock.json), only the files the service serves, nothing
+# loaded from outside; --ignore-scripts: no install script runs (swagger-ui-dist's analytics one included).
 $(DSFR_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(DSFR) && mkdir -p $(DSFR)
 	cd node_modules/@gouvfr/dsfr/dist && cp -r --parents $(DSFR_FILES) $(CURDIR)/$(DSFR)/
+	rm -rf $(SWAGGER) && mkdir -p $(SWAGGER)
+	cd node_modules/swagger-ui-dist && cp $(SWAGGER_FILES) $(CURDIR)/$(SWAGGER)/
 	touch $(DSFR_STAMP)
 
 demo serve mlflow-ui: export VIGIE_DATA_DIR := $(DEMO_DATA_DIR)
@@ -106,4 +112,4 @@ mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
-	rm -rf $(VENV) node_modules $(DSFR) data/demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(DSFR) $(SWAGGER) data/demo .pytest_cache .mypy_cache .ruff_cache

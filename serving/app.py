@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import html
+import ipaddress
 import logging
 import sys
 import time
@@ -11,10 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -32,6 +35,7 @@ from serving.api.plan_routes import router as plan_router
 from serving.api.plans import PlanStore
 from serving.api.routes import router
 from serving.api.schemas import Readiness
+from serving.api.sessions import SessionStore
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
 from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page
@@ -53,6 +57,27 @@ SECURITY_HEADERS = {
 }
 
 
+def _too_large(status: int) -> JSONResponse:
+    message = "Requête trop volumineuse." if status == 413 else "En-têtes de requête trop volumineux."
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+class HeaderLimit:
+    """431 for a request whose target and headers together exceed the limit (before any parsing)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+            size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+            if size > self.max_bytes:
+                await _too_large(431)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """413 for a request body over the limit, declared or streamed (pure ASGI, before any parsing)."""
 
@@ -65,7 +90,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await JSONResponse({"detail": "Requête trop volumineuse."}, status_code=413)(scope, receive, send)
+            await _too_large(413)(scope, receive, send)
             return
         seen = 0
 
@@ -122,12 +147,19 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
         ),
         version="1",
         lifespan=lifespan,
+        # No redirect for a trailing slash: it was a way to put raw paths (pseudonyms) into the
+        # metrics' labels, and a redirect is built from the request's Host header.
+        redirect_slashes=False,
+        # /docs is served from local files below; ReDoc (a CDN script) is not offered.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.serving = state
     app.state.access_log = AccessLog(make_engine(database))
     app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
+    app.state.sessions = SessionStore(app.state.access_log.engine)
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
     app.state.page_keys = PageKeys.of(settings)
     app.include_router(router)
@@ -135,12 +167,64 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health(app)
+    _docs(app)
     _errors(app)
+    _metrics(app, settings)  # before the hygiene: its middleware then sees bounded methods only
     _hygiene(app, settings)
-    Instrumentator(registry=CollectorRegistry(), should_group_untemplated=True).instrument(app).expose(
-        app, include_in_schema=False
-    )
     return app
+
+
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} — API</title>
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi="{openapi}"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from the service's own files (``make setup`` copies them from npm), started by
+    a static script: nothing is loaded from outside and the CSP needs no exception."""
+    page = API_DOCS_PAGE.format(title=html.escape(app.title), openapi=html.escape(app.openapi_url or ""))
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(page)
+
+
+def _metrics(app: FastAPI, settings: ServiceSettings) -> None:
+    """Prometheus metrics labelled by route template only (unknown paths fold into ``none``,
+    unknown methods into ``OTHER`` in :class:`Hygiene`), readable as ``service.metrics`` says."""
+
+    def allowed(request: Request) -> None:
+        if settings.metrics == "token":
+            expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+            sent = request.headers.get("authorization", "")
+            if not (expected and hmac.compare_digest(sent.encode(), f"Bearer {expected}".encode())):
+                raise HTTPException(401, "Authentification requise.", headers={"WWW-Authenticate": "Bearer"})
+        elif settings.metrics == "off" or not _on_loopback(request):
+            raise HTTPException(404, "Not Found")
+
+    Instrumentator(registry=CollectorRegistry(), should_group_untemplated=True).instrument(app).expose(
+        app, include_in_schema=False, dependencies=[Depends(allowed)]
+    )
+
+
+def _on_loopback(request: Request) -> bool:
+    """Whether the client is this machine (behind a proxy, uvicorn's ``--proxy-headers`` puts the
+    real client here)."""
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _reload_every(state: ServiceState, seconds: float | None) -> None:
@@ -178,7 +262,7 @@ def _health(app: FastAPI) -> None:
 
 
 #: Paths answered for programs (JSON errors); every other path is a page (French HTML errors).
-MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/static/")
 
 
 def _is_page(request: Request) -> bool:
@@ -190,9 +274,11 @@ def _errors(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if _is_page(request):
             message = (
-                error.detail if error.status_code != 404 else "Cette page n'existe pas ou ne vous est pas accessible."
-            )
-            return error_page(request, error.status_code, str(message))
+                NOT_FOUND_PAGE if error.status_code == 404
+                else error.detail if isinstance(error.detail, str)
+                else "La demande n'est pas valide : vérifiez les champs du formulaire."
+            )  # fmt: skip  # never a structure's Python text on a page
+            return error_page(request, error.status_code, message)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(SignInRequiredError)
@@ -234,6 +320,10 @@ def _errors(app: FastAPI) -> None:
         return JSONResponse({"detail": "Erreur interne du service."}, status_code=500)
 
 
+#: Methods kept as they are in metrics and logs; any other is ``OTHER`` (and answered 404 or 405).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Hygiene:
     """Security headers on every response, ``no-store`` on the API, one log line per request with
     the route template (never the raw path: it holds pseudonyms). Pure ASGI: no per-request task."""
@@ -245,6 +335,8 @@ class Hygiene:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] not in KNOWN_METHODS:  # a label and a log field, not free text: bounded
+            scope = {**scope, "method": "OTHER"}
         began, status = time.perf_counter(), 0
         api = scope["path"].startswith("/api/")
 
@@ -271,5 +363,6 @@ def _hygiene(app: FastAPI, settings: ServiceSettings) -> None:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
-    app.add_middleware(Hygiene)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes)
+    app.add_middleware(Hygiene)  # outermost: the limits' 413 and 431 carry the security headers too

@@ -575,7 +575,11 @@ def token(
     if bad:
         raise typer.BadParameter(f"not a UAI (7 digits and a key letter): {', '.join(bad)}")
     settings = get_settings()
-    typer.echo(issue_token(settings.service, subject=subject, role=role, schools=schools, ttl=ttl))
+    try:
+        issued = issue_token(settings.service, subject=subject, role=role, schools=schools, ttl=ttl)
+    except ValueError as error:  # longer than service.embedded_token_max_hours, or no secret
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(issued)
 
 
 @app.command()

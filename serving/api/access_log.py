@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +22,8 @@ from sqlalchemy import DateTime, Engine, Integer, String, create_engine, delete,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from serving.api.csv_cells import neutralise
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -66,6 +68,17 @@ class Access:
     status: int
     school_id: str | None = None
     pupil_id: str | None = None
+
+
+#: The first day an export may name; the last is a year after today. Beyond, a date is a typo
+#: (or a probe: 9999-12-31 once overflowed into a 500).
+FIRST_LOG_DAY = date(2000, 1, 1)
+IMPLAUSIBLE_LOG_DAY = "date outside the access log's plausible range (2000-01-01 to a year from today)"
+
+
+def plausible_log_day(day: date) -> bool:
+    """Whether an export may name ``day`` (the same rule for 'from' and 'to')."""
+    return FIRST_LOG_DAY <= day <= datetime.now(UTC).date() + timedelta(days=366)
 
 
 def migrate(url: str) -> None:
@@ -126,7 +139,7 @@ class AccessLog:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({f: neutralise(v) for f, v in row.items()} for row in rows)
         return buffer.getvalue()
 
     def purge(self, retention_days: int, now: datetime | None = None) -> int:

@@ -1,8 +1,9 @@
 """Sign-in: OAuth2 bearer JWTs checked with PyJWT, from Vigie's own signer or an OIDC provider.
 
-A token names a subject, one role and, for school staff, the schools (UAI) they work in. Every
-failure (bad signature, wrong issuer or audience, expired, a claim missing) is a 401 that says
-nothing more than that the token was refused.
+A token names a subject, one role and, for school staff, the schools (UAI) they work in, at the
+claim paths the settings name (a provider's roles mapped to Vigie's). Every failure (bad
+signature, wrong issuer or audience, expired, a claim missing or of another shape) is a 401 that
+says nothing more than that the token was refused.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class Principal:
 
 
 def issue_token(settings: ServiceSettings, *, subject: str, role: Role, schools: list[str], ttl: timedelta) -> str:
-    """An embedded token (HS256) for ``vigie token``."""
+    """An embedded token (HS256) for ``vigie token``; ValueError beyond the settings' longest lifetime."""
+    longest = timedelta(hours=settings.embedded_token_max_hours)
+    if ttl > longest:
+        raise ValueError(f"a token may live {longest} at most (service.embedded_token_max_hours), asked {ttl}")
     now = datetime.now(UTC)
     claims = {
         "sub": subject,
@@ -92,11 +96,60 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise TokenRefusedError(str(error)) from None
-        role, schools = claims.get(s.role_claim), claims.get(s.schools_claim, [])
-        if role not in {r.value for r in Role}:
-            raise TokenRefusedError(f"claim {s.role_claim!r} missing or unknown")
-        if not isinstance(schools, list) or not all(isinstance(x, str) for x in schools):
-            raise TokenRefusedError(f"claim {s.schools_claim!r} is not a list of UAI")
-        if role == Role.STAFF and not schools:
-            raise TokenRefusedError(f"a staff token needs {s.schools_claim!r}")
-        return Principal(str(claims["sub"]), Role(role), frozenset(schools))
+        if self._secret is not None and _seconds_left(claims) > 3600 * s.embedded_token_max_hours + 60:
+            raise TokenRefusedError("embedded token lives longer than embedded_token_max_hours")
+        return principal_of(claims, s)
+
+
+def _seconds_left(claims: dict[str, Any]) -> float:
+    return float(claims["exp"]) - datetime.now(UTC).timestamp()
+
+
+def claim_at(claims: dict[str, Any], path: str) -> Any:
+    """The value at a dotted claim path (``realm_access.roles``), None when any step is missing.
+    A claim whose own name holds a dot is found first as it is."""
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for step in path.split("."):
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A claim of one string or a list of strings, as a list; None for any other shape."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return list(value)
+    return None
+
+
+def principal_of(claims: dict[str, Any], s: ServiceSettings) -> Principal:
+    """The caller a verified token names. Claims of any other shape than expected (an object, a
+    number, a list of objects) are a refused token, never an error: a provider may send roles as
+    a list (Keycloak: ``realm_access.roles``), mapped to Vigie's by ``role_map``."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise TokenRefusedError("claim 'sub' is not a string")
+    names = _strings(claim_at(claims, s.role_claim))
+    if names is None:
+        raise TokenRefusedError(f"claim {s.role_claim!r} missing or neither a string nor a list of strings")
+    known = {r.value for r in Role}
+    roles = (
+        {Role(s.role_map[n]) for n in names if n in s.role_map}
+        if s.role_map
+        else {Role(n) for n in names if n in known}
+    )
+    if len(roles) != 1:
+        raise TokenRefusedError(f"claim {s.role_claim!r} names {len(roles)} Vigie roles, exactly one needed")
+    role = roles.pop()
+    raw_schools = claim_at(claims, s.schools_claim)
+    schools = [] if raw_schools is None else _strings(raw_schools)
+    if schools is None:
+        raise TokenRefusedError(f"claim {s.schools_claim!r} is not a list of UAI")
+    if role is Role.STAFF and not schools:
+        raise TokenRefusedError(f"a staff token needs {s.schools_claim!r}")
+    return Principal(subject, role, frozenset(schools))

@@ -80,15 +80,22 @@ def open_plan(
     return plans.create(pupil_id, school, new, caller.subject, day)
 
 
-def review_plan(
-    caller: Principal, log: AccessLog, plans: PlanStore, endpoint: str, plan_id: str, change: PlanUpdate, day: date
-) -> Plan:
-    """Only staff of the plan's school change it; for anyone else it does not exist."""
-    _plausible(day, review_date=change.review_date)
+def reach_plan(caller: Principal, log: AccessLog, plans: PlanStore, endpoint: str, plan_id: str, day: date) -> Plan:
+    """The plan, if the caller's school holds it; else 404 exactly as for an id that does not
+    exist, traced (before anything about the request itself is judged: no answer tells them apart)."""
     plan = plans.get(plan_id, day)
     if plan is None or not caller.reaches(plan.school_id):
         trace(log, caller, endpoint, 404, pupil_id=plan.pupil_id if plan else None)
         raise HTTPException(404, NOT_FOUND)
+    return plan
+
+
+def review_plan(
+    caller: Principal, log: AccessLog, plans: PlanStore, endpoint: str, plan_id: str, change: PlanUpdate, day: date
+) -> Plan:
+    """Only staff of the plan's school change it; for anyone else it does not exist."""
+    plan = reach_plan(caller, log, plans, endpoint, plan_id, day)
+    _plausible(day, review_date=change.review_date)
     if review_before_start(plan.start_date, change.review_date):
         trace(log, caller, endpoint, 422, school_id=plan.school_id, pupil_id=plan.pupil_id)
         raise HTTPException(422, [{"loc": ["body", "review_date"], "msg": REVIEW_BEFORE_START, "type": "value_error"}])

@@ -17,6 +17,7 @@ from features.ingest import GRADE_LEVELS
 from models.reasons import reasons as explain
 from serving.api.access_log import AccessLog
 from serving.api.auth import Principal
+from serving.api.csv_cells import neutralise_table
 from serving.api.deps import NOT_FOUND, trace
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
 from serving.api.state import ServedBatch, Serving
@@ -113,7 +114,8 @@ class Export:
         """For programs: UTF-8, commas, the columns' own names and codes."""
         buffer = pa.BufferOutputStream()  # Arrow's CSV writer: a 1,000-row export in about a millisecond
         buffer.write((",".join(self.rows.column_names) + "\n").encode())
-        pa_csv.write_csv(self.rows, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+        rows = neutralise_table(self.rows)
+        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
         return bytes(buffer.getvalue().to_pybytes())
 
 

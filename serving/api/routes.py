@@ -13,12 +13,14 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN, pseudonym
 from models.matrix import CATEGORIES, feature_matrix
 from serving.api import reads
+from serving.api.access_log import IMPLAUSIBLE_LOG_DAY, plausible_log_day
 from serving.api.auth import Role
 from serving.api.deps import Caller, Log, Served, require, settings, trace
 from serving.api.reads import REASONS_SHOWN, ListFilters, as_reasons
@@ -193,12 +195,19 @@ def aggregates(caller: Caller, served: Served, log: Log) -> Aggregates:
 def export_access_log(
     caller: Caller,
     log: Log,
-    start: Annotated[date, Query(alias="from", description="First day (UTC), included.")],
-    end: Annotated[date, Query(alias="to", description="Last day (UTC), included.")],
+    start: Annotated[date, Query(alias="from", description="First day (UTC), included; 2000-01-01 at the earliest.")],
+    end: Annotated[date, Query(alias="to", description="Last day (UTC), included; a year from today at the latest.")],
     format: Literal["csv", "json"] = "csv",
 ) -> Response:
-    """The access log of a period, for the data protection officer (admin); empty when 'to' is before 'from'."""
+    """The access log of a period, for the data protection officer (admin); empty when 'to' is before 'from'.
+    Days outside the log's plausible range answer 422 naming the field (and are traced as 422)."""
     require(caller, Role.ADMIN)
+    wrong = [name for name, day in (("from", start), ("to", end)) if not plausible_log_day(day)]
+    if wrong:
+        trace(log, caller, "GET /api/v1/access-log", 422)
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": IMPLAUSIBLE_LOG_DAY, "type": "value_error"} for name in wrong]
+        )
     trace(log, caller, "GET /api/v1/access-log", 200)
     body = log.export(
         datetime.combine(start, time.min, UTC), datetime.combine(end + timedelta(days=1), time.min, UTC), format

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from models import DEFAULT_MODEL_NAME
 
+#: Vigie's roles, as the settings name them (``serving.api.auth.Role``).
+RoleName = Literal["staff", "reviewer", "data_scientist", "admin"]
 #: An embedded signing secret shorter than this is refused (HS256 wants at least 256 bits).
 MIN_SECRET_BYTES = 32
 
@@ -27,9 +29,15 @@ class ServiceSettings(BaseModel):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
-    #: Claims of a provider's token that carry the Vigie role and the schools (UAI) of the agent.
+    #: Where a token carries the Vigie role and the schools (UAI) of the agent: a claim name or a
+    #: dotted path into nested claims (Keycloak: ``realm_access.roles``). Each holds a string or
+    #: a list of strings; any other shape refuses the token (401).
     role_claim: str = "vigie_role"
     schools_claim: str = "vigie_schools"
+    #: The provider's role names -> Vigie's (``{"vigie-cpe": "staff", "dpo": "admin"}``). Empty:
+    #: the claim holds Vigie's own names. Names not listed are ignored; a token whose names map
+    #: to no Vigie role, or to several, is refused.
+    role_map: dict[str, RoleName] = Field(default_factory=dict)
     #: The pages' sign-in with the provider: authorisation code with PKCE (a public client).
     oidc_client_id: str | None = None
     oidc_authorization_url: str | None = None
@@ -42,6 +50,11 @@ class ServiceSettings(BaseModel):
     session_secret: SecretStr | None = None
     #: The session cookie's Secure flag; None: set when the request came over HTTPS.
     cookie_secure: bool | None = None
+    #: A pages' session ends at its token's expiry or after this many hours, whichever comes first.
+    session_max_hours: float = Field(default=8, gt=0)
+    #: ``vigie token --ttl`` issues no longer-lived token, and the service refuses an embedded
+    #: token that would still be valid for longer than this.
+    embedded_token_max_hours: float = Field(default=7 * 24, gt=0)
     #: Whom staff contact about the score (shown on « Comprendre le score »).
     contact: str = (
         "le référent décrochage de votre établissement ; pour vos données, le délégué à la "
@@ -73,6 +86,12 @@ class ServiceSettings(BaseModel):
 
     # --- hygiene ---
     max_request_bytes: int = Field(default=16_384, ge=1024)
+    #: The request line's target and headers together; beyond, 431.
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    #: Who reads ``/metrics``: nobody ("off", 404), clients on loopback only ("loopback", 404 for
+    #: others: Prometheus on the same host), or with ``Authorization: Bearer <metrics_token>`` ("token").
+    metrics: Literal["off", "loopback", "token"] = "loopback"
+    metrics_token: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list, description="None by default: CORS closed.")
     max_page_size: int = Field(default=200, ge=1)
     export_max_rows: int = Field(default=5_000, ge=1)
@@ -81,6 +100,8 @@ class ServiceSettings(BaseModel):
     def _auth_is_complete(self) -> ServiceSettings:
         if self.auth == "oidc" and not (self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url):
             raise ValueError("auth 'oidc' needs oidc_issuer, oidc_audience and oidc_jwks_url")
+        if self.metrics == "token" and len((self.metrics_token or SecretStr("")).get_secret_value()) < MIN_SECRET_BYTES:
+            raise ValueError(f"metrics 'token' needs metrics_token of at least {MIN_SECRET_BYTES} characters")
         return self
 
     @property

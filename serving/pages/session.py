@@ -1,9 +1,10 @@
-"""The pages' session: the signed-in token in an HttpOnly, SameSite=Strict cookie, CSRF tokens
+"""The pages' session: an opaque id in an HttpOnly, SameSite=Strict cookie, the session itself
+in the service's database (:mod:`serving.api.sessions`), CSRF tokens bound to the live session
 for every form that writes, and the state of a sign-in with the provider (PKCE).
 
-The cookie holds the same bearer token the API accepts (Vigie's own or the provider's), so the
-pages and the API share one check (:class:`serving.api.auth.TokenVerifier`); it expires with
-the token.
+The token signed in with (Vigie's own or the provider's) is checked once, by the API's own
+verifier (:class:`serving.api.auth.TokenVerifier`), and never kept: the session ends at its
+expiry or after ``service.session_max_hours``, and at sign-out, whichever comes first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,7 +23,8 @@ from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 
-from serving.api.auth import Principal, TokenRefusedError, TokenVerifier
+from serving.api.auth import Principal, TokenVerifier
+from serving.api.sessions import SessionStore
 from serving.api.settings import ServiceSettings
 
 SESSION_COOKIE = "vigie_session"
@@ -65,8 +67,9 @@ def keys(request: Request) -> PageKeys:
 
 
 def csrf_binding(request: Request) -> str:
-    """What a CSRF token is bound to: the session if any, else the nonce cookie."""
-    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(NONCE_COOKIE) or ""
+    """What a CSRF token is bound to: the live session found by :func:`page_caller` for this
+    request, else the nonce cookie (a closed session's tokens bind to nothing)."""
+    return getattr(request.state, "session_id", None) or request.cookies.get(NONCE_COOKIE) or ""
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -95,15 +98,20 @@ async def verify(request: Request, token: str) -> Principal:
     return verifier.verify(token)
 
 
+def sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
 async def page_caller(request: Request) -> Principal:
-    """The signed-in visitor of a page (FastAPI dependency)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """The signed-in visitor of a page (FastAPI dependency): a live session in the database."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id or len(session_id) > 128:
         raise SignInRequiredError
-    try:
-        return await verify(request, token)
-    except TokenRefusedError:
-        raise SignInRequiredError from None
+    found = await run_in_threadpool(sessions(request).find, session_id)
+    if found is None:
+        raise SignInRequiredError
+    request.state.session_id = session_id
+    return found[0]
 
 
 def _secure(request: Request) -> bool:
@@ -111,21 +119,35 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" if configured is None else configured
 
 
-def _seconds_left(token: str) -> int:
-    """Seconds until the (already verified) token expires: the session lasts as long."""
+def _token_expiry(token: str) -> datetime:
+    """When the (already verified) token expires."""
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return max(0, int(claims["exp"] - datetime.now(UTC).timestamp()))
+    return datetime.fromtimestamp(float(claims["exp"]), UTC)
 
 
-def open_session(request: Request, response: Response, token: str) -> None:
+async def open_session(request: Request, response: Response, token: str, caller: Principal) -> None:
+    """A new session for the verified ``token``'s caller (any session the browser had is closed):
+    it ends at the token's expiry or after ``session_max_hours``, whichever comes first."""
+    now = datetime.now(UTC)
+    longest = now + timedelta(hours=request.app.state.settings.session_max_hours)
+    ends = min(_token_expiry(token), longest)
+    store = sessions(request)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await run_in_threadpool(store.close, previous)
+    session_id = await run_in_threadpool(store.open, caller, ends, now)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=_seconds_left(token), path="/", secure=_secure(request),
-        httponly=True, samesite="strict",
+        SESSION_COOKIE, session_id, max_age=max(0, int((ends - now).total_seconds())), path="/",
+        secure=_secure(request), httponly=True, samesite="strict",
     )  # fmt: skip
     response.delete_cookie(NONCE_COOKIE, path="/")
 
 
-def close_session(response: Response) -> None:
+async def close_session(request: Request, response: Response) -> None:
+    """Delete the session server-side (a replayed cookie then opens nothing), and the cookie."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await run_in_threadpool(sessions(request).close, session_id)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 

@@ -25,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api import reads
-from serving.api.access_log import AccessLog
+from serving.api.access_log import AccessLog, AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Served, settings
-from serving.api.plan_routes import open_plan, review_plan, store, today
+from serving.api.plan_routes import open_plan, reach_plan, review_plan, store, today
 from serving.api.plans import (
     ACTIONS,
     OUTCOMES,
@@ -155,12 +155,12 @@ async def sign_in(request: Request) -> Response:
     check_csrf(request, fields)
     token = fields.get("token", "").strip()
     try:
-        await verify(request, token)
+        caller = await verify(request, token)
     except TokenRefusedError:
         return render(request, "signin.html", 401, oidc=settings(request).oidc_pages, title="Connexion",
                       error="Ce jeton n'est pas valide ou a expiré. Demandez-en un nouveau.")  # fmt: skip
     response = RedirectResponse(request.app.url_path_for("home"), status_code=303)
-    open_session(request, response, token)
+    await open_session(request, response, token, caller)
     return response
 
 
@@ -221,23 +221,25 @@ async def oidc_callback(
     flow = recall_flow(request, state)
     token = await run_in_threadpool(_exchange, s, code, flow.verifier, str(request.url_for("oidc_callback")))
     try:
-        await verify(request, token)
+        caller = await verify(request, token)
     except TokenRefusedError:
         raise HTTPException(401, "Le fournisseur d'identité a transmis un jeton que Vigie refuse.") from None
     # The session cookie is SameSite=Strict and this answer ends a cross-site navigation: a page
     # of our own moves on to the list, so that the browser sends the new cookie with it.
     response = render(request, "signed_in.html", title="Connexion réussie")
-    open_session(request, response, token)
+    await open_session(request, response, token, caller)
     forget_flow(response)
     return response
 
 
 @router.post("/deconnexion", name="sign_out")
 async def sign_out(request: Request) -> Response:
+    """Close the session (deleted server-side); a closed or unknown session goes to sign-in."""
+    await page_caller(request)  # the CSRF token must be the live session's
     fields = await form_fields(request)
     check_csrf(request, fields)
     response = RedirectResponse(request.app.url_path_for("home"), status_code=303)
-    close_session(response)
+    await close_session(request, response)
     return response
 
 
@@ -396,26 +398,25 @@ async def plan_update(
     fields = await form_fields(request)
     check_csrf(request, fields)
     values = {k: v for k, v in fields.items() if k in {"status", "outcome", "review_date"} and v}
-    plan = store(request).get(plan_id, today(request))
+    # Reach first: another school's plan and an id that does not exist give the same traced 404,
+    # whatever the form holds.
+    endpoint = "POST /suivis/{plan_id}"
+    plan = await run_in_threadpool(reach_plan, visitor, log, store(request), endpoint, plan_id, today(request))
     try:
         change = PlanUpdate.model_validate(values)
     except ValidationError as error:
-        if plan is None or not visitor.reaches(plan.school_id):
-            raise HTTPException(404, "Introuvable.") from None
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
                                        plan_error=_plan_error(error))  # fmt: skip
     wrong_date = (
         IMPLAUSIBLE if implausible_dates(today(request), review_date=change.review_date)
-        else REVIEW_DATE if plan is not None and review_before_start(plan.start_date, change.review_date)
+        else REVIEW_DATE if review_before_start(plan.start_date, change.review_date)
         else None
     )  # fmt: skip
-    if wrong_date and plan is not None:
-        if not visitor.reaches(plan.school_id):
-            raise HTTPException(404, "Introuvable.")
+    if wrong_date:
         return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
                                        plan_error=wrong_date)  # fmt: skip
-    updated = await run_in_threadpool(review_plan, visitor, log, store(request), "POST /suivis/{plan_id}", plan_id,
-                                      change, today(request))  # fmt: skip
+    updated = await run_in_threadpool(review_plan, visitor, log, store(request), endpoint, plan_id, change,
+                                      today(request))  # fmt: skip
     target = request.app.url_path_for("pupil_page", pupil_id=updated.pupil_id)
     return RedirectResponse(f"{target}#suivi", status_code=303)
 
@@ -428,7 +429,7 @@ async def understand(request: Request) -> Response:
     """What the score is and is not, how it was trained and audited, whom to contact (public)."""
     try:
         request.state.visitor = await page_caller(request)
-    except SignInRequiredError:  # the page is public
+    except (SignInRequiredError, AccessLogUnavailableError):  # the page is public, even when sessions cannot be read
         request.state.visitor = None
     state: ServiceState = request.app.state.serving
     current = state.current

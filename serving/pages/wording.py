@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from features import french
 from features.catalog import GRADE_LEVEL_LABELS_FR, TRACK_LABELS_FR
+from serving.api.csv_cells import neutralise_table
 
 GRADE_LEVELS = tuple(GRADE_LEVEL_LABELS_FR)
 TRACKS = tuple(TRACK_LABELS_FR)
@@ -89,7 +90,7 @@ SPREADSHEET_COLUMNS = {
 def spreadsheet_csv(rows: pa.Table) -> bytes:
     """The export as a spreadsheet in French opens it by a double click: semicolons, a decimal
     comma, a byte-order mark so that accents read right, and the pages' words for codes."""
-    frame = rows.select(list(SPREADSHEET_COLUMNS)).to_pandas()
+    frame = neutralise_table(rows.select(list(SPREADSHEET_COLUMNS))).to_pandas()
     shown = pd.DataFrame(
         {
             "pupil_id": frame["pupil_id"],

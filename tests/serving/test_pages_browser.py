@@ -417,6 +417,21 @@ def test_sign_in_with_the_provider_uses_the_code_flow_with_pkce(
             _stop(running)
 
 
+def test_the_api_documentation_lists_the_operations_and_loads_nothing_from_outside(page: Any, site: Site) -> None:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url))
+    page.goto(f"{site.url}/docs")
+    page.locator(".opblock").first.wait_for()
+    spec = httpx.get(f"{site.url}/openapi.json", timeout=30).json()
+    operations = [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
+    shown = page.locator(".opblock").evaluate_all(
+        "blocks => blocks.map(b => [b.querySelector('.opblock-summary-method').textContent,"
+        " b.querySelector('.opblock-summary-path').dataset.path])"
+    )
+    assert sorted(map(tuple, shown)) == sorted(operations) and len(operations) >= 10
+    assert sent and all(url.startswith(f"{site.url}/") for url in sent), [u for u in sent if site.url not in u]
+
+
 def test_staff_of_two_schools_choose_one(page: Any, site: Site) -> None:
     both = sorted([site.district.own_school, site.district.other_school])
     sign_in(page, site, both)

@@ -69,6 +69,11 @@ def test_vigie_serve_answers_on_loopback_and_logs_no_pseudonym(served_district: 
         assert other.status_code == 404
         docs = httpx.get(f"{base}/openapi.json", timeout=10).json()
         assert "/api/v1/pupils/{pupil_id}" in docs["paths"]
+        # the real server: a 4 MB anonymous header is refused (431) with the security headers
+        huge = httpx.get(f"{base}/healthz", headers={"X-Padding": "a" * 4_000_000}, timeout=30)
+        assert huge.status_code == 431 and huge.headers["x-frame-options"] == "DENY"
+        assert huge.headers["content-security-policy"].startswith("default-src 'self'")
+        assert httpx.get(f"{base}/metrics", timeout=10).status_code == 200  # Prometheus on loopback
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
