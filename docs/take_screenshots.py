@@ -30,6 +30,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def _record_if_elsewhere(url: str, elsewhere: list[str]) -> None:
+    if urlparse(url).hostname != "127.0.0.1":
+        elsewhere.append(url)
+
+
 def main() -> None:
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -40,7 +45,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            page.on("request", lambda r: urlparse(r.url).hostname != "127.0.0.1" and elsewhere.append(r.url))
+            page.on("request", lambda request: _record_if_elsewhere(request.url, elsewhere))
             for name, path in SHOTS.items():
                 page.goto(base + path, wait_until="networkidle")
                 page.screenshot(path=str(ROOT / "docs" / "screenshots" / name))
