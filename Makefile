@@ -127,4 +127,4 @@ mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
-	rm -rf $(VENV) node_modules $(DSFR) data/demo .pytest_cache .mypy_cache .ruff_cache site docs/reference docs/notebooks
+	rm -rf $(VENV) node_modules $(DSFR) data/demo .pytest_cache .mypy_cache .ruff_cache site docs/reference docs/notebooks .cache
