@@ -31,8 +31,10 @@ DEMO_DATA_DIR := $(abspath $(DEMO_DIR))
 export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYTHONHASHSEED := 0
+#: Material for MkDocs prints an end-of-life banner at each build; the docs build stays quiet.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup demo test lint lock clean mlflow-ui system-deps serve
+.PHONY: setup demo test lint lock clean mlflow-ui system-deps serve docs docs-build docs-reference
 
 setup: $(STAMP) $(DSFR_STAMP)
 
@@ -88,6 +90,25 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory docs-build
+
+# The documentation site (mkdocs.yml, docs/). Its reference pages are generated from the code and the
+# notebooks it shows are executed first (neither is committed); --strict makes a broken link an error.
+DOCS_NOTEBOOKS := 04_model_analysis 05_fairness_deep_dive
+DOCS_EXECUTED := $(DOCS_NOTEBOOKS:%=docs/notebooks/%.ipynb)
+PACKAGE_SOURCES := $(shell find features models training fairness monitoring serving vigie -name '*.py' 2>/dev/null)
+
+docs/notebooks/%.ipynb: notebooks/%.ipynb docs/execute_notebooks.py $(PACKAGE_SOURCES) | setup
+	$(BIN)/python docs/execute_notebooks.py $< $@
+
+docs-reference: setup
+	$(BIN)/python docs/gen_reference.py
+
+docs-build: docs-reference $(DOCS_EXECUTED)
+	$(BIN)/mkdocs build --strict --quiet
+
+docs: docs-reference $(DOCS_EXECUTED)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 system-deps:
 	@bash tests/support/install-system-deps.sh
@@ -112,4 +133,4 @@ mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
-	rm -rf $(VENV) node_modules $(DSFR) $(SWAGGER) data/demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(DSFR) $(SWAGGER) data/demo .pytest_cache .mypy_cache .ruff_cache site docs/reference docs/notebooks .cache

@@ -1,0 +1,61 @@
+"""Screenshots of the built site (``site/``, from ``make docs-build``) into ``docs/screenshots/``.
+
+Serves ``site/`` on loopback and opens it in Debian's Chromium through Playwright (no browser is
+downloaded), with the flags that stop background networking. Every request is recorded: the script fails
+if a page asks anything of another host, so a screenshot is also a check that the site works offline.
+
+Usage: ``.venv/bin/python docs/take_screenshots.py``
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = {"site-accueil.png": "index.html", "site-guide-personnels.png": "guides/personnels.html"}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _record_if_elsewhere(url: str, elsewhere: list[str]) -> None:
+    if urlparse(url).hostname != "127.0.0.1":
+        elsewhere.append(url)
+
+
+def main() -> None:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    elsewhere: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+            page.on("request", lambda request: _record_if_elsewhere(request.url, elsewhere))
+            for name, path in SHOTS.items():
+                page.goto(base + path, wait_until="networkidle")
+                page.screenshot(path=str(ROOT / "docs" / "screenshots" / name))
+                print(f"docs/screenshots/{name} <- {path}")
+            browser.close()
+    finally:
+        server.shutdown()
+    if elsewhere:
+        raise SystemExit(f"the site asked other hosts: {sorted(set(elsewhere))}")
+
+
+if __name__ == "__main__":
+    main()
