@@ -90,7 +90,6 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(MAKE) --no-print-directory docs-build
 
 # The documentation site (mkdocs.yml, docs/). Its reference pages are generated from the code and the
 # notebooks it shows are executed first (neither is committed); --strict makes a broken link an error.
@@ -113,8 +112,10 @@ docs: docs-reference $(DOCS_EXECUTED)
 system-deps:
 	@bash tests/support/install-system-deps.sh
 
+# The site is built after the tests: tests/test_notebooks.py leaves the executed copies it renders.
 test: lint system-deps
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory docs-build
 
 lock:
 	rm -rf .lockenv && $(PY) -m venv .lockenv

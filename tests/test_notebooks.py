@@ -10,7 +10,15 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: The executed copies the documentation site renders (its nav names them): written here, so that
+#: `make test` builds the site after the tests without running these notebooks a second time.
+SITE_COPIES = ROOT / "docs" / "notebooks"
+
+
+def _shown_in_site(path: Path) -> bool:
+    return f"notebooks/{path.name}" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
@@ -26,6 +34,9 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     # every cell that ends on something to show (a table, a print) showed it
     showing = [cell for cell in cells if isinstance(ast.parse(cell.source).body[-1], ast.Expr)]
     assert len(showing) >= 3 and all(cell.get("outputs") for cell in showing)
+    if _shown_in_site(path):
+        SITE_COPIES.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, SITE_COPIES / path.name)
 
 
 def test_there_is_a_notebook() -> None:
