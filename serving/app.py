@@ -21,8 +21,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,14 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from features.ingest import ContractError, load_key
 from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_engine, migrate
 from serving.api.auth import TokenVerifier
-from serving.api.plan_routes import router as plan_router
+from serving.api.errors import problem
 from serving.api.plans import PlanStore
-from serving.api.routes import router
-from serving.api.schemas import Readiness
+from serving.api.routers import ROUTERS
+from serving.api.service import ServiceError
 from serving.api.sessions import SessionStore
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
-from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page
+from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page, refusal_page
 from serving.pages import router as pages
 
 log = logging.getLogger("vigie.service")
@@ -162,11 +160,10 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.sessions = SessionStore(app.state.access_log.engine)
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
     app.state.page_keys = PageKeys.of(settings)
-    app.include_router(router)
-    app.include_router(plan_router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _health(app)
     _docs(app)
     _errors(app)
     _metrics(app, settings)  # before the hygiene: its middleware then sees bounded methods only
@@ -233,34 +230,6 @@ async def _reload_every(state: ServiceState, seconds: float | None) -> None:
         await run_in_threadpool(state.reload)
 
 
-def _health(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", response_model=Readiness, tags=["health"], responses={503: {"model": Readiness}})
-    def readyz() -> JSONResponse:
-        """Ready when a model and a batch are served and the access log answers; says why not."""
-        state: ServiceState = app.state.serving
-        current = state.current
-        try:
-            with app.state.access_log.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            database = "ok"
-        except SQLAlchemyError:
-            database = "unavailable"
-        body = Readiness(
-            ready=current is not None and database == "ok",
-            model_version=current.model.label if current else None,
-            batch_as_of=current.batch.as_of if current else None,
-            loaded_at=current.loaded_at if current else None,
-            last_reload_error=state.last_error,
-            database=database,
-        )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
-
-
 #: Paths answered for programs (JSON errors); every other path is a page (French HTML errors).
 MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/static/")
 
@@ -280,6 +249,11 @@ def _errors(app: FastAPI) -> None:
             )  # fmt: skip  # never a structure's Python text on a page
             return error_page(request, error.status_code, message)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(ServiceError)
+    async def refused(request: Request, error: ServiceError) -> Response:
+        """What the service layer refuses: the API's status and body, or the pages' French page."""
+        return refusal_page(request, error) if _is_page(request) else problem(error)
 
     @app.exception_handler(SignInRequiredError)
     async def sign_in_first(request: Request, error: SignInRequiredError) -> Response:

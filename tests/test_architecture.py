@@ -124,7 +124,66 @@ def test_the_api_never_knows_the_pages() -> None:
                 wrong.append(str(path.relative_to(ROOT)))
     assert not wrong, wrong
     pages = {module for path in (ROOT / "serving" / "pages").rglob("*.py") for module, _ in _import_nodes(path)}
-    assert "serving.api.reads" in pages  # one reach rule and one trace for the API and the pages
+    assert "serving.api.service" in pages  # one reach rule, one trace, one set of plan rules for both
+
+
+#: The service layer the API and the pages share, and the API's routers (one per resource).
+SERVICE = ROOT / "serving" / "api" / "service"
+ROUTER_FILES = ROOT / "serving" / "api" / "routers"
+
+
+def _calls_of(path: Path, attribute: str) -> list[int]:
+    """Lines of ``path`` that call a method named ``attribute`` (``x.reaches(...)``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attribute
+    ]
+
+
+def test_routers_never_check_a_role_in_their_bodies() -> None:
+    """A role is a route's dependency (``serving.api.deps.require_role``): a router module never
+    reads a caller's role nor names one."""
+    wrong = []
+    for path in ROUTER_FILES.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "role":
+                wrong.append((str(path.relative_to(ROOT)), node.lineno, ".role"))
+            if isinstance(node, ast.Name) and node.id == "Role":
+                wrong.append((str(path.relative_to(ROOT)), node.lineno, "Role"))
+    assert not wrong, wrong
+    assert len(list(ROUTER_FILES.glob("*.py"))) >= 6  # the routers are where this test looks
+
+
+def test_reach_and_trace_live_in_the_service_layer() -> None:
+    """Only the service layer decides reach (``Principal.reaches``) and writes access entries
+    (``AccessLog.record``): the routers and the pages go through it, so no read escapes its trace."""
+    wrong = []
+    for package in ("serving", "vigie"):
+        for path in (ROOT / package).rglob("*.py"):
+            if SERVICE in path.parents:
+                continue
+            wrong += [(str(path.relative_to(ROOT)), line, "reaches") for line in _calls_of(path, "reaches")]
+            wrong += [(str(path.relative_to(ROOT)), line, "record") for line in _calls_of(path, "record")]
+    assert not wrong, wrong
+
+
+def test_every_api_route_of_pupil_data_or_the_model_is_traced_through_an_access_context() -> None:
+    """Each route of ``/api/v1`` depends on the API's access context; health answers for anyone."""
+    from fastapi.dependencies.models import Dependant
+    from fastapi.routing import APIRoute
+
+    from serving.api.deps import api_context
+    from serving.api.routers import ROUTERS
+
+    def calls(dependant: Dependant) -> set[object]:
+        return {dependant.call}.union(*(calls(d) for d in dependant.dependencies))
+
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    untraced = [r.path for r in routes if r.path.startswith("/api/v1/") and api_context not in calls(r.dependant)]
+    assert not untraced, untraced
+    assert {r.path for r in routes if not r.path.startswith("/api/v1/")} == {"/healthz", "/readyz"}
 
 
 #: Run in a fresh interpreter: every module of ours imported first, alone (our modules are

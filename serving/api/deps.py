@@ -1,19 +1,23 @@
-"""FastAPI dependencies: the caller, what is served, and the access log that traces each read."""
+"""FastAPI dependencies: the caller and its role, what is served, the access context that traces
+each read and write, the plans and today's date."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from serving.api.access_log import Access, AccessLog
+from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError, TokenVerifier
+from serving.api.plans import PlanStore
+from serving.api.service import AccessContext, context_of
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 
-NOT_FOUND = "Introuvable."
 bearer = HTTPBearer(auto_error=False, description="A Vigie token ('vigie token') or the OIDC provider's access token.")
 
 
@@ -43,6 +47,24 @@ async def principal(
 Caller = Annotated[Principal, Depends(principal)]
 
 
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: the caller, or 403 when their role does not allow the operation (pupil data
+    answers 404 instead, by the reach rule of :mod:`serving.api.service`)."""
+
+    async def allowed(caller: Caller) -> Principal:
+        if caller.role not in roles:
+            raise HTTPException(403, "Votre rôle ne permet pas cette opération.")
+        return caller
+
+    return allowed
+
+
+#: Role dependencies, for a route's ``dependencies=[...]``.
+DATA_SCIENTISTS = Depends(require_role(Role.DATA_SCIENTIST))
+MODEL_READERS = Depends(require_role(Role.DATA_SCIENTIST, Role.REVIEWER, Role.ADMIN))
+ADMINS = Depends(require_role(Role.ADMIN))
+
+
 async def serving(request: Request) -> Serving:
     state: ServiceState = request.app.state.serving
     current = state.current
@@ -61,21 +83,24 @@ async def access_log(request: Request) -> AccessLog:
 Log = Annotated[AccessLog, Depends(access_log)]
 
 
-def require(caller: Principal, *roles: Role) -> None:
-    """403 for an operation the caller's role does not allow (pupil data answers 404 instead)."""
-    if caller.role not in roles:
-        raise HTTPException(403, "Votre rôle ne permet pas cette opération.")
+async def api_context(request: Request, caller: Caller, log: Log) -> AccessContext:
+    """The caller, the access log and the route template of this API request."""
+    return context_of(request, caller, log)
 
 
-def trace(
-    log: AccessLog,
-    caller: Principal,
-    endpoint: str,
-    status: int,
-    *,
-    school_id: str | None = None,
-    pupil_id: str | None = None,
-) -> None:
-    """Write the access entry before anything is served; when it cannot be written,
-    :class:`AccessLogUnavailableError` makes the answer a 503 (fail closed, ``app.py``)."""
-    log.record(Access(caller.subject, caller.role.value, endpoint, status, school_id, pupil_id))
+Context = Annotated[AccessContext, Depends(api_context)]
+
+
+async def plan_store(request: Request) -> PlanStore:
+    return request.app.state.plans
+
+
+Plans = Annotated[PlanStore, Depends(plan_store)]
+
+
+async def today(request: Request) -> date:
+    """Today, as the settings say (tests set a fixed day)."""
+    return settings(request).today()
+
+
+Today = Annotated[date, Depends(today)]

@@ -1,8 +1,9 @@
 """The pages for school staff: sign-in, the school's list, a pupil, « Comprendre le score ».
 
-Server-rendered French HTML on the State design system. The pages read the served batch
-through the same functions as the API (:mod:`serving.api.reads`): same reach rule (404 outside
-the caller's schools), same access-log entries, same export.
+Server-rendered French HTML on the State design system. The pages call the same service layer
+as the API (:mod:`serving.api.service`) with their own access context: same reach rule (404
+outside the caller's schools), same access-log entries, same export, same plan rules, whose
+typed refusals the pages word in French (:mod:`serving.pages.wording`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -24,23 +26,13 @@ from starlette.concurrency import run_in_threadpool
 
 from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
-from serving.api import reads
-from serving.api.access_log import AccessLog, AccessLogUnavailableError
+from serving.api.access_log import AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
-from serving.api.deps import Log, Served, settings
-from serving.api.plan_routes import open_plan, reach_plan, review_plan, store, today
-from serving.api.plans import (
-    ACTIONS,
-    OUTCOMES,
-    OWNERS,
-    REVIEW_AFTER,
-    STATUSES,
-    PlanIn,
-    PlanUpdate,
-    implausible_dates,
-    review_before_start,
-)
-from serving.api.reads import ListFilters
+from serving.api.deps import Log, Plans, Served, Today, settings
+from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
+from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, ServiceError, context_of, reads
+from serving.api.service import plans as rules
+from serving.api.service.reads import ListFilters
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording
@@ -108,6 +100,16 @@ def card_html(markdown: str, below: int = 3) -> str:
 
 router = APIRouter(include_in_schema=False)
 Visitor = Annotated[Principal, Depends(page_caller)]
+
+
+async def page_context(request: Request, visitor: Visitor, log: Log) -> AccessContext:
+    """The signed-in visitor, the access log and the page's route; a form a plan rule refuses
+    answers 400 (the page shown again with the French message), and is traced so."""
+    request.state.visitor = visitor
+    return context_of(request, visitor, log, refused=400)
+
+
+Context = Annotated[AccessContext, Depends(page_context)]
 SchoolId = Annotated[str, Path(pattern=UAI_PATTERN)]
 PupilId = Annotated[str, Path(pattern=PSEUDONYM_PATTERN)]
 
@@ -270,28 +272,25 @@ def _query(filters: ListFilters, **extra: Any) -> str:
 def school(
     request: Request,
     school_id: SchoolId,
-    visitor: Visitor,
+    ctx: Context,
     served: Served,
-    log: Log,
+    plans: Plans,
+    day: Today,
     filters: PageFilters,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     suivi: Annotated[Literal["sans_plan", "en_retard"] | None, Query()] = None,
 ) -> Response:
     """Counts by tier and grade level, then the pupils by risk with their first reason; or, with
     ``suivi``, the high-tier pupils without a plan, or the plans overdue for review."""
-    request.state.visitor = visitor
-    listing = reads.school_pupils(served, visitor, log, "GET /ecoles/{school_id}", school_id, filters,
-                                  page=page, page_size=PAGE_SIZE)  # fmt: skip
-    latest = store(request).for_school(school_id, today(request))
-    without_plan = reads.high_tier_without_plan(served, school_id, latest.has_open_plan)
-    overdue = sorted((p for p in latest.latest.values() if p.overdue), key=lambda p: p.review_date)
+    listing = reads.school_pupils(served, ctx, school_id, filters, page=page, page_size=PAGE_SIZE)
+    follow_up = rules.follow_up_lists(served, plans, school_id, day)
     pages = max(1, -(-listing.total // PAGE_SIZE))
     levels = [lv for lv in wording.GRADE_LEVELS if lv in listing.counts.by_grade_level]
     return render(
         request,
         "school.html",
         title=f"Élèves de l'établissement {school_id}",
-        visitor=visitor,
+        visitor=ctx.caller,
         listing=listing,
         filters=filters,
         levels=levels,
@@ -299,20 +298,19 @@ def school(
         pages=pages,
         query=lambda **extra: _query(filters, **extra),
         horizon_days=served.model.features.horizon_days,
-        plans=latest.latest,
-        without_plan=without_plan,
-        overdue=overdue,
+        plans=follow_up.latest,
+        without_plan=follow_up.high_without_plan,
+        overdue=follow_up.overdue,
         suivi=suivi,
     )
 
 
 @router.get("/ecoles/{school_id}/export.csv", name="school_export")
 def school_export(
-    request: Request, school_id: SchoolId, visitor: Visitor, served: Served, log: Log, filters: PageFilters
+    request: Request, school_id: SchoolId, ctx: Context, served: Served, filters: PageFilters
 ) -> Response:
     """The filtered list for the staff meeting, as a French spreadsheet opens it (the API's rows)."""
-    export = reads.export_rows(served, visitor, log, "GET /ecoles/{school_id}/export.csv", school_id, filters,
-                               settings(request).export_max_rows)  # fmt: skip
+    export = reads.export_rows(served, ctx, school_id, filters, settings(request).export_max_rows)
     return Response(
         wording.spreadsheet_csv(export.rows),
         media_type="text/csv; charset=utf-8",
@@ -323,14 +321,16 @@ def school_export(
 # --- a pupil -------------------------------------------------------------------------------
 
 
+PUPIL_PAGE = "GET /eleves/{pupil_id}"
+
+
 def _pupil_page(
-    request: Request, visitor: Principal, served: Serving, log: AccessLog, pupil_id: str, *, status: int = 200,
-    plan_error: str | None = None,
+    request: Request, ctx: AccessContext, served: Serving, plans: PlanStore, day: date, pupil_id: str, *,
+    status: int = 200, plan_error: str | None = None,
 ) -> Response:  # fmt: skip
-    request.state.visitor = visitor
-    detail = reads.pupil_detail(served, visitor, log, "GET /eleves/{pupil_id}", pupil_id)
+    """The pupil's page, traced as a read of it (also when shown again after a refused form)."""
+    detail = reads.pupil_detail(served, ctx.at(PUPIL_PAGE), pupil_id)
     thresholds = served.batch.thresholds
-    day = today(request)
     return render(
         request,
         "pupil.html",
@@ -341,7 +341,7 @@ def _pupil_page(
         risk_meaning=wording.risk_meaning(detail.risk, served.model.features.horizon_days),
         bars=charts.reason_bars(detail.reasons),
         line=charts.risk_line(detail.history),
-        plans=store(request).for_pupil(detail.pupil_id, day),
+        plans=plans.for_pupil(detail.pupil_id, day),
         today=day,
         default_review=day + REVIEW_AFTER,
         plan_error=plan_error,
@@ -349,28 +349,15 @@ def _pupil_page(
 
 
 @router.get("/eleves/{pupil_id}", response_class=HTMLResponse, name="pupil_page")
-def pupil(request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log) -> Response:
+def pupil(request: Request, pupil_id: PupilId, ctx: Context, served: Served, plans: Plans, day: Today) -> Response:
     """Risk and tier in words, the reasons as bars, the risk over past batches, the follow-up
     plans beside them; printable."""
-    return _pupil_page(request, visitor, served, log, pupil_id)
-
-
-IMPLAUSIBLE = "Les dates d'un plan doivent être à moins de deux ans d'aujourd'hui."
-REVIEW_DATE = "La date de revue doit être une date valide, après le début du plan."
-
-
-def _plan_error(error: ValidationError) -> str:
-    fields = {str(e["loc"][0]) if e.get("loc") else "" for e in error.errors()}
-    if "outcome" in fields or any("outcome" in str(e.get("msg")) for e in error.errors()):
-        return "Pour clore un plan, choisissez son issue (et seulement à la clôture)."
-    if "review_date" in fields or any("review_date" in str(e.get("msg")) for e in error.errors()):
-        return REVIEW_DATE
-    return "Choisissez une action et un responsable dans les listes, et des dates valides."
+    return _pupil_page(request, ctx, served, plans, day, pupil_id)
 
 
 @router.post("/eleves/{pupil_id}/plans", name="pupil_plan_create")
 async def pupil_plan_create(
-    request: Request, pupil_id: PupilId, visitor: Visitor, served: Served, log: Log
+    request: Request, pupil_id: PupilId, ctx: Context, served: Served, plans: Plans, day: Today
 ) -> Response:
     """Open a follow-up plan from the pupil page's form."""
     fields = await form_fields(request)
@@ -378,21 +365,17 @@ async def pupil_plan_create(
     values = {k: v for k, v in fields.items() if k in {"action", "owner", "start_date", "review_date"} and v}
     try:
         new = PlanIn.model_validate(values)
-    except ValidationError as error:
-        return await run_in_threadpool(_pupil_page, request, visitor, served, log, pupil_id, status=400,
-                                       plan_error=_plan_error(error))  # fmt: skip
-    if implausible_dates(today(request), start_date=new.start_date, review_date=new.review_date):
-        return await run_in_threadpool(_pupil_page, request, visitor, served, log, pupil_id, status=400,
-                                       plan_error=IMPLAUSIBLE)  # fmt: skip
-    await run_in_threadpool(open_plan, served, visitor, log, store(request), "POST /eleves/{pupil_id}/plans",
-                            pupil_id, new, today(request))  # fmt: skip
+        await run_in_threadpool(rules.open_plan, ctx, served, plans, pupil_id, new, day)
+    except (ValidationError, PlanRuleError) as error:
+        return await run_in_threadpool(_pupil_page, request, ctx, served, plans, day, pupil_id, status=400,
+                                       plan_error=wording.plan_form_error(error))  # fmt: skip
     return RedirectResponse(f"{request.app.url_path_for('pupil_page', pupil_id=pupil_id)}#suivi", status_code=303)
 
 
 @router.post("/suivis/{plan_id}", name="plan_update")
 async def plan_update(
-    request: Request, plan_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], visitor: Visitor, served: Served,
-    log: Log,
+    request: Request, plan_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], ctx: Context, served: Served,
+    plans: Plans, day: Today,
 ) -> Response:  # fmt: skip
     """Review or close a plan from the pupil page's form."""
     fields = await form_fields(request)
@@ -400,23 +383,13 @@ async def plan_update(
     values = {k: v for k, v in fields.items() if k in {"status", "outcome", "review_date"} and v}
     # Reach first: another school's plan and an id that does not exist give the same traced 404,
     # whatever the form holds.
-    endpoint = "POST /suivis/{plan_id}"
-    plan = await run_in_threadpool(reach_plan, visitor, log, store(request), endpoint, plan_id, today(request))
+    plan = await run_in_threadpool(rules.reach_plan, ctx, plans, plan_id, day)
     try:
         change = PlanUpdate.model_validate(values)
-    except ValidationError as error:
-        return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
-                                       plan_error=_plan_error(error))  # fmt: skip
-    wrong_date = (
-        IMPLAUSIBLE if implausible_dates(today(request), review_date=change.review_date)
-        else REVIEW_DATE if review_before_start(plan.start_date, change.review_date)
-        else None
-    )  # fmt: skip
-    if wrong_date:
-        return await run_in_threadpool(_pupil_page, request, visitor, served, log, plan.pupil_id, status=400,
-                                       plan_error=wrong_date)  # fmt: skip
-    updated = await run_in_threadpool(review_plan, visitor, log, store(request), endpoint, plan_id, change,
-                                      today(request))  # fmt: skip
+        updated = await run_in_threadpool(rules.review_plan, ctx, plans, plan, change, day)
+    except (ValidationError, PlanRuleError) as error:
+        return await run_in_threadpool(_pupil_page, request, ctx, served, plans, day, plan.pupil_id, status=400,
+                                       plan_error=wording.plan_form_error(error))  # fmt: skip
     target = request.app.url_path_for("pupil_page", pupil_id=updated.pupil_id)
     return RedirectResponse(f"{target}#suivi", status_code=303)
 
@@ -444,6 +417,15 @@ async def understand(request: Request) -> Response:
         fairness=current.fairness if current else None,
         contact=settings(request).contact,
     )
+
+
+def refusal_page(request: Request, error: ServiceError) -> HTMLResponse:
+    """The French page of what the service layer refuses: out of reach reads like what does not exist."""
+    if isinstance(error, OutOfReachError):
+        return error_page(request, 404, NOT_FOUND_PAGE)
+    if isinstance(error, PlanRuleError):
+        return error_page(request, 400, wording.plan_form_error(error))
+    raise TypeError(f"no page for {type(error).__name__}")  # a new error type must be worded here
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

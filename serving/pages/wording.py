@@ -6,10 +6,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+from pydantic import ValidationError
 
 from features import french
 from features.catalog import GRADE_LEVEL_LABELS_FR, TRACK_LABELS_FR
 from serving.api.csv_cells import neutralise_table
+from serving.api.service import ImplausibleDatesError, PlanRuleError, ReviewBeforeStartError
 
 GRADE_LEVELS = tuple(GRADE_LEVEL_LABELS_FR)
 TRACKS = tuple(TRACK_LABELS_FR)
@@ -103,3 +105,26 @@ def spreadsheet_csv(rows: pa.Table) -> bytes:
         }
     ).rename(columns=SPREADSHEET_COLUMNS)
     return shown.to_csv(sep=";", index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+#: What a plan form says when a plan rule refuses it (:mod:`serving.api.service.errors`).
+PLAN_RULE_MESSAGES: dict[type[PlanRuleError], str] = {
+    ImplausibleDatesError: "Les dates d'un plan doivent être à moins de deux ans d'aujourd'hui.",
+    ReviewBeforeStartError: "La date de revue doit être une date valide, après le début du plan.",
+}
+CLOSING_NEEDS_OUTCOME = "Pour clore un plan, choisissez son issue (et seulement à la clôture)."
+FROM_THE_LISTS = "Choisissez une action et un responsable dans les listes, et des dates valides."
+
+
+def plan_form_error(error: ValidationError | PlanRuleError) -> str:
+    """The French message of a plan form the rules refuse: a field out of its list, a closing
+    without its outcome, a review date before the start or implausible."""
+    if isinstance(error, PlanRuleError):
+        return PLAN_RULE_MESSAGES.get(type(error), FROM_THE_LISTS)
+    problems = error.errors()
+    fields = {str(e["loc"][0]) if e.get("loc") else "" for e in problems}
+    if "outcome" in fields or any("outcome" in str(e.get("msg")) for e in problems):
+        return CLOSING_NEEDS_OUTCOME
+    if "review_date" in fields or any("review_date" in str(e.get("msg")) for e in problems):
+        return PLAN_RULE_MESSAGES[ReviewBeforeStartError]
+    return FROM_THE_LISTS

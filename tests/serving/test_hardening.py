@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.api import Role, issue_token
-from serving.api.reads import Export
+from serving.api.service.reads import Export
 from serving.app import SECURITY_HEADERS, create_app
 from serving.pages.wording import spreadsheet_csv
 from tests.serving.conftest import SECRET, ServedDistrict, Service, service_settings

@@ -217,3 +217,22 @@ def test_a_review_dated_before_the_plans_start_says_so_in_french(service: Servic
     assert answer.status_code == 400 and "après le début du plan" in html.unescape(answer.text)
     kept = next(p for p in client.get(plans_url, headers=staff).json() if p["id"] == plan["id"])
     assert kept["review_date"] == plan["review_date"] and kept["status"] == "ouvert"  # nothing was written
+
+
+def test_a_form_a_plan_rule_refuses_is_traced_with_the_status_the_page_answers(service: Service) -> None:
+    """The pages call the API's plan rules through their own access context: the refused review is
+    an entry of the page's route with the 400 it answered, then the pupil page shown again is a read."""
+    client = _signed_in(service)
+    pupil = service.district.own_pupil
+    csrf = _csrf(client.get(f"/eleves/{pupil}").text)
+    client.post(f"/eleves/{pupil}/plans", data={"csrf": csrf, "action": "contact_famille", "owner": "cpe"})
+    staff = service.headers("staff")
+    plan = next(p for p in client.get(f"/api/v1/pupils/{pupil}/plans", headers=staff).json()
+                if p["action"] == "contact_famille")  # fmt: skip
+    before_start = (date.fromisoformat(plan["start_date"]) - timedelta(days=1)).isoformat()
+    answer = client.post(f"/suivis/{plan['id']}", data={"csrf": csrf, "review_date": before_start})
+    assert answer.status_code == 400 and "après le début du plan" in html.unescape(answer.text)
+    day = date.today().isoformat()
+    log = client.get(f"/api/v1/access-log?from={day}&to={day}&format=json", headers=service.headers("admin")).json()
+    last = [(e["endpoint"], e["status"]) for e in log if e["pupil_id"] == pupil][-2:]
+    assert last == [("POST /suivis/{plan_id}", 400), ("GET /eleves/{pupil_id}", 200)]

@@ -244,3 +244,25 @@ def test_a_plan_that_cannot_be_kept_is_a_503_not_a_500(plans_service: Service, t
     finally:
         app_state.plans = working
     assert answer.status_code == 503 and "indisponible" in answer.json()["detail"]
+
+
+def test_a_review_a_plan_rule_refuses_is_traced_as_refused_and_writes_nothing(plans_service: Service) -> None:
+    """Once a plan is reached, every answer about it is an access-log entry, the refusals of its
+    rules (a review before the start, a date more than two years away) included."""
+    service, pupil = plans_service, plans_service.district.own_pupil
+    staff = service.headers("staff")
+    plan = service.client.post(
+        f"/api/v1/pupils/{pupil}/plans", json={"action": "tutorat", "owner": "cpe"}, headers=staff
+    ).json()
+
+    def patches() -> list[dict[str, object]]:  # the database may hold earlier tests' entries (PostgreSQL)
+        return [e for e in _log(service) if e["endpoint"] == "PATCH /api/v1/plans/{plan_id}"]
+
+    earlier = len(patches())
+    for review_date, field in (((TODAY - timedelta(days=1)).isoformat(), "review_date"), ("2052-01-01", "review_date")):
+        refused = service.client.patch(f"/api/v1/plans/{plan['id']}", json={"review_date": review_date}, headers=staff)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", field], review_date
+    traced = patches()[earlier:]
+    assert [(e["status"], e["pupil_id"], e["school_id"]) for e in traced] == [(422, pupil, plan["school_id"])] * 2
+    kept = service.client.get(f"/api/v1/pupils/{pupil}/plans", headers=staff).json()
+    assert kept[0]["review_date"] == plan["review_date"]  # nothing was written

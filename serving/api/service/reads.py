@@ -1,5 +1,5 @@
-"""Reading pupils out of the served batch, for the API and the pages alike: one reach check, one
-trace in the access log, one ordering, one export format."""
+"""Reading pupils out of the served batch, for the API and the pages alike: one reach rule, one
+trace through the :class:`AccessContext`, one ordering, one export format."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from fastapi import HTTPException
 
 from features.ingest import GRADE_LEVELS
 from models.reasons import reasons as explain
-from serving.api.access_log import AccessLog
-from serving.api.auth import Principal
 from serving.api.csv_cells import neutralise_table
-from serving.api.deps import NOT_FOUND, trace
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
+from serving.api.service.context import AccessContext
+from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError
 from serving.api.state import ServedBatch, Serving
 
 #: Reasons shown for a pupil (the batch keeps this many for high and medium tiers).
@@ -59,15 +57,14 @@ def _row(batch: ServedBatch, position: int) -> PupilRow:
     )
 
 
-def _matching(served: Serving, caller: Principal, log: AccessLog, endpoint: str, school_id: str,
-              filters: ListFilters) -> np.ndarray:  # fmt: skip
+def _matching(served: Serving, ctx: AccessContext, school_id: str, filters: ListFilters) -> np.ndarray:
     """The school's pupils matching the filters, by risk (ties by pupil_id); 404, traced, when the
     school is outside the caller's reach."""
     batch = served.batch
     positions = batch.by_school.get(school_id)
-    if positions is None or not caller.reaches(school_id):
-        trace(log, caller, endpoint, 404, school_id=school_id)
-        raise HTTPException(404, NOT_FOUND)
+    if positions is None or not ctx.reaches(school_id):
+        ctx.trace(404, school_id=school_id)
+        raise SchoolNotFoundError
     keep = np.ones(len(positions), dtype=bool)
     for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
                           (batch.track, filters.track)):  # fmt: skip
@@ -78,9 +75,7 @@ def _matching(served: Serving, caller: Principal, log: AccessLog, endpoint: str,
 
 def school_pupils(
     served: Serving,
-    caller: Principal,
-    log: AccessLog,
-    endpoint: str,
+    ctx: AccessContext,
     school_id: str,
     filters: ListFilters,
     *,
@@ -89,9 +84,9 @@ def school_pupils(
 ) -> SchoolPupils:
     """One page of a school's pupils by risk, with the school's counts; traced."""
     batch = served.batch
-    matching = _matching(served, caller, log, endpoint, school_id, filters)
+    matching = _matching(served, ctx, school_id, filters)
     shown = matching[(page - 1) * page_size : page * page_size]
-    trace(log, caller, endpoint, 200, school_id=school_id)
+    ctx.trace(200, school_id=school_id)
     return SchoolPupils(
         school_id=school_id,
         as_of=batch.as_of,
@@ -119,13 +114,10 @@ class Export:
         return bytes(buffer.getvalue().to_pybytes())
 
 
-def export_rows(
-    served: Serving, caller: Principal, log: AccessLog, endpoint: str, school_id: str, filters: ListFilters,
-    max_rows: int,
-) -> Export:  # fmt: skip
+def export_rows(served: Serving, ctx: AccessContext, school_id: str, filters: ListFilters, max_rows: int) -> Export:
     """The filtered list (highest risk first), up to ``max_rows``; traced."""
     batch = served.batch
-    matching = _matching(served, caller, log, endpoint, school_id, filters)
+    matching = _matching(served, ctx, school_id, filters)
     shown = matching[:max_rows]
     table = pa.table(
         {
@@ -138,7 +130,7 @@ def export_rows(
             "reasons": batch.reason_texts[shown],
         }
     )
-    trace(log, caller, endpoint, 200, school_id=school_id)
+    ctx.trace(200, school_id=school_id)
     return Export(table, f"vigie_{school_id}_{batch.as_of.isoformat()}", len(matching))
 
 
@@ -174,21 +166,19 @@ def _detail(served: Serving, position: int) -> PupilDetail:
     )
 
 
-def reach_pupil(served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None) -> int:
+def reach_pupil(served: Serving, ctx: AccessContext, pupil_id: str | None) -> int:
     """The pupil's position in the batch; 404, traced, when unknown or outside the caller's reach."""
     position = None if pupil_id is None else served.batch.position(pupil_id)
-    if position is None or not caller.reaches(str(served.batch.school[position])):
-        trace(log, caller, endpoint, 404, pupil_id=pupil_id)
-        raise HTTPException(404, NOT_FOUND)
+    if position is None or not ctx.reaches(str(served.batch.school[position])):
+        ctx.trace(404, pupil_id=pupil_id)
+        raise PupilNotFoundError
     return position
 
 
-def pupil_detail(
-    served: Serving, caller: Principal, log: AccessLog, endpoint: str, pupil_id: str | None
-) -> PupilDetail:
+def pupil_detail(served: Serving, ctx: AccessContext, pupil_id: str | None) -> PupilDetail:
     """The pupil's detail, traced; 404 (traced too) when unknown or outside the caller's reach."""
-    detail = _detail(served, reach_pupil(served, caller, log, endpoint, pupil_id))
-    trace(log, caller, endpoint, 200, school_id=detail.school_id, pupil_id=pupil_id)
+    detail = _detail(served, reach_pupil(served, ctx, pupil_id))
+    ctx.trace(200, school_id=detail.school_id, pupil_id=pupil_id)
     return detail
 
 

@@ -1,0 +1,31 @@
+"""How the API answers what the service layer refuses: one mapping from its typed errors to a
+status and a body, used by the one exception handler in :mod:`serving.app`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from serving.api.schemas import Problem
+from serving.api.service import OutOfReachError, PlanRuleError, ServiceError
+
+NOT_FOUND = "Introuvable."
+#: The problems every operation may answer, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No token, or a refused one."},
+    403: {"model": Problem, "description": "The caller's role does not allow this operation."},
+    404: {"model": Problem, "description": "Not found, or outside the caller's reach (the same answer)."},
+    503: {"model": Problem, "description": "Nothing loaded yet, or the access log cannot be written."},
+}
+
+
+def problem(error: ServiceError) -> JSONResponse:
+    """404 for what is out of reach (the same body as for what does not exist); 422 naming the
+    body fields a plan rule refuses, shaped like any invalid body's answer."""
+    if isinstance(error, PlanRuleError):
+        detail = [{"loc": ["body", name], "msg": error.message, "type": "value_error"} for name in error.fields]
+        return JSONResponse({"detail": detail}, status_code=422)
+    if isinstance(error, OutOfReachError):
+        return JSONResponse({"detail": NOT_FOUND}, status_code=404)
+    raise TypeError(f"no answer for {type(error).__name__}")  # a new error type must be mapped here

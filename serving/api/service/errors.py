@@ -1,0 +1,51 @@
+"""What the service layer refuses, as types: the API maps them to statuses and JSON
+(:mod:`serving.api.errors`), the pages to French messages (:mod:`serving.pages.wording`)."""
+
+from __future__ import annotations
+
+from serving.api.plans import REVIEW_BEFORE_START
+
+
+class ServiceError(Exception):
+    """A request the service layer refuses (already traced when the refusal names a pupil or school)."""
+
+
+class OutOfReachError(ServiceError):
+    """Unknown, or outside the caller's schools: the same answer for both (404)."""
+
+
+class PupilNotFoundError(OutOfReachError):
+    pass
+
+
+class SchoolNotFoundError(OutOfReachError):
+    pass
+
+
+class PlanNotFoundError(OutOfReachError):
+    pass
+
+
+class PlanRuleError(ServiceError):
+    """A plan change that breaks a rule (422 on the API), naming the body fields at fault."""
+
+    message = "plan rule broken"
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__(self.message)
+        self.fields = fields
+
+
+class ImplausibleDatesError(PlanRuleError):
+    """A date more than two years from today (a typo such as 2052)."""
+
+    message = "date more than two years from today"
+
+
+class ReviewBeforeStartError(PlanRuleError):
+    """A review dated before the plan starts."""
+
+    message = REVIEW_BEFORE_START
+
+    def __init__(self) -> None:
+        super().__init__("review_date")
