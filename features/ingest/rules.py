@@ -202,7 +202,9 @@ def _join_other_tables(spec: c.TableSpec, rows: ir.Table, ctx: RuleContext) -> i
 
 def _contract_rules(spec: c.TableSpec, t: ir.Table, ctx: RuleContext, *, first_flag: int) -> _Rules:
     ref = ctx.reference_date
-    found = _Rules(first_flag)  # flag names continue after the reading rules'
+    # Three groups, in the order the report has always listed them (pandera's): duplicates, then
+    # the rules across columns and tables, then each column's own.
+    found, across, duplicates = _Rules(), _Rules(), _Rules()
     links_pupils = spec.name in c.PUPIL_TABLES or spec.name == "pupils"
     for col in spec.columns:
         value: Any = t[col.name]
@@ -232,39 +234,43 @@ def _contract_rules(spec: c.TableSpec, t: ir.Table, ctx: RuleContext, *, first_f
 
     if spec.name == "enrolments":
         year_end = _year_start(t.school_year + 1)
-        found.add(
+        across.add(
             "entry_date",
             "outside the school year",
             ~((t.entry_date >= _year_start(t.school_year)) & (t.entry_date < year_end)),
         )
-        found.add(
+        across.add(
             "exit_date",
             "not after entry_date within the school year",
             ~(t.exit_date.isnull() | ((t.exit_date > t.entry_date) & (t.exit_date <= year_end))),
         )
         by_pupil = ibis.window(group_by=[t._readable, t.pupil_id], order_by=[t.entry_date, t[ROW]])
         previous_end = t.exit_date.fill_null(year_end).lag().over(by_pupil)
-        found.add(
+        across.add(
             "entry_date",
             "overlaps another enrolment of the same pupil",
             previous_end.notnull() & (t.entry_date < previous_end),
         )
     elif spec.name == "attendance" and ctx.enrolments is not None:
-        found.add("date", "outside every enrolment period of the pupil", t._covered.isnull())
+        across.add("date", "outside every enrolment period of the pupil", t._covered.isnull())
     elif spec.name in ("grades", "incidents") and ctx.enrolments is not None:
-        found.add("date", "not in a school year the pupil is enrolled", t._covered.isnull())
+        across.add("date", "not in a school year the pupil is enrolled", t._covered.isnull())
     if spec.name == "grades":
-        found.add("score", "above max_score", t.score > t.max_score)
+        across.add("score", "above max_score", t.score > t.max_score)
     elif spec.name == "outcomes" and ctx.enrolments is not None:
-        found.add(
+        across.add(
             "event_date",
             "not after the pupil's first enrolment",
             ~(t.event_date > t._first_entry.fill_null(ref)),
         )
     elif spec.name == "calendar":
-        found.add("end_date", "before start_date", t.start_date > t.end_date)
+        across.add("end_date", "before start_date", t.start_date > t.end_date)
 
     if spec.key:
         earlier = ibis.row_number().over(group_by=[t._readable, *(t[k] for k in spec.key)], order_by=t[ROW])
-        found.add(", ".join(spec.key), "duplicate of an earlier row", earlier > 0)
-    return found
+        duplicates.add(", ".join(spec.key), "duplicate of an earlier row", earlier > 0)
+    ordered = _Rules(first_flag)  # flag names continue after the reading rules'
+    for group in (duplicates, across, found):
+        for rule in group.rules:
+            ordered.add(rule.column, rule.reason, group.flags[rule.flag])
+    return ordered

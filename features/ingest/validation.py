@@ -360,7 +360,7 @@ def _as_pandas(kept: ir.Table, spec: c.TableSpec) -> pd.DataFrame:
         if col.type == "date":
             frame[col.name] = frame[col.name].astype("datetime64[s]")
         elif col.type in ("str", "month"):
-            frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), np.nan)
+            frame[col.name] = frame[col.name].astype(pd.StringDtype(na_value=np.nan))
         elif col.type == "float":
             frame[col.name] = frame[col.name].astype("float64")
     return frame
@@ -393,10 +393,10 @@ def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
     """Write each checked table as it comes: kept rows streamed to typed Parquet, quarantine CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def write(_con: Any, done: _Checked) -> None:
+    def write(con: Any, done: _Checked) -> None:
         spec = done.spec
         schema = arrow_schema(spec, list(spec.column_names))
-        batches = done.kept.select(*spec.column_names).to_pyarrow_batches(chunk_size=1 << 17)
+        batches = con.con.sql(con.compile(done.kept.select(*spec.column_names))).to_arrow_reader(1 << 17)
         with pq.ParquetWriter(out_dir / f"{spec.name}.parquet", schema) as writer:
             for batch in batches:
                 writer.write_table(pa.Table.from_batches([batch]).cast(schema))
