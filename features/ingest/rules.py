@@ -151,9 +151,23 @@ class _Rules:
         self.flags[flag] = broken
 
 
-def checked_table(spec: c.TableSpec, raw: ir.Table, ctx: RuleContext) -> tuple[ir.Table, list[Rule]]:
-    """The table's rows, typed, with one flag per rule (true where broken), and the rules in the
-    order the report lists them. ``raw`` holds the export's columns and ``_row``."""
+@dataclass(frozen=True)
+class CheckedTable:
+    """One table's rules in the engine: ``checked`` holds every row typed with one flag per rule
+    (true where broken), ``typed`` the same rows typed only (cheap: no join, no window), and
+    ``rules`` lists the rules in the order the report lists them."""
+
+    checked: ir.Table
+    typed: ir.Table
+    rules: list[Rule]
+
+    def broken(self, table: ir.Table) -> ir.BooleanValue:
+        """True where a row of ``table`` (``checked`` or a selection of it) breaks any rule."""
+        return reduce(or_, [table[r.flag] for r in self.rules])
+
+
+def checked_table(spec: c.TableSpec, raw: ir.Table, ctx: RuleContext) -> CheckedTable:
+    """The rules of one table on its raw rows (the export's columns and ``_row``)."""
     present = [col.name for col in spec.columns if col.name in raw.columns]
     reading = _Rules()
     typed: dict[str, ir.Value] = {}
@@ -175,7 +189,7 @@ def checked_table(spec: c.TableSpec, raw: ir.Table, ctx: RuleContext) -> tuple[i
     contract = _contract_rules(spec, rows, ctx, first_flag=len(reading.rules))
     flags = {name: (broken.fill_null(False) & rows._readable) for name, broken in contract.flags.items()}
     checked = rows.select(ROW, *spec.column_names, *reading.flags, **flags)
-    return checked, reading.rules + contract.rules
+    return CheckedTable(checked, raw.select(ROW, **typed), reading.rules + contract.rules)
 
 
 def _join_other_tables(spec: c.TableSpec, rows: ir.Table, ctx: RuleContext) -> ir.Table:

@@ -17,8 +17,6 @@ from typing import Any
 
 import shutil
 import tempfile
-from functools import reduce
-from operator import or_
 
 import duckdb
 import ibis
@@ -174,7 +172,7 @@ class EngineLimits:
 
 def _connect(limits: EngineLimits, spill: Path) -> Any:
     con = ibis.duckdb.connect()
-    settings = {"temp_directory": str(spill), "preserve_insertion_order": "false"}
+    settings = {"temp_directory": str(spill), "enable_progress_bar": "false"}
     if limits.memory_limit:
         settings["memory_limit"] = limits.memory_limit
     if limits.threads:
@@ -238,24 +236,25 @@ class _Checked:
 
 
 def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _Checked:
+    """One pass of the rules over the table keeps only the rows that break one (few, with their
+    flags); the kept rows are then the typed rows without them, streamed out in file order."""
     raw, source, columns, notes = _open_raw(con, spec, path)
     notes = notes + check_structure(spec, columns, source)
-    checked_expr, rules = checked_table(spec, raw, ctx)
-    checked = _materialise(con, f"checked_{spec.name}", checked_expr)
-    broken = reduce(or_, [checked[r.flag] for r in rules])
-    counts = (
-        checked.aggregate(
-            _rows=checked.count(),
-            _bad=broken.cast("int64").sum(),
-            **{r.flag: checked[r.flag].cast("int64").sum() for r in rules},
-        )
-        .to_pyarrow()
-        .to_pylist()[0]
+    rules = checked_table(spec, raw, ctx)
+    flags = [r.flag for r in rules.rules]
+    bad = _materialise(
+        con, f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags)
     )
-    rows_read, rows_bad = int(counts["_rows"]), int(counts["_bad"] or 0)
-    quarantine, examples = _quarantine(raw, checked.filter(broken), rules, columns, source.file, rows_bad)
-    order = {r.issue: i for i, r in enumerate(rules)}
-    issues = sorted(((r.issue, int(counts[r.flag] or 0)) for r in rules if counts[r.flag]), key=lambda x: (-x[1], order[x[0]]))
+    counts = bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}).to_pyarrow()
+    found = counts.to_pylist()[0]
+    rows_read = int(raw.count().to_pyarrow().as_py())
+    rows_bad = int(found["_bad"] or 0)
+    quarantine, examples = _quarantine(raw, bad, rules.rules, columns, source.file, rows_bad)
+    order = {r.issue: i for i, r in enumerate(rules.rules)}
+    issues = sorted(
+        ((r.issue, int(found[r.flag] or 0)) for r in rules.rules if found[r.flag]),
+        key=lambda issue: (-issue[1], order[issue[0]]),
+    )
     report = TableReport(
         table=spec.name,
         file=source.file,
@@ -267,7 +266,7 @@ def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _
         examples=examples,
         notes=notes,
     )
-    kept = checked.filter(~broken).order_by(ROW).select(*spec.column_names)
+    kept = rules.typed.anti_join(bad, ROW).order_by(ROW).select(*spec.column_names)
     log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
     return _Checked(spec, report, kept, quarantine)
 
@@ -281,7 +280,7 @@ def _quarantine(
         empty["quarantine_reasons"] = pd.Series(dtype="str")
         return empty, []
     flags = [r.flag for r in rules]
-    rows = raw.select(ROW, *columns).inner_join(bad.select(ROW, *flags), ROW).order_by(ROW)
+    rows = raw.select(ROW, *columns).inner_join(bad, ROW).order_by(ROW)
     frame = rows.to_pyarrow().to_pandas(date_as_object=False)
     broken = frame[flags].to_numpy(dtype=bool)
     positions = frame[ROW].to_numpy()
@@ -341,7 +340,7 @@ def _check_extract(
                 done.kept = ctx.enrolments  # type: ignore[assignment]
             report.tables[name] = done.report
             deliver(con, done)
-            con.raw_sql(f"DROP TABLE IF EXISTS checked_{name}")
+            con.raw_sql(f"DROP TABLE IF EXISTS bad_{name}")
     finally:
         con.disconnect()
         if limits.temp_directory is None:
@@ -389,17 +388,25 @@ def validate_extract(
     return ValidatedExtract(tables, quarantine, report)
 
 
+#: The Ibis type each logical type is written as (that of :data:`features.ingest.ARROW_TYPES`).
+PARQUET_TYPES: dict[c.LogicalType, str] = {
+    "str": "string",
+    "date": "date",
+    "month": "string",
+    "int": "int32",
+    "float": "float64",
+    "bool": "boolean",
+}
+
+
 def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
     """Write each checked table as it comes: kept rows streamed to typed Parquet, quarantine CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def write(con: Any, done: _Checked) -> None:
         spec = done.spec
-        schema = arrow_schema(spec, list(spec.column_names))
-        batches = con.con.sql(con.compile(done.kept.select(*spec.column_names))).to_arrow_reader(1 << 17)
-        with pq.ParquetWriter(out_dir / f"{spec.name}.parquet", schema) as writer:
-            for batch in batches:
-                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        typed = done.kept.select(**{col.name: done.kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
+        con.to_parquet(typed, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
         stale = out_dir / "quarantine" / f"{spec.name}.csv"
         if len(done.quarantine):
             stale.parent.mkdir(exist_ok=True)
