@@ -199,15 +199,25 @@ def _join_other_tables(spec: c.TableSpec, rows: ir.Table, ctx: RuleContext) -> i
     if enrolments is None:
         return rows
     if spec.name in ("attendance", "grades", "incidents"):
-        # Kept enrolments lie inside their school year, so a date can only fall in an enrolment of
-        # the school year it belongs to: an equi-join on (pupil, school year), then the period.
-        year = school_year_of(rows.date)
-        on = [rows.pupil_id == enrolments.pupil_id, year == enrolments.school_year]
+        # Kept enrolments lie inside their school year and never overlap, so a date falls in at
+        # most one enrolment of its pupil, of the school year it belongs to: a left join on
+        # (pupil, school year) that finds one row or none.
         if spec.name == "attendance":
-            end = enrolments.exit_date.fill_null(_year_start(enrolments.school_year + 1))
-            on += [rows.date >= enrolments.entry_date, rows.date < end]
-        covered = rows.semi_join(enrolments, on).select(ROW).mutate(_covered=ibis.literal(True))
-        return rows.left_join(covered, ROW).drop(f"{ROW}_right")
+            periods = enrolments.select(
+                _pupil=enrolments.pupil_id,
+                _year=enrolments.school_year,
+                _from=enrolments.entry_date,
+                _until=enrolments.exit_date.fill_null(_year_start(enrolments.school_year + 1)),
+                _covered=ibis.literal(True),
+            )
+            on = [rows.date >= periods._from, rows.date < periods._until]
+        else:
+            periods = enrolments.select(
+                _pupil=enrolments.pupil_id, _year=enrolments.school_year, _covered=ibis.literal(True)
+            ).distinct()
+            on = []
+        on = [rows.pupil_id == periods._pupil, school_year_of(rows.date) == periods._year, *on]
+        return rows.left_join(periods, on).select(*rows.columns, "_covered")
     if spec.name == "outcomes":
         first = enrolments.group_by(_pupil=enrolments.pupil_id).aggregate(_first_entry=enrolments.entry_date.min())
         return rows.left_join(first, rows.pupil_id == first._pupil).drop("_pupil")

@@ -266,9 +266,24 @@ def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _
         examples=examples,
         notes=notes,
     )
-    kept = rules.typed.anti_join(bad, ROW).order_by(ROW).select(*spec.column_names)
+    kept = _without(rules.typed, bad, rows_bad).select(*spec.column_names)
     log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
     return _Checked(spec, report, kept, quarantine)
+
+
+#: Up to this many quarantined rows, kept rows are the typed rows filtered by a list of rows (a
+#: scan keeps the file's order); past it, an anti-join then a sort on the row.
+_FILTER_ROWS = 50_000
+
+
+def _without(typed: ir.Table, bad: ir.Table, rows_bad: int) -> ir.Table:
+    """The typed rows not quarantined, in file order."""
+    if not rows_bad:
+        return typed
+    if rows_bad <= _FILTER_ROWS:
+        rows = bad[ROW].to_pyarrow().to_pylist()
+        return typed.filter(~typed[ROW].isin(rows))
+    return typed.anti_join(bad, ROW).order_by(ROW)
 
 
 def _quarantine(
