@@ -211,7 +211,9 @@ def main() -> None:
     if "plain" in figures:
         for path in figures.keys() - {"plain"}:
             summary[f"{path}_over_plain_seconds"] = round(figures[path]["seconds"] / figures["plain"]["seconds"], 2)
-            summary[f"{path}_over_plain_memory"] = round(figures[path]["peak_rss_mb"] / figures["plain"]["peak_rss_mb"], 2)
+            summary[f"{path}_over_plain_memory"] = round(
+                figures[path]["peak_rss_mb"] / figures["plain"]["peak_rss_mb"], 2
+            )
     summary["machine"] = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     print(json.dumps(summary), flush=True)
     if args.keep is None:

@@ -4,20 +4,20 @@ the test oracle of the engine's (:mod:`features.ingest.rules`), as
 
 It holds a whole table in pandas three times over (raw, typed, pandera's working copies), which
 is why validation now runs in the engine; tests validate the same inputs both ways and compare
-the reports and kept tables row for row. Two schemas per table: a *reading* schema on the exported text (is every cell readable as its
-type, is every required cell present) and a *rules* schema on the typed rows (value sets,
-ranges, dates in the school year and not in the future, duplicates, referential integrity).
+the reports and kept tables row for row. Two schemas per table: a *reading* schema on the
+exported text (is every cell readable as its type, is every required cell present) and a
+*rules* schema on the typed rows (value sets, ranges, dates in the school year and not in the
+future, duplicates, referential integrity).
 Every check's error text starts with the column it is about, so a failure names its column.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 

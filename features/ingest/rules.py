@@ -20,6 +20,7 @@ Every rule names the column the report names and its reason, so a failure names 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -89,37 +90,61 @@ def _null(type_: str) -> ir.Value:
     return ibis.null(type_)
 
 
+def _parse_str(raw: ir.Value) -> ir.Value:
+    return _text(raw).nullif("")
+
+
+def _parse_month(raw: ir.Value) -> ir.Value:
+    text = _text(raw)
+    return text.re_search(MONTH_PATTERN).ifelse(text, _null("string"))
+
+
+def _parse_date(raw: ir.Value) -> ir.Value:
+    """ISO ``YYYY-MM-DD``; ``DD/MM/YYYY`` (French spreadsheets) is accepted too."""
+    if raw.type().is_date():
+        return raw
+    if raw.type().is_timestamp():
+        return raw.cast("date")
+    text = _text(raw)
+    iso = text.re_search(_FRENCH_DATE).ifelse(text.re_replace(_FRENCH_DATE, r"\3-\2-\1"), text)
+    return iso.re_search(_ISO_DATE).ifelse(iso.try_cast("date"), _null("date"))
+
+
+def _parse_float(raw: ir.Value) -> ir.Value:
+    """Decimal point or decimal comma; NaN and infinities are not numbers."""
+    if raw.type().is_numeric() and not raw.type().is_boolean():
+        number = raw.cast("float64")
+    else:
+        number = _text(raw).replace(",", ".").try_cast("float64")
+    return (number.isnan() | number.isinf()).ifelse(_null("float64"), number)
+
+
+def _parse_int(raw: ir.Value) -> ir.Value:
+    number = _parse_float(raw)
+    return (number == number.round()).ifelse(number, _null("float64")).cast("int64")
+
+
+def _parse_bool(raw: ir.Value) -> ir.Value:
+    if raw.type().is_boolean():
+        return raw
+    word = _text(raw).lower()
+    return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, _null("boolean")))
+
+
+#: Each logical type's reader, as :data:`features.ingest.parsing.PARSERS` for pandas.
+PARSERS: dict[c.LogicalType, Callable[[ir.Value], ir.Value]] = {
+    "str": _parse_str,
+    "date": _parse_date,
+    "month": _parse_month,
+    "int": _parse_int,
+    "float": _parse_float,
+    "bool": _parse_bool,
+}
+
+
 def parse(raw: ir.Value, type_: c.LogicalType) -> ir.Value:
     """A raw column read as its logical type; missing where it cannot be read."""
-    dtype = raw.type()
-    if type_ == "str":
-        return _text(raw).nullif("")
-    if type_ == "month":
-        text = _text(raw)
-        return text.re_search(MONTH_PATTERN).ifelse(text, _null("string"))
-    if type_ == "date":
-        if dtype.is_date():
-            return raw
-        if dtype.is_timestamp():
-            return raw.cast("date")
-        text = _text(raw)
-        iso = text.re_search(_FRENCH_DATE).ifelse(text.re_replace(_FRENCH_DATE, r"\3-\2-\1"), text)
-        return iso.re_search(_ISO_DATE).ifelse(iso.try_cast("date"), _null("date"))
-    if type_ in ("float", "int"):
-        if dtype.is_numeric() and not dtype.is_boolean():
-            number = raw.cast("float64")
-        else:
-            number = _text(raw).replace(",", ".").try_cast("float64")
-        number = (number.isnan() | number.isinf()).ifelse(_null("float64"), number)
-        if type_ == "float":
-            return number
-        return (number == number.round()).ifelse(number, _null("float64")).cast("int64")
-    if type_ == "bool":
-        if dtype.is_boolean():
-            return raw
-        word = _text(raw).lower()
-        return word.isin(TRUE_WORDS).ifelse(True, word.isin(FALSE_WORDS).ifelse(False, _null("boolean")))
-    raise ValueError(f"unknown logical type {type_!r}")
+    return PARSERS[type_](raw)
 
 
 def _year_start(year: ir.IntegerValue) -> ir.DateValue:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import shutil
-import tempfile
 
 import duckdb
 import ibis
@@ -133,8 +132,7 @@ def check_structure(spec: c.TableSpec, columns: list[str], source: SourceInfo) -
     missing = [col for col in spec.required_columns if col not in columns]
     if missing:
         raise ContractError(
-            f"{source.file}: required column(s) {', '.join(missing)} missing "
-            f"(found: {', '.join(map(str, columns))})."
+            f"{source.file}: required column(s) {', '.join(missing)} missing (found: {', '.join(map(str, columns))})."
         )
     notes = []
     for column in spec.columns:
@@ -162,8 +160,9 @@ def detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> 
 
 @dataclass(frozen=True)
 class EngineLimits:
-    """How much the engine may hold: DuckDB's ``memory_limit`` and where it spills past it
-    (a fresh temporary folder when ``temp_directory`` is None)."""
+    """How much the engine may hold: DuckDB's ``memory_limit``, and the folder in which it spills
+    past it (a fresh subfolder per process, removed after; the system's temporary folder when
+    ``temp_directory`` is None)."""
 
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT
     temp_directory: Path | None = None
@@ -242,9 +241,7 @@ def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _
     notes = notes + check_structure(spec, columns, source)
     rules = checked_table(spec, raw, ctx)
     flags = [r.flag for r in rules.rules]
-    bad = _materialise(
-        con, f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags)
-    )
+    bad = _materialise(con, f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags))
     counts = bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}).to_pyarrow()
     found = counts.to_pylist()[0]
     rows_read = int(raw.count().to_pyarrow().as_py())
@@ -291,7 +288,9 @@ def _quarantine(
 ) -> tuple[pd.DataFrame, list[Violation]]:
     """The raw values of the quarantined rows, with their row and reasons, and the first examples."""
     if not rows_bad:
-        empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), **{col: pd.Series(dtype="str") for col in columns}})
+        empty = pd.DataFrame(
+            {"source_row": pd.Series(dtype="int64"), **{col: pd.Series(dtype="str") for col in columns}}
+        )
         empty["quarantine_reasons"] = pd.Series(dtype="str")
         return empty, []
     flags = [r.flag for r in rules]
@@ -328,8 +327,9 @@ def _check_extract(
     if not extract_dir.is_dir():
         raise ContractError(f"{extract_dir}: not a folder.")
     report = ValidationReport(str(extract_dir), reference.isoformat())
-    spill = limits.temp_directory or Path(tempfile.mkdtemp(prefix="vigie-validate-"))
-    spill.mkdir(parents=True, exist_ok=True)
+    if limits.temp_directory is not None:
+        limits.temp_directory.mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="vigie-validate-", dir=limits.temp_directory))  # one per process
     con = _connect(limits, spill)
     try:
         ctx = RuleContext(reference)
@@ -349,17 +349,16 @@ def _check_extract(
             done = _check_table(con, spec, path, ctx)
             if name == "pupils":
                 ctx = RuleContext(reference, _materialise(con, "kept_pupils", done.kept), ctx.enrolments)
-                done.kept = ctx.known_pupils  # type: ignore[assignment]
+                done.kept = ctx.known_pupils
             elif name == "enrolments":
                 ctx = RuleContext(reference, ctx.known_pupils, _materialise(con, "kept_enrolments", done.kept))
-                done.kept = ctx.enrolments  # type: ignore[assignment]
+                done.kept = ctx.enrolments
             report.tables[name] = done.report
             deliver(con, done)
             con.raw_sql(f"DROP TABLE IF EXISTS bad_{name}")
     finally:
         con.disconnect()
-        if limits.temp_directory is None:
-            shutil.rmtree(spill, ignore_errors=True)
+        shutil.rmtree(spill, ignore_errors=True)
     return report
 
 
@@ -420,7 +419,9 @@ def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
 
     def write(con: Any, done: _Checked) -> None:
         spec = done.spec
-        typed = done.kept.select(**{col.name: done.kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
+        typed = done.kept.select(
+            **{col.name: done.kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns}
+        )
         con.to_parquet(typed, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
         stale = out_dir / "quarantine" / f"{spec.name}.csv"
         if len(done.quarantine):
