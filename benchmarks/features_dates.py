@@ -18,7 +18,9 @@ Prints one JSON line per (dates, implementation): seconds, seconds per date, sna
 memory of the process; for ``vigie``, the seconds split into importing Vigie (counted, as every
 command pays it), fixed Python work (tables opened, expressions built and compiled to SQL: the
 same at any size) and the rest, the engine's work (``engine_seconds``), to set beside
-``plain_sql``. ``command`` over ``plain_sql`` is the ratio a user sees. Usage:
+``plain_sql``. ``command`` over ``plain_sql`` is the ratio a user sees. Every line also gives
+``cpu_seconds`` (user + system, all threads; the command's from outside): on a shared machine
+wall time swings with the neighbours' load, the CPU a run costs much less. Usage:
 python benchmarks/features_dates.py [--pupils 20000] [--dates 1 3 9 18 21]
 [--before-source /tmp/old-vigie] [--kinds vigie plain_sql command]
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,7 +54,7 @@ def run_one(kind: str, folder: Path, dates: list[date]) -> dict[str, object]:
     from benchmarks._measure import PeakMemory
 
     with PeakMemory() as memory:
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         if kind == "plain_sql":
             import duckdb
 
@@ -71,7 +74,9 @@ def run_one(kind: str, folder: Path, dates: list[date]) -> dict[str, object]:
             config = FeatureConfig(as_of=dates, engine="duckdb")
             rows = build_features(folder / "validated", folder / f"features-{kind}", config).rows
         seconds = time.perf_counter() - began
-    result = {"seconds": round(seconds, 2), "snapshots": int(rows), "peak_memory_mb": round(memory.peak_mb)}
+        cpu = time.process_time() - cpu_began
+    result = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "snapshots": int(rows),
+              "peak_memory_mb": round(memory.peak_mb)}  # fmt: skip
     if kind == "vigie":
         fixed = _fixed_python_seconds(folder / "validated", dates)
         result |= {"import_seconds": round(imported - began, 2), "fixed_python_seconds": round(fixed, 2),
@@ -141,24 +146,28 @@ def main() -> None:
 
 
 def _run_command(source: Path, folder: Path, dates: list[date], kind: str) -> dict[str, object]:
-    """``vigie features`` from ``source`` in a fresh process, its wall time and peak memory."""
+    """``vigie features`` from ``source`` in a fresh process: wall time, CPU time, peak memory."""
     from benchmarks._measure import _tree_rss_bytes
 
     out = folder / f"features-{kind}"
     command = [sys.executable, "-c", "import sys; from vigie.cli import app; sys.exit(app())", "features",
-               "--data", str(folder / "validated"), "--out", str(out), "--as-of", ",".join(map(str, dates))]  # fmt: skip
+               "--data", str(folder / "validated"), "--out", str(out),
+               "--as-of", ",".join(map(str, dates))]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(source), "MLFLOW_DISABLE_TELEMETRY": "true"}
-    began, peak = time.perf_counter(), 0
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder) as child:
-        while child.poll() is None:
-            peak = max(peak, _tree_rss_bytes(child.pid))
-            time.sleep(0.02)
-        seconds = time.perf_counter() - began
-        if child.returncode != 0:
-            raise SystemExit(f"{kind} failed:\n{child.stderr.read() if child.stderr else ''}")
+    began, peak, cpu_began = time.perf_counter(), 0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder)
+    while child.poll() is None:
+        peak = max(peak, _tree_rss_bytes(child.pid))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - began
+    _, stderr = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{stderr.decode()[-3000:]}")
+    cpu_ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu_ended.ru_utime + cpu_ended.ru_stime - cpu_began.ru_utime - cpu_began.ru_stime
     metadata = json.loads((out / "metadata.json").read_text())
-    return {"seconds": round(seconds, 2), "snapshots": metadata["rows"], "peak_memory_mb": round(peak / 2**20),
-            "seconds_in_metadata": metadata["seconds"]}  # fmt: skip
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "snapshots": metadata["rows"],
+            "peak_memory_mb": round(peak / 2**20), "seconds_in_metadata": metadata["seconds"]}  # fmt: skip
 
 
 #: The older checkout's build_features, timed with this checkout's memory probe.

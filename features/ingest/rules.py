@@ -28,7 +28,9 @@ from operator import or_
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pandera.ibis as pa
 
 from features.ingest import contract as c
 from features.ingest.parsing import EXPECTED, FALSE_WORDS, MONTH_PATTERN, TRUE_WORDS
@@ -47,6 +49,31 @@ IBIS_TYPES: dict[c.LogicalType, str] = {
     "float": "float64",
     "bool": "boolean",
 }
+
+
+#: The Ibis type each logical type is written as (that of :data:`features.ingest.ARROW_TYPES`).
+PARQUET_TYPES: dict[c.LogicalType, dt.DataType] = {
+    "str": dt.String(),
+    "date": dt.Date(),
+    "month": dt.String(),
+    "int": dt.Int32(),
+    "float": dt.Float64(),
+    "bool": dt.Boolean(),
+}
+
+
+def kept_schema(spec: c.TableSpec) -> pa.DataFrameSchema:
+    """What a validated table holds, as a pandera schema on Ibis tables: every contract column
+    at its written type, a cell missing only where the contract allows it (an optional column
+    with a default takes it). Checked in the engine on the kept rows before they are written."""
+    return pa.DataFrameSchema(
+        {
+            col.name: pa.Column(PARQUET_TYPES[col.type], nullable=col.nullable and col.default is None)
+            for col in spec.columns
+        },
+        strict=True,
+        ordered=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandera.errors import SchemaErrors
 
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
 from features.ingest.parsing import arrow_schema
 from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
-from features.ingest.rules import ROW, Rule, RuleContext, checked_table
+from features.ingest.rules import PARQUET_TYPES, ROW, Rule, RuleContext, checked_table, kept_schema
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,12 @@ def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _
         examples=examples,
         notes=notes,
     )
-    kept = _without(rules.typed, bad, rows_bad).select(*spec.column_names)
+    kept = _without(rules.typed, bad, rows_bad)
+    kept = kept.select(**{col.name: kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
+    try:
+        kept_schema(spec).validate(kept, lazy=True)
+    except SchemaErrors as errors:  # a rule missed a row: a bug, never a silent bad table
+        raise RuntimeError(f"{source.file}: kept rows break the contract's types: {errors}") from errors
     log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
     return _Checked(spec, report, kept, quarantine)
 
@@ -365,12 +371,11 @@ def _check_extract(
 def _as_pandas(kept: ir.Table, spec: c.TableSpec) -> pd.DataFrame:
     """Kept rows as the typed frame the pandas path made (nullable integers and booleans, dates
     as ``datetime64[s]``)."""
-    arrow = kept.order_by(ROW).drop(ROW).to_pyarrow() if ROW in kept.columns else kept.to_pyarrow()
-    frame = arrow.to_pandas(
-        date_as_object=False, types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
-    )
+    frame = kept.to_pyarrow().to_pandas(date_as_object=False, types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
     for col in spec.columns:
-        if col.type == "date":
+        if col.type == "int":
+            frame[col.name] = frame[col.name].astype("Int64")
+        elif col.type == "date":
             frame[col.name] = frame[col.name].astype("datetime64[s]")
         elif col.type in ("str", "month"):
             frame[col.name] = frame[col.name].astype(pd.StringDtype(na_value=np.nan))
@@ -402,27 +407,13 @@ def validate_extract(
     return ValidatedExtract(tables, quarantine, report)
 
 
-#: The Ibis type each logical type is written as (that of :data:`features.ingest.ARROW_TYPES`).
-PARQUET_TYPES: dict[c.LogicalType, str] = {
-    "str": "string",
-    "date": "date",
-    "month": "string",
-    "int": "int32",
-    "float": "float64",
-    "bool": "boolean",
-}
-
-
 def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
     """Write each checked table as it comes: kept rows streamed to typed Parquet, quarantine CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def write(con: Any, done: _Checked) -> None:
         spec = done.spec
-        typed = done.kept.select(
-            **{col.name: done.kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns}
-        )
-        con.to_parquet(typed, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
+        con.to_parquet(done.kept, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
         stale = out_dir / "quarantine" / f"{spec.name}.csv"
         if len(done.quarantine):
             stale.parent.mkdir(exist_ok=True)
