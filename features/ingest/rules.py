@@ -62,13 +62,16 @@ PARQUET_TYPES: dict[c.LogicalType, dt.DataType] = {
 }
 
 
-def kept_schema(spec: c.TableSpec) -> pa.DataFrameSchema:
+def kept_schema(spec: c.TableSpec, *, any_rows: bool = True) -> pa.DataFrameSchema:
     """What a validated table holds, as a pandera schema on Ibis tables: every contract column
     at its written type, a cell missing only where the contract allows it (an optional column
-    with a default takes it). Checked in the engine on the kept rows before they are written."""
+    with a default takes it). Checked in the engine on the kept rows before they are written;
+    ``any_rows=False`` checks the types only (an empty table has no cell to miss)."""
     return pa.DataFrameSchema(
         {
-            col.name: pa.Column(PARQUET_TYPES[col.type], nullable=col.nullable and col.default is None)
+            col.name: pa.Column(
+                PARQUET_TYPES[col.type], nullable=not any_rows or (col.nullable and col.default is None)
+            )
             for col in spec.columns
         },
         strict=True,
