@@ -139,9 +139,9 @@ def snapshot_expressions(
     table = table.select(*ordered, *(LABEL_COLUMNS if purpose == "training" else ())).order_by(KEYS)
     if purpose == "scoring":
         return table, None
-    # one pupil row per snapshot: the population once, not joined to itself again
-    audit = base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]).left_join(
-        t.pupils.select("pupil_id", "sex"), "pupil_id"
+    audit = attach(
+        base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
+        t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"),
     )
     audit = audit.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS).order_by(KEYS)
     return table, audit
