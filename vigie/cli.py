@@ -299,8 +299,7 @@ def validate(
 
     The rules run inside DuckDB within a memory limit; a partitioned (national) extract is
     validated one partition at a time."""
-    from features.ingest import find_partitions, render_report, validate_to_folder
-    from features.ingest.validation import EngineLimits
+    from features.ingest import EngineLimits, find_partitions, render_report, validate_to_folder
 
     settings = get_settings()
     limits = EngineLimits(memory_limit or settings.validate_memory_limit, settings.validate_temp_dir)

@@ -7,6 +7,7 @@ problem (missing table or column, raw identifiers in a pseudonymised extract) ra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -172,13 +173,16 @@ class EngineLimits:
 
 def _connect(limits: EngineLimits, spill: Path) -> Any:
     con = ibis.duckdb.connect()
-    settings = {"temp_directory": str(spill), "enable_progress_bar": "false"}
+    settings = {"temp_directory": str(spill)}
     if limits.memory_limit:
         settings["memory_limit"] = limits.memory_limit
     if limits.threads:
         settings["threads"] = str(limits.threads)
     for name, value in settings.items():
         con.raw_sql(f"SET {name} = '{value}'")
+    # no progress bar on the console; in Jupyter DuckDB refuses the setting without ipywidgets
+    with contextlib.suppress(duckdb.Error):
+        con.raw_sql("SET enable_progress_bar = false")
     return con
 
 
