@@ -291,13 +291,18 @@ def validate(
     strict: Annotated[bool, typer.Option(help="Exit with 1 when any row is quarantined.")] = False,
     json_report: Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")] = False,
     jobs: Annotated[int, typer.Option(help="Worker processes, for a partitioned extract.")] = 1,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="DuckDB memory per worker, e.g. 1GB; spills past it (default: settings).")
+    ] = None,
 ) -> None:
     """Check an extract against the data contract; quarantine bad rows with their reasons.
 
-    A partitioned (national) extract is validated one partition at a time."""
-    from features.ingest import find_partitions, render_report, validate_to_folder
+    The rules run inside DuckDB within a memory limit; a partitioned (national) extract is
+    validated one partition at a time."""
+    from features.ingest import EngineLimits, find_partitions, render_report, validate_to_folder
 
     settings = get_settings()
+    limits = EngineLimits(memory_limit or settings.validate_memory_limit, settings.validate_temp_dir)
     out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
     parts = len(find_partitions(extract_dir))
     with _progress() as progress:
@@ -309,6 +314,7 @@ def validate(
             require_outcomes=require_outcomes,
             jobs=jobs,
             on_part=lambda _name: progress.advance(task),
+            limits=limits,
         )
     if json_report:
         typer.echo(report.to_json())

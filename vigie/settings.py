@@ -24,6 +24,10 @@ class VigieSettings(BaseSettings):
         default=None, description="'Today' for the no-future-date rule; the real today when empty."
     )
     log_level: str = "INFO"
+    #: DuckDB's memory for ``vigie validate`` (per worker process), whatever the size of the
+    #: extract: past it DuckDB spills to ``validate_temp_dir`` (a fresh temporary folder if unset).
+    validate_memory_limit: str = "1GB"
+    validate_temp_dir: Path | None = None
     #: Third-party telemetry (MLflow's, Evidently's): off unless set to true.
     telemetry: bool = False
     #: The risk service (``vigie serve``): ``[service]`` in the TOML file, ``VIGIE_SERVICE__*`` variables.

@@ -1,8 +1,8 @@
 """From an export to a validated, pseudonymised extract in the contract's form.
 
 The contract as data (:mod:`~features.ingest.contract`), reading CSV and Parquet exports as
-they really come, parsing and rule checks (pandera), quarantine with file, row and column,
-pseudonymisation with a secret key, the school calendar, and partitioned (national) extracts
+they really come, parsing and rule checks (Ibis expressions run inside DuckDB), quarantine with
+file, row and column, pseudonymisation with a secret key, the school calendar, and partitioned (national) extracts
 streamed one partition at a time.
 """
 
@@ -36,6 +36,7 @@ from features.ingest.pseudonymise import (
 
 if TYPE_CHECKING:
     from features.ingest.validation import (
+        EngineLimits,
         ValidatedExtract,
         ValidationReport,
         render_report,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 #: service, monitoring) should not pay.
 _VALIDATION_NAMES = frozenset(
     {
+        "EngineLimits",
         "ValidatedExtract",
         "ValidationReport",
         "render_report",
@@ -79,6 +81,7 @@ __all__ = [
     "TABLES",
     "UAI_PATTERN",
     "ContractError",
+    "EngineLimits",
     "KeyFileError",
     "PseudonymisationReport",
     "TableSpec",

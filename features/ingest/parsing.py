@@ -13,9 +13,13 @@ import pyarrow as pa
 
 from features.ingest.contract import LogicalType, TableSpec
 
-_TRUE = {"true", "1", "1.0", "oui", "vrai", "yes", "t", "o", "y"}
-_FALSE = {"false", "0", "0.0", "non", "faux", "no", "f", "n"}
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: The words read as true or false (French and English), lower case; one list for both paths.
+TRUE_WORDS = ("true", "1", "1.0", "oui", "vrai", "yes", "t", "o", "y")
+FALSE_WORDS = ("false", "0", "0.0", "non", "faux", "no", "f", "n")
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+_TRUE = set(TRUE_WORDS)
+_FALSE = set(FALSE_WORDS)
+_MONTH = MONTH_PATTERN
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -7,9 +7,11 @@ problem (missing table or column, raw identifiers in a pseudonymised extract) ra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections import Counter
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -17,28 +19,28 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
-from pandera.pandas import DataFrameSchema
 
 from features.ingest import contract as c
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
-from features.ingest.parsing import arrow_schema, parse_table
+from features.ingest.parsing import arrow_schema
 from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
-from features.ingest.rules import RuleContext, reading_schema, rules_schema
+from features.ingest.rules import PARQUET_TYPES, ROW, Rule, RuleContext, checked_table, kept_schema
 
 log = logging.getLogger(__name__)
 
 #: Order matters: later tables are checked against the kept rows of earlier ones.
 VALIDATION_ORDER = ("pupils", "enrolments", "attendance", "grades", "incidents", "outcomes", "calendar")
 MAX_EXAMPLES = 20
-_BUILTIN_REASONS = {
-    "not_nullable": "missing value",
-    "multiple_fields_uniqueness": "duplicate of an earlier row",
-    "field_uniqueness": "duplicate of an earlier row",
-}
+#: DuckDB's memory for validating, whatever the size of the extract or partition: past it, DuckDB
+#: spills to a temporary folder (about 0.3 GB more is Python's own, imports included).
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class ValidatedExtract:
     report: ValidationReport
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A cell as the report shows it: a Parquet date as ``YYYY-MM-DD``, as in the contract."""
     if value is None or pd.isna(value):
         return ""
@@ -122,63 +124,28 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _violations(errors: SchemaErrors, raw: pd.DataFrame, file: str, key: tuple[str, ...]) -> list[Violation]:
-    cases = errors.failure_cases
-    cases = cases[cases["index"].notna()]
-    found: dict[tuple[int, str], Violation] = {}
-    for case in cases.itertuples(index=False):
-        check = str(case.check)
-        if check in _BUILTIN_REASONS:
-            column = ", ".join(key) if "uniqueness" in check else str(case.column)
-            reason = _BUILTIN_REASONS[check]
-        else:
-            column, _, reason = check.partition(": ")
-        position = int(case.index)
-        if (position, column + reason) in found:
-            continue
-        first_column = column.split(", ")[0]
-        value: Any = raw.at[position, first_column] if first_column in raw.columns else None
-        text = _shown(value)
-        found[(position, column + reason)] = Violation(file, position + 1, column, text, reason)
-    return list(found.values())
-
-
-def _run(
-    schema: DataFrameSchema, frame: pd.DataFrame, raw: pd.DataFrame, file: str, key: tuple[str, ...]
-) -> list[Violation]:
-    try:
-        schema.validate(frame, lazy=True)
-    except SchemaErrors as errors:
-        unexplained = errors.failure_cases[errors.failure_cases["index"].isna()]
-        if len(unexplained):
-            raise RuntimeError(f"{file}: a rule could not be evaluated: {unexplained.to_dict('records')}") from errors
-        return _violations(errors, raw, file, key)
-    return []
-
-
-def _check_structure(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
-    identifying = [col for col in c.IDENTIFYING_COLUMNS if col in raw.columns]
+def check_structure(spec: c.TableSpec, columns: list[str], source: SourceInfo) -> list[str]:
+    identifying = [col for col in c.IDENTIFYING_COLUMNS if col in columns]
     if identifying:
         raise ContractError(
             f"{source.file}: raw identifying column(s) {', '.join(identifying)} present; "
             "this is a raw extract: run 'vigie pseudonymise' first."
         )
-    missing = [col for col in spec.required_columns if col not in raw.columns]
+    missing = [col for col in spec.required_columns if col not in columns]
     if missing:
         raise ContractError(
-            f"{source.file}: required column(s) {', '.join(missing)} missing "
-            f"(found: {', '.join(map(str, raw.columns))})."
+            f"{source.file}: required column(s) {', '.join(missing)} missing (found: {', '.join(map(str, columns))})."
         )
     notes = []
     for column in spec.columns:
-        if not column.required and column.name not in raw.columns:
+        if not column.required and column.name not in columns:
             filled = "missing" if column.default is None else f"{column.default}"
             notes.append(f"optional column {column.name} absent: every row takes {filled}")
-    extra = [str(col) for col in raw.columns if col not in spec.column_names]
+    extra = [str(col) for col in columns if col not in spec.column_names]
     return notes + ([f"extra column(s) ignored: {', '.join(extra)}"] if extra else [])
 
 
-def _detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
+def detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
     notes = [f"read as {source.describe()}"]
     if source.format != "csv":
         return notes
@@ -193,40 +160,232 @@ def _detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) ->
     return notes
 
 
-def validate_table(
-    spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo, ctx: RuleContext
-) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
-    """Kept typed rows, quarantined raw rows and the report of one table."""
-    notes = _check_structure(spec, raw, source)
-    notes = _detected_notes(spec, raw, source) + notes
-    raw = raw.reset_index(drop=True)
-    present = [col for col in spec.column_names if col in raw.columns]
-    violations = _run(reading_schema(spec, present), raw, raw, source.file, spec.key)
-    unreadable = {v.row - 1 for v in violations}
-    typed = parse_table(raw.drop(index=list(unreadable)), spec)
-    violations += _run(rules_schema(spec, ctx), typed, raw, source.file, spec.key)
+@dataclass(frozen=True)
+class EngineLimits:
+    """How much the engine may hold: DuckDB's ``memory_limit``, and the folder in which it spills
+    past it (a fresh subfolder per process, removed after; the system's temporary folder when
+    ``temp_directory`` is None)."""
 
-    bad_rows = sorted({v.row - 1 for v in violations})
-    kept = typed.drop(index=[r for r in bad_rows if r not in unreadable]).reset_index(drop=True)
-    by_row: dict[int, list[Violation]] = {}
-    for v in violations:
-        by_row.setdefault(v.row - 1, []).append(v)
-    quarantine = raw.loc[bad_rows].astype("str").where(raw.loc[bad_rows].notna(), "")
-    quarantine.insert(0, "source_row", [r + 1 for r in bad_rows])
-    quarantine["quarantine_reasons"] = ["; ".join(f"{v.column}: {v.reason}" for v in by_row[r]) for r in bad_rows]
-    issues = Counter(f"{v.column}: {v.reason}" for v in violations)
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+    temp_directory: Path | None = None
+    threads: int | None = None
+
+
+def _connect(limits: EngineLimits, spill: Path) -> Any:
+    con = ibis.duckdb.connect()
+    settings = {"temp_directory": str(spill)}
+    if limits.memory_limit:
+        settings["memory_limit"] = limits.memory_limit
+    if limits.threads:
+        settings["threads"] = str(limits.threads)
+    for name, value in settings.items():
+        con.raw_sql(f"SET {name} = '{value}'")
+    # no progress bar on the console; in Jupyter DuckDB refuses the setting without ipywidgets
+    with contextlib.suppress(duckdb.Error):
+        con.raw_sql("SET enable_progress_bar = false")
+    return con
+
+
+def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
+    """Hold an expression's rows in the engine (a temporary table, spilled past the memory limit)."""
+    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {con.compile(expr)}")
+    return con.table(name)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _open_raw(con: Any, spec: c.TableSpec, path: Path) -> tuple[ir.Table, SourceInfo, list[str], list[str]]:
+    """The table as the engine reads it, with ``_row``; its columns in file order and its notes.
+
+    Parquet is read by DuckDB where it lies; a CSV export goes through the reader that detects
+    its encoding and separator (:func:`~features.ingest.extract.read_table`) and lands in the
+    engine as text, normalised as read."""
+    view = f"raw_{spec.name}"
+    if path.suffix == ".parquet":
+        if path.stat().st_size == 0:
+            raise ContractError(f"{path}: the file is empty (0 bytes); the contract expects a header row at least.")
+        try:
+            con.raw_sql(
+                f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * EXCLUDE (file_row_number), "
+                f"file_row_number AS {ROW} FROM read_parquet('{_quoted(path)}', file_row_number = true)"
+            )
+        except duckdb.Error as error:
+            raise ContractError(f"{path}: not a readable Parquet file ({error}).") from None
+        table = con.table(view)
+        source = SourceInfo(path, "parquet")
+        columns = [col for col in table.columns if col != ROW and not col.startswith("__index_level_")]
+        return table, source, columns, [f"read as {source.describe()}"]
+    frame, source = read_table(path)
+    columns = [str(col) for col in frame.columns]
+    notes = detected_notes(spec, frame, source)
+    arrays = {col: pa.array(frame[col].to_numpy(object), type=pa.string(), from_pandas=True) for col in columns}
+    arrow = pa.table({**arrays, ROW: pa.array(np.arange(len(frame), dtype=np.int64))})
+    del frame
+    con.con.register(f"{view}_arrow", arrow)
+    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_arrow")
+    con.con.unregister(f"{view}_arrow")
+    return con.table(view), source, columns, notes
+
+
+@dataclass
+class _Checked:
+    """One table checked in the engine: its report, kept rows (an engine table) and quarantine."""
+
+    spec: c.TableSpec
+    report: TableReport
+    kept: ir.Table
+    quarantine: pd.DataFrame
+
+
+def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _Checked:
+    """One pass of the rules over the table keeps only the rows that break one (few, with their
+    flags); the kept rows are then the typed rows without them, streamed out in file order."""
+    raw, source, columns, notes = _open_raw(con, spec, path)
+    notes = notes + check_structure(spec, columns, source)
+    rules = checked_table(spec, raw, ctx)
+    flags = [r.flag for r in rules.rules]
+    bad = _materialise(con, f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags))
+    counts = bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}).to_pyarrow()
+    found = counts.to_pylist()[0]
+    rows_read = int(raw.count().to_pyarrow().as_py())
+    rows_bad = int(found["_bad"] or 0)
+    quarantine, examples = _quarantine(raw, bad, rules.rules, columns, source.file, rows_bad)
+    order = {r.issue: i for i, r in enumerate(rules.rules)}
+    issues = sorted(
+        ((r.issue, int(found[r.flag] or 0)) for r in rules.rules if found[r.flag]),
+        key=lambda issue: (-issue[1], order[issue[0]]),
+    )
     report = TableReport(
         table=spec.name,
         file=source.file,
         source=source.describe(),
-        rows_read=len(raw),
-        rows_kept=len(kept),
-        rows_quarantined=len(bad_rows),
-        issues=dict(issues.most_common()),
-        examples=sorted(violations, key=lambda v: v.row)[:MAX_EXAMPLES],
+        rows_read=rows_read,
+        rows_kept=rows_read - rows_bad,
+        rows_quarantined=rows_bad,
+        issues=dict(issues),
+        examples=examples,
         notes=notes,
     )
-    return kept, quarantine.reset_index(drop=True), report
+    kept = _without(rules.typed, bad, rows_bad)
+    kept = kept.select(**{col.name: kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
+    try:
+        kept_schema(spec).validate(kept, lazy=True)
+    except SchemaErrors as errors:  # a rule missed a row: a bug, never a silent bad table
+        raise RuntimeError(f"{source.file}: kept rows break the contract's types: {errors}") from errors
+    log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
+    return _Checked(spec, report, kept, quarantine)
+
+
+#: Up to this many quarantined rows, kept rows are the typed rows filtered by a list of rows (a
+#: scan keeps the file's order); past it, an anti-join then a sort on the row.
+_FILTER_ROWS = 50_000
+
+
+def _without(typed: ir.Table, bad: ir.Table, rows_bad: int) -> ir.Table:
+    """The typed rows not quarantined, in file order."""
+    if not rows_bad:
+        return typed
+    if rows_bad <= _FILTER_ROWS:
+        rows = bad[ROW].to_pyarrow().to_pylist()
+        return typed.filter(~typed[ROW].isin(rows))
+    return typed.anti_join(bad, ROW).order_by(ROW)
+
+
+def _quarantine(
+    raw: ir.Table, bad: ir.Table, rules: list[Rule], columns: list[str], file: str, rows_bad: int
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """The raw values of the quarantined rows, with their row and reasons, and the first examples."""
+    if not rows_bad:
+        empty = pd.DataFrame(
+            {"source_row": pd.Series(dtype="int64"), **{col: pd.Series(dtype="str") for col in columns}}
+        )
+        empty["quarantine_reasons"] = pd.Series(dtype="str")
+        return empty, []
+    flags = [r.flag for r in rules]
+    rows = raw.select(ROW, *columns).inner_join(bad, ROW).order_by(ROW)
+    frame = rows.to_pyarrow().to_pandas(date_as_object=False)
+    broken = frame[flags].to_numpy(dtype=bool)
+    positions = frame[ROW].to_numpy()
+    values = frame[columns]
+    reasons = ["; ".join(rules[j].issue for j in np.flatnonzero(row)) for row in broken]
+    examples: list[Violation] = []
+    for i, row in enumerate(broken):
+        for j in np.flatnonzero(row):
+            rule = rules[j]
+            value = values.iloc[i][rule.value_column] if rule.value_column in values.columns else None
+            examples.append(Violation(file, int(positions[i]) + 1, rule.column, shown(value), rule.reason))
+        if len(examples) >= MAX_EXAMPLES:
+            break
+    quarantine = values.astype("str").where(values.notna(), "")
+    quarantine.insert(0, "source_row", positions + 1)
+    quarantine["quarantine_reasons"] = reasons
+    return quarantine.reset_index(drop=True), examples[:MAX_EXAMPLES]
+
+
+def _check_extract(
+    extract_dir: Path,
+    reference: date,
+    require_outcomes: bool,
+    limits: EngineLimits,
+    deliver: Callable[[Any, _Checked], None],
+    on_table: Callable[[str], None] | None = None,
+) -> ValidationReport:
+    """Check every table in the engine, in order; ``deliver`` takes each table while the engine
+    still holds it (to write it or fetch it), before the next is checked."""
+    if not extract_dir.is_dir():
+        raise ContractError(f"{extract_dir}: not a folder.")
+    report = ValidationReport(str(extract_dir), reference.isoformat())
+    if limits.temp_directory is not None:
+        limits.temp_directory.mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="vigie-validate-", dir=limits.temp_directory))  # one per process
+    con = _connect(limits, spill)
+    try:
+        ctx = RuleContext(reference)
+        for name in VALIDATION_ORDER:
+            if on_table is not None:
+                on_table(name)
+            spec = c.TABLES[name]
+            path = find_table(extract_dir, name)
+            if path is None:
+                if spec.required and (name != "outcomes" or require_outcomes):
+                    raise ContractError(
+                        f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
+                    )
+                if name == "outcomes":
+                    report.warnings.append("no outcomes table: the extract can be scored, not used for training")
+                continue
+            done = _check_table(con, spec, path, ctx)
+            if name == "pupils":
+                ctx = RuleContext(reference, _materialise(con, "kept_pupils", done.kept), ctx.enrolments)
+                done.kept = ctx.known_pupils
+            elif name == "enrolments":
+                ctx = RuleContext(reference, ctx.known_pupils, _materialise(con, "kept_enrolments", done.kept))
+                done.kept = ctx.enrolments
+            report.tables[name] = done.report
+            deliver(con, done)
+            con.raw_sql(f"DROP TABLE IF EXISTS bad_{name}")
+    finally:
+        con.disconnect()
+        shutil.rmtree(spill, ignore_errors=True)
+    return report
+
+
+def _as_pandas(kept: ir.Table, spec: c.TableSpec) -> pd.DataFrame:
+    """Kept rows as the typed frame the pandas path made (nullable integers and booleans, dates
+    as ``datetime64[s]``)."""
+    frame = kept.to_pyarrow().to_pandas(date_as_object=False, types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+    for col in spec.columns:
+        if col.type == "int":
+            frame[col.name] = frame[col.name].astype("Int64")
+        elif col.type == "date":
+            frame[col.name] = frame[col.name].astype("datetime64[s]")
+        elif col.type in ("str", "month"):
+            frame[col.name] = frame[col.name].astype(pd.StringDtype(na_value=np.nan))
+        elif col.type == "float":
+            frame[col.name] = frame[col.name].astype("float64")
+    return frame
 
 
 def validate_extract(
@@ -235,36 +394,44 @@ def validate_extract(
     reference_date: date | None = None,
     require_outcomes: bool = True,
     on_table: Callable[[str], None] | None = None,
+    limits: EngineLimits | None = None,
 ) -> ValidatedExtract:
-    """Check every table of a pseudonymised extract; see the module docstring."""
-    reference = reference_date or date.today()
-    report = ValidationReport(str(extract_dir), reference.isoformat())
-    if not extract_dir.is_dir():
-        raise ContractError(f"{extract_dir}: not a folder.")
-    kept: dict[str, pd.DataFrame] = {}
+    """Check every table of a pseudonymised extract in the engine and return the kept tables as
+    pandas frames (for a small extract; :func:`validate_to_folder` streams to Parquet instead)."""
+    tables: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
-    for name in VALIDATION_ORDER:
-        if on_table is not None:
-            on_table(name)
-        spec = c.TABLES[name]
-        path = find_table(extract_dir, name)
-        if path is None:
-            if spec.required and (name != "outcomes" or require_outcomes):
-                raise ContractError(
-                    f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
-                )
-            if name == "outcomes":
-                report.warnings.append("no outcomes table: the extract can be scored, not used for training")
-            continue
-        raw, source = read_table(path)
-        ctx = RuleContext(
-            reference,
-            known_pupils=frozenset(kept["pupils"]["pupil_id"]) if "pupils" in kept else None,
-            enrolments=kept.get("enrolments"),
-        )
-        kept[name], quarantine[name], report.tables[name] = validate_table(spec, raw, source, ctx)
-        log.info("%s: %d read, %d kept, %d quarantined", source.file, len(raw), len(kept[name]), len(quarantine[name]))
-    return ValidatedExtract(kept, quarantine, report)
+
+    def fetch(_con: Any, done: _Checked) -> None:
+        tables[done.spec.name] = _as_pandas(done.kept, done.spec)
+        quarantine[done.spec.name] = done.quarantine
+
+    report = _check_extract(
+        extract_dir, reference_date or date.today(), require_outcomes, limits or EngineLimits(), fetch, on_table
+    )
+    return ValidatedExtract(tables, quarantine, report)
+
+
+def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
+    """Write each checked table as it comes: kept rows streamed to typed Parquet, quarantine CSV."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(con: Any, done: _Checked) -> None:
+        spec = done.spec
+        con.to_parquet(done.kept, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
+        stale = out_dir / "quarantine" / f"{spec.name}.csv"
+        if len(done.quarantine):
+            stale.parent.mkdir(exist_ok=True)
+            done.quarantine.to_csv(stale, index=False)
+        elif stale.exists():
+            stale.unlink()
+
+    return write
+
+
+def _write_report(report: ValidationReport, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "validation_report.json").write_text(report.to_json(), encoding="utf-8")
+    (out_dir / "validation_report.txt").write_text(render_report(report), encoding="utf-8")
 
 
 def validate_to_folder(
@@ -275,26 +442,27 @@ def validate_to_folder(
     require_outcomes: bool = True,
     jobs: int = 1,
     on_part: Callable[[str], None] | None = None,
+    limits: EngineLimits | None = None,
 ) -> ValidationReport:
-    """Validate an extract and write the result (:func:`write_validated`), a table at a time.
+    """Validate an extract in the engine and write the result (as :func:`write_validated` does),
+    a table at a time, kept rows streamed from the engine to Parquet.
 
-    A partitioned extract (:mod:`features.ingest.partitions`) is validated partition by
-    partition, in ``jobs`` processes, into the same partitions of ``out_dir``, so memory is
-    bounded by one partition; the report at the top sums them (rows read = kept + quarantined
-    still holds per table) and its examples name the partition. ``on_part`` is told each table
-    (plain extract) or partition done.
+    Memory is bounded by ``limits`` (DuckDB's memory limit; it spills past it), whatever the size
+    of the extract. A partitioned extract (:mod:`features.ingest.partitions`) is validated
+    partition by partition, in ``jobs`` processes, into the same partitions of ``out_dir``; the
+    report at the top sums them (rows read = kept + quarantined still holds per table) and its
+    examples name the partition. ``on_part`` is told each table (plain extract) or partition done.
     """
     reference = reference_date or date.today()
+    limits = limits or EngineLimits()
     partitions = find_partitions(extract_dir)
     if not partitions:
-        validated = validate_extract(
-            extract_dir, reference_date=reference, require_outcomes=require_outcomes, on_table=on_part
-        )
-        write_validated(validated, out_dir)
-        return validated.report
+        report = _check_extract(extract_dir, reference, require_outcomes, limits, _write_checked(out_dir), on_part)
+        _write_report(report, out_dir)
+        return report
     report = ValidationReport(str(extract_dir), reference.isoformat())
     clear_stale_partitions(out_dir, partitions, "validation_report.json")
-    work = [(part, out_dir / part.name, reference, require_outcomes) for part in partitions]
+    work = [(part, out_dir / part.name, reference, require_outcomes, limits) for part in partitions]
     for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
         for name, table in done.tables.items():
             if name not in report.tables:
@@ -304,20 +472,16 @@ def validate_to_folder(
         if on_part is not None:
             on_part(part.name)
     _check_pupils_in_one_partition(out_dir, [p.name for p in partitions])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "validation_report.json").write_text(report.to_json(), encoding="utf-8")
-    (out_dir / "validation_report.txt").write_text(render_report(report), encoding="utf-8")
+    _write_report(report, out_dir)
     return report
 
 
-def _validate_partition(args: tuple[Path, Path, date, bool]) -> ValidationReport:
-    part, out, reference, require_outcomes = args
+def _validate_partition(args: tuple[Path, Path, date, bool, EngineLimits]) -> ValidationReport:
+    part, out, reference, require_outcomes, limits = args
     try:
-        validated = validate_extract(part, reference_date=reference, require_outcomes=require_outcomes)
+        return validate_to_folder(part, out, reference_date=reference, require_outcomes=require_outcomes, limits=limits)
     except ContractError as error:
         raise ContractError(f"partition {part.name}: {error}") from None
-    write_validated(validated, out)
-    return validated.report
 
 
 def _check_pupils_in_one_partition(out_dir: Path, names: list[str]) -> None:
