@@ -14,18 +14,23 @@ import ast
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.ingest import ContractError
-from features.signals import FeatureMetadata, parse_metadata
+from features.signals import FeatureMetadata, FeatureOutput, Purpose, build_features, parse_metadata
 from models import DEFAULT_MODEL_NAME
 from models.estimator import DropoutRiskModel
+from models.matrix import feature_matrix
+from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint, parse_operating_point
 
 CHAMPION = "champion"
 #: The run artifact holding the feature metadata a version was trained on.
@@ -73,32 +78,56 @@ def parse_model_reference(reference: str, default_name: str = DEFAULT_MODEL_NAME
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A registered version, ready to score: the estimator and the features it was trained on."""
+    """A registered version, ready to score: the estimator, the features it was trained on and
+    the operating point decided with it."""
 
     estimator: DropoutRiskModel
     name: str
     version: str
     run_id: str
     features: FeatureMetadata
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     @property
     def label(self) -> str:
         return f"{self.name}/{self.version}"
 
+    def build_features(
+        self, extract: Path, folder: Path, as_of: list[date], *, purpose: Purpose = "training"
+    ) -> FeatureOutput:
+        """Features of a validated extract at ``as_of``, built as this version's own were (its
+        feature config, so its horizon gives the labels): the one way scoring, audits and
+        monitoring turn fresh data into model inputs. Scoring (model inputs only) runs on DuckDB."""
+        config = self.features.config.at(as_of)
+        if purpose == "scoring":
+            config = config.model_copy(update={"engine": "duckdb"})
+        return build_features(extract, folder, config, purpose=purpose)
+
+    def risk(self, frame: pd.DataFrame) -> np.ndarray:
+        """The calibrated risk of each snapshot of ``frame`` (its features in any column order)."""
+        names = list(self.estimator.feature_names_in_)
+        return np.asarray(self.estimator.predict_proba(feature_matrix(frame, names))[:, 1])
+
+
+def _run_artifact(run_id: str, artifact: str) -> Any:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+        except (MlflowException, OSError):
+            raise ContractError(f"run {run_id} has no {artifact}: retrain the model with this Vigie.") from None
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+
 
 def feature_metadata_of_run(run_id: str) -> FeatureMetadata:
     """The feature metadata logged with a training run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=FEATURE_METADATA_ARTIFACT, dst_path=tmp
-            )
-        except (MlflowException, OSError):
-            raise ContractError(
-                f"run {run_id} has no {FEATURE_METADATA_ARTIFACT}: retrain the model with this Vigie."
-            ) from None
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    values = _run_artifact(run_id, FEATURE_METADATA_ARTIFACT)
     return parse_metadata(values, f"run {run_id}/{FEATURE_METADATA_ARTIFACT}")
+
+
+def operating_point_of_run(run_id: str) -> OperatingPoint:
+    """The operating point logged with a training run (version-checked)."""
+    values = _run_artifact(run_id, OPERATING_POINT_ARTIFACT)
+    return parse_operating_point(values, f"run {run_id}/{OPERATING_POINT_ARTIFACT}")
 
 
 class ModelNotFoundError(ValueError):
@@ -125,7 +154,8 @@ def load_registered(name: str, reference: str = CHAMPION) -> LoadedModel:
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
     estimator = pyfunc.unwrap_python_model().estimator
     run_id = str(version.run_id)
-    return LoadedModel(estimator, name, str(version.version), run_id, feature_metadata_of_run(run_id))
+    features = feature_metadata_of_run(run_id)
+    return LoadedModel(estimator, name, str(version.version), run_id, features, operating_point_of_run(run_id))
 
 
 def _registered_versions(client: MlflowClient, name: str) -> str:

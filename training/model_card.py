@@ -17,20 +17,26 @@ from markdown_it import MarkdownIt
 from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
-from models.metrics import Interval
+from models.metrics import Interval, capacity_of, metric_name
 from training.train import TrainingResult
 
 ROWS_FR = {
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC (précision moyenne)",
-    "precision_at_5pct": "Précision, 5 % des élèves signalés",
-    "precision_at_10pct": "Précision, 10 % des élèves signalés",
-    "recall_at_10pct": "Rappel, 10 % des élèves signalés",
-    "precision_at_10pct_per_school": "Précision, 10 % par établissement",
-    "precision_at_20pct": "Précision, 20 % des élèves signalés",
     "brier": "Score de Brier (plus bas = mieux)",
     "ece": "Erreur de calibration (ECE, plus bas = mieux)",
 }
+_KIND_FR = {"precision": "Précision", "recall": "Rappel"}
+
+
+def row_label(metric: str) -> str:
+    """The card's name of a test-fold figure: ``Précision, 15 % des élèves signalés``."""
+    capacity = capacity_of(metric)
+    if capacity is None:
+        return ROWS_FR[metric]
+    kind, share, per_school = capacity
+    among = "par établissement" if per_school else "des élèves signalés"
+    return f"{_KIND_FR[kind]}, {french.percent(share)} {among}"
 
 
 FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
@@ -52,8 +58,8 @@ class CardContext:
 
 
 def _gap_label(metric: str) -> str:
-    share = metric.removeprefix("precision_at_").removesuffix("pct")
-    return "ROC AUC" if metric == "roc_auc" else f"précision à {share} %"
+    capacity = capacity_of(metric)
+    return "ROC AUC" if capacity is None else f"précision à {french.percent(capacity[1])}"
 
 
 def gap_figures(gaps: dict[str, Interval]) -> str:
@@ -89,8 +95,9 @@ def versus_logistic(gaps: dict[str, Interval]) -> str | None:
     )
 
 
-def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata) -> dict[str, Any]:
+def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, shown: list[str]) -> dict[str, Any]:
     evaluations = result.evaluations
+    point = result.operating_point
     lead = evaluations["model"].lead_days
     families: dict[str, int] = {}
     for feature in FEATURES:
@@ -99,8 +106,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "card": card,
         "split": result.split.describe(),
         "rows": [
-            (label, [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")])
-            for key, label in ROWS_FR.items()
+            (row_label(key), [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")]) for key in shown
         ],
         "by_track": evaluations["model"]
         .by_track.rename(index=TRACK_LABELS_FR)
@@ -114,20 +120,27 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "n_features": len(FEATURES),
         "audit_columns": AUDIT_COLUMNS,
         "horizon_days": metadata.horizon_days,
+        "point": point,
+        "high": point.high_share_fr(),
+        "precision": metric_name("precision", point.high),
+        "recall": metric_name("recall", point.high),
         "best_iteration": result.model.best_iteration_,
         "params": result.params,
         "versus_logistic": versus_logistic(result.versus_logistic),
     }
 
 
-def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
+def write_model_card(
+    result: TrainingResult, card: CardContext, metadata: FeatureMetadata, shown: list[str], folder: Path
+) -> list[Path]:
+    """``shown``: the test-fold figures in the card's table (:func:`models.metrics.reported_metrics`)."""
     env = Environment(
         loader=PackageLoader("training", "templates"),
         autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
     )
     env.filters.update(french.JINJA_FILTERS, num=lambda value, digits=3: french.number(value, digits))
-    markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
+    markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata, shown))
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "model_card.md", folder / "model_card.html"]

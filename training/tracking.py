@@ -23,10 +23,12 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, Schema
 
+from features import french
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
 from models.matrix import model_input
-from models.metrics import Interval
+from models.metrics import Interval, metric_name, reported_metrics
+from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from models.registry import CHAMPION, FEATURE_METADATA_ARTIFACT, experiment_id, use_tracking_store
 from training.config import GateConfig, TrainConfig
@@ -64,8 +66,9 @@ class FairnessOutcome(Protocol):
     def write(self, folder: Path, model: str | None = None) -> list[Path]: ...
 
 
-#: The test fold (pupil_id, as_of, label, track...) and the candidate's risk -> an audit.
-FairnessCheck = Callable[[pd.DataFrame, np.ndarray], FairnessOutcome]
+#: The test fold (pupil_id, as_of, label, track...), the candidate's risk and the operating
+#: point training decided -> an audit at that point.
+FairnessCheck = Callable[[pd.DataFrame, np.ndarray, OperatingPoint], FairnessOutcome]
 
 
 @dataclass
@@ -114,7 +117,8 @@ def promotion_gate(
 ) -> GateDecision:
     """Better than the champion and the ABC rule at the gate's capacity, calibrated, not beaten
     by the logistic baseline beyond the noise, fair. A required check not evaluated blocks."""
-    key = f"precision_at_{round(gate.capacity * 100)}pct"
+    capacity = gate.capacity
+    key = metric_name("precision", capacity)
     ours = metrics[key]
     if champion.metrics is not None:
         beats_champion: bool | None = ours > champion.metrics[key]
@@ -124,7 +128,7 @@ def promotion_gate(
     checks = [
         GateCheck(
             "beats_abc",
-            f"Précision à {gate.capacity:.0%} supérieure à la règle ABC",
+            f"Précision à {french.percent(capacity)} supérieure à la règle ABC",
             ours > abc_metrics[key],
             f"{ours:.4f} contre {abc_metrics[key]:.4f}",
         ),
@@ -153,7 +157,9 @@ def promotion_gate(
     return GateDecision(promoted=all(c.passed is True for c in required), checks=checks)
 
 
-def compare_with_champion(name: str, test: pd.DataFrame, capacities: list[float]) -> ChampionComparison:
+def compare_with_champion(
+    name: str, test: pd.DataFrame, capacities: tuple[float, ...], operating: float
+) -> ChampionComparison:
     """The current champion's figures on the candidate's test fold, or why there are none."""
     client = MlflowClient()
     try:
@@ -166,7 +172,7 @@ def compare_with_champion(name: str, test: pd.DataFrame, capacities: list[float]
     except Exception as error:  # a champion that cannot score this fold cannot be beaten on it
         detail = f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
         return ChampionComparison("unscorable", detail)
-    metrics = evaluate(test, risk, capacities).metrics
+    metrics = evaluate(test, risk, capacities, operating).metrics
     return ChampionComparison("compared", f"champion : version {version.version}", metrics)
 
 
@@ -212,11 +218,17 @@ def log_training(
     config_json = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
     champion = (
-        compare_with_champion(config.registered_model, result.test, config.capacities)
+        compare_with_champion(
+            config.registered_model, result.test, config.reported_capacities, result.operating_point.high
+        )
         if register
         else ChampionComparison("not_registered", "modèle non enregistré")
     )
-    review = fairness(result.test, result.evaluations["model"].probability) if fairness is not None else None
+    review = (
+        fairness(result.test, result.evaluations["model"].probability, result.operating_point)
+        if fairness is not None
+        else None
+    )
     gate = promotion_gate(
         result.evaluations["model"].metrics,
         result.evaluations["abc_rule"].metrics,
@@ -230,7 +242,7 @@ def log_training(
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
-        _log_provenance(features.metadata, config, config_hash, champion)
+        _log_provenance(features.metadata, result.operating_point, config_hash, champion)
         _log_evaluation(result, features.metadata, config_json, gate, folder)
         version = _log_model(result, config, folder, register=register)
         label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
@@ -246,9 +258,10 @@ def log_training(
 
 
 def _log_provenance(
-    metadata: FeatureMetadata, config: TrainConfig, config_hash: str, champion: ChampionComparison
+    metadata: FeatureMetadata, point: OperatingPoint, config_hash: str, champion: ChampionComparison
 ) -> None:
-    """Tags that trace the run to its code, data and configs; the feature metadata scoring will reuse."""
+    """Tags that trace the run to its code, data and configs; the feature metadata and the
+    operating point every later stage reuses."""
     mlflow.set_tags(
         {
             "git_commit": code_version(),
@@ -259,6 +272,7 @@ def _log_provenance(
         }
     )
     mlflow.log_dict(metadata.as_dict(), FEATURE_METADATA_ARTIFACT)
+    mlflow.log_dict(point.model_dump(mode="json"), OPERATING_POINT_ARTIFACT)
 
 
 def _log_evaluation(
@@ -343,7 +357,8 @@ def _log_model_card(
         synthetic=config.synthetic_data,
         fairness=tuple(review.summary_lines()) if review is not None else (),
     )
-    paths = write_model_card(result, card, features.metadata, folder / "card")
+    shown = reported_metrics(config.capacities, result.operating_point.high)
+    paths = write_model_card(result, card, features.metadata, shown, folder / "card")
     for path in paths:
         mlflow.log_artifact(str(path), "model_card")
     return paths

@@ -359,7 +359,7 @@ def train(
         tracked = log_training(
             result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
         )
-    console.print(render_training(result, tracked))
+    console.print(render_training(result, tracked, train_config.capacities))
 
 
 @app.command()
@@ -369,9 +369,15 @@ def score(
     out: Annotated[Path, typer.Option(help="Folder for the score file and its metadata.")],
     model: Annotated[str, typer.Option(help="Registry alias or version number.")] = "champion",
     model_name: Annotated[str, typer.Option(help="Registered model name.")] = DEFAULT_MODEL_NAME,
-    high: Annotated[float, typer.Option(help="Share of pupils in the high tier.")] = 0.10,
-    medium: Annotated[float, typer.Option(help="Share in the medium tier (the next band).")] = 0.20,
-    per_school: Annotated[bool, typer.Option(help="Tiers within each school rather than overall.")] = False,
+    high: Annotated[
+        str | None, typer.Option(help="Share in the high tier, 15% or 0.15 (default: the model's operating point).")
+    ] = None,
+    medium: Annotated[
+        str | None, typer.Option(help="Share in the medium tier, the next band (default: the model's).")
+    ] = None,
+    per_school: Annotated[
+        bool | None, typer.Option(help="Tiers within each school, or overall (default: the model's).")
+    ] = None,
     format: Annotated[Literal["parquet", "csv"], typer.Option("--format", help="Score file format.")] = "parquet",
 ) -> None:
     """Score every pupil enrolled on D: calibrated risk, capacity tier, reasons for high and medium tiers."""
@@ -381,17 +387,23 @@ def score(
     from serving.batch import TierConfig, export_scores, score_to_history, top_of_batch
 
     settings = get_settings()
-    tier_config = TierConfig(high=high, medium=medium, scope="school" if per_school else "overall")
     use_tracking_store(settings.data_dir)
     with console.status(f"Loading {model_name}@{model}..."):
         loaded = load_registered(model_name, model)
+    point = loaded.operating_point.override(
+        high=None if high is None else _parse_share(high),
+        medium=None if medium is None else _parse_share(medium),
+        scope=None if per_school is None else ("school" if per_school else "overall"),
+    )
+    tier_config = TierConfig.of(point)
     with console.status(f"Building features as of {as_of} and scoring..."):
         kept, summary = score_to_history(
             data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=settings.data_dir / "score_history"
         )
         path = export_scores(kept, summary, out, fmt=format)
     meta = summary.metadata()
-    console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to {_bold(path)}.")
+    console.print(f"{meta.rows:,} pupils scored with {loaded.label}: {meta.tiers}. Written to {_bold(path)}.")
+    console.print(f"  {point.describe_fr()}", markup=False, highlight=False)
     for row in top_of_batch(pq.read_table(kept, filters=[("tier", "=", "high")])):
         console.print(
             f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
@@ -411,7 +423,7 @@ def audit(
         str, typer.Option(help="Registered model name (when --model is not a URI).")
     ] = DEFAULT_MODEL_NAME,
     capacity: Annotated[
-        str | None, typer.Option(help="Share of pupils flagged, the operating point: 10% or 0.1.")
+        str | None, typer.Option(help="Share of pupils flagged, 15% or 0.15 (default: the model's operating point).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
     out: Annotated[
