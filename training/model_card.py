@@ -18,6 +18,7 @@ from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
 from models.metrics import Interval, capacity_of, metric_name
+from training.gate import GateDecision, gap_label, gap_figures
 from training.train import TrainingResult
 
 ROWS_FR = {
@@ -51,30 +52,17 @@ class CardContext:
     code_version: str
     data_hash: str
     config_hash: str
-    gate: dict[str, Any]
+    gate: GateDecision
     synthetic: bool
     #: The fairness audit's summary sentences (empty: no audit with this version).
     fairness: tuple[str, ...] = ()
-
-
-def _gap_label(metric: str) -> str:
-    capacity = capacity_of(metric)
-    return "ROC AUC" if capacity is None else f"précision à {french.percent(capacity[1])}"
-
-
-def gap_figures(gaps: dict[str, Interval]) -> str:
-    """``ROC AUC +0,001 [-0,002 ; +0,004] ; précision à 10 % ...``: the card's and the gate's."""
-    return " ; ".join(
-        f"{_gap_label(name)} {french.signed(g.value, 3)} [{french.signed(g.lower, 3)} ; {french.signed(g.upper, 3)}]"
-        for name, g in gaps.items()
-    )
 
 
 def versus_logistic(gaps: dict[str, Interval]) -> str | None:
     """The card's sentence: is the model better than the logistic baseline, beyond the noise?"""
     if not gaps:
         return None
-    labels = {name: _gap_label(name) for name in gaps}
+    labels = {name: gap_label(name) for name in gaps}
     figures = gap_figures(gaps)
     better = [labels[name] for name, g in gaps.items() if g.lower > 0]
     worse = [labels[name] for name, g in gaps.items() if g.upper < 0]
