@@ -10,20 +10,20 @@ Default store: a SQLite database and an artifact folder under the data directory
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from pydantic import BaseModel, ConfigDict
 
 from features.ingest import ContractError
 from features.signals import FeatureMetadata, FeatureOutput, Purpose, build_features, parse_metadata
@@ -173,6 +173,24 @@ def _registered_versions(client: MlflowClient, name: str) -> str:
     return f"its versions: {', '.join(described)}"
 
 
+#: The run artifact holding the as-of dates of a version's folds.
+TRAINING_SPLIT_ARTIFACT = "training_split.json"
+
+
+class TrainingSplit(BaseModel):
+    """The as-of dates of a run's folds: written by training, read back by monitoring (its
+    reference snapshots are the training dates), version-checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: Literal[1] = 1
+    train: tuple[date, ...]
+    valid: tuple[date, ...]
+    test: tuple[date, ...]
+
+    def describe(self) -> dict[str, list[str]]:
+        return {name: [d.isoformat() for d in getattr(self, name)] for name in ("train", "valid", "test")}
+
+
 @dataclass(frozen=True)
 class TrainingRecord:
     """What a version's training run says about itself: its folds' as-of dates and its test-fold
@@ -183,11 +201,13 @@ class TrainingRecord:
 
 
 def training_record(run_id: str) -> TrainingRecord:
+    """The version's split (its typed artifact, never a parameter parsed back) and test figures."""
     run = MlflowClient().get_run(run_id)
-    folds = {}
-    for fold in ("train", "valid", "test"):
-        raw = run.data.params.get(f"split.{fold}", "[]")
-        folds[fold] = [date.fromisoformat(str(d)) for d in ast.literal_eval(raw)]
+    values = _run_artifact(run_id, TRAINING_SPLIT_ARTIFACT)
+    if not isinstance(values, dict) or values.get("version") != 1:
+        raise ContractError(f"run {run_id}/{TRAINING_SPLIT_ARTIFACT}: unknown version; retrain with this Vigie.")
+    split = TrainingSplit.model_validate(values)
+    folds = {fold: list(getattr(split, fold)) for fold in ("train", "valid", "test")}
     prefix = "test.model."
     metrics = {k.removeprefix(prefix): float(v) for k, v in run.data.metrics.items() if k.startswith(prefix)}
     return TrainingRecord(folds, metrics)

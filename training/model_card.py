@@ -18,7 +18,7 @@ from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
 from models.metrics import Interval, capacity_of, metric_name
-from training.gate import GateDecision, gap_label, gap_figures
+from training.gate import GateDecision, gap_figures, gap_label
 from training.train import TrainingResult
 
 ROWS_FR = {

@@ -29,7 +29,13 @@ from models.matrix import model_input
 from models.metrics import reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
-from models.registry import CHAMPION, FEATURE_METADATA_ARTIFACT, experiment_id, use_tracking_store
+from models.registry import (
+    CHAMPION,
+    FEATURE_METADATA_ARTIFACT,
+    TRAINING_SPLIT_ARTIFACT,
+    experiment_id,
+    use_tracking_store,
+)
 from training.config import TrainConfig
 from training.gate import GATE_ARTIFACT, ChampionComparison, FairnessOutcome, GateDecision, promotion_gate
 from training.model_card import CardContext, write_model_card
@@ -203,6 +209,7 @@ def _log_evaluation(
         bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
         mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
+    mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
     mlflow.log_dict(json.loads(config_json), "train_config.json")
     mlflow.log_dict(gate.model_dump(mode="json"), GATE_ARTIFACT)

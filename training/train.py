@@ -31,8 +31,9 @@ from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
 from models.operating_point import OperatingPoint
+from models.registry import TrainingSplit
 from training.config import TrainConfig
-from training.splits import TemporalSplit, temporal_split
+from training.splits import temporal_split
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Evaluation:
 
 @dataclass
 class TrainingResult:
-    split: TemporalSplit
+    split: TrainingSplit
     model: DropoutRiskModel
     params: dict[str, Any]
     evaluations: dict[str, Evaluation]  # "model", "abc_rule", "logistic"
