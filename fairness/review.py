@@ -26,6 +26,7 @@ from features.ingest import ContractError
 from features.school import SNAPSHOT_KEY
 from features.signals import AUDIT_TABLE
 from models.operating_point import OperatingPoint
+from models.paths import Paths
 from models.registry import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def audit_extract(
 ) -> FairnessReview:
     """Features of a validated extract at ``as_of``, built with the model's own feature config
     (its horizon gives the labels, which need that horizon closed), scored by the model."""
-    folder = work_dir / "audits" / f"features-{as_of.isoformat()}"
+    folder = Paths(work_dir).audit_features(as_of)
     built = model.build_features(extract, folder, [as_of])
     frame = pd.read_parquet(built.features)
     context = ReviewContext(model.label, [as_of.isoformat()], built.metadata.input_hash, synthetic)

@@ -31,6 +31,7 @@ from models import DEFAULT_MODEL_NAME
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint, parse_operating_point
+from models.paths import Paths
 
 CHAMPION = "champion"
 #: The run artifact holding the feature metadata a version was trained on.
@@ -43,7 +44,7 @@ def use_tracking_store(data_dir: Path) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in logs and terminals
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
-        store = (data_dir / "mlflow").resolve()
+        store = Paths(data_dir).mlflow.resolve()
         store.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{store / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
@@ -58,7 +59,7 @@ def experiment_id(name: str, data_dir: Path) -> str:
         return str(found.experiment_id)
     location = None
     if mlflow.get_tracking_uri().startswith("sqlite:"):
-        location = (data_dir / "mlflow" / "artifacts").resolve().as_uri()
+        location = (Paths(data_dir).mlflow / "artifacts").resolve().as_uri()
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 

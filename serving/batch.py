@@ -27,6 +27,7 @@ from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
 from models.operating_point import OperatingPoint
+from models.paths import Paths
 from models.reasons import LevelMeans, ReasonColumns, reason_columns
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
@@ -416,7 +417,7 @@ def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
 def score_extract(extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path) -> ScoreBatch:
     """Features of a validated extract at ``as_of``, built as the model's own were (its feature
     config, DuckDB), model inputs only; then :func:`score_frame`."""
-    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
+    folder = Paths(work_dir).scoring_features(as_of)
     built = model.build_features(extract, folder, [as_of], purpose="scoring")
     return score_frame(pd.read_parquet(built.features), model.estimator, model.label, config)
 
@@ -428,7 +429,7 @@ def score_to_history(
     history: batch file, model inputs and metadata, written chunk by chunk
     (:func:`score_chunks`), so memory holds one chunk of features, not the batch (national
     scale). The features are built as the model's own were (its feature config, DuckDB)."""
-    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
+    folder = Paths(work_dir).scoring_features(as_of)
     built = model.build_features(extract, folder, [as_of], purpose="scoring")
     path = history_file(history, as_of, model.label)
     inputs_file(path).parent.mkdir(parents=True, exist_ok=True)

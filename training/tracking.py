@@ -28,6 +28,7 @@ from features.signals import FeatureMetadata, code_version
 from models.matrix import model_input
 from models.metrics import reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
+from models.paths import Paths
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
 from models.registry import (
     CHAMPION,
@@ -154,7 +155,7 @@ def log_training(
         fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
             _update_registry(config.registered_model, version, gate, review, card_paths[0])
-        kept = data_dir / "model_cards" / f"{config.registered_model}-v{version or run.info.run_id}"
+        kept = Paths(data_dir).model_cards(config.registered_model, version or run.info.run_id)
         cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
     return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
 

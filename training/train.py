@@ -31,6 +31,7 @@ from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
 from models.operating_point import OperatingPoint
+from models.paths import Paths
 from models.registry import TrainingSplit
 from training.config import TrainConfig
 from training.splits import temporal_split
@@ -83,7 +84,7 @@ def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> Feature
     elif (data / "validation_report.json").exists():
         features = config.features or FeatureConfig.model_validate({"schedule": {"from_year": 2000}})
         data_hash = input_hash(data)
-        folder = work_dir / "features" / f"{features.digest()}-{data_hash}"
+        folder = Paths(work_dir).feature_cache / f"{features.digest()}-{data_hash}"
         if not _cache_matches(folder, features.digest(), data_hash):
             log.info("building features of %s into %s", data, folder)
             build_features(data, folder, features)

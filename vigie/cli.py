@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from features import french
 from models import DEFAULT_MODEL_NAME
+from models.paths import Paths
 from serving.api import Role, issue_token
 from vigie.settings import VigieSettings, get_settings
 
@@ -89,7 +90,7 @@ def _said(error: BaseException) -> str:
 
 def _record(error: BaseException, *, expected: bool) -> Path:
     """Append the failure (with its traceback when unexpected) to the data folder's log file."""
-    path = get_settings().data_dir / "logs" / "vigie.log"
+    path = Paths(get_settings().data_dir).log_file
     path.parent.mkdir(parents=True, exist_ok=True)
     detail = str(error) if expected else "".join(traceback.format_exception(error))
     with path.open("a", encoding="utf-8") as handle:
@@ -398,7 +399,7 @@ def score(
     tier_config = TierConfig.of(point)
     with console.status(f"Building features as of {as_of} and scoring..."):
         kept, summary = score_to_history(
-            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=settings.data_dir / "score_history"
+            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=Paths(settings.data_dir).score_history
         )
         path = export_scores(kept, summary, out, fmt=format)
     meta = summary.metadata()
@@ -446,7 +447,7 @@ def audit(
         loaded = load_registered(name, reference)
     with console.status(f"Building features as of {as_of}, scoring, auditing..."):
         review = audit_extract(data, as_of, loaded, audit_config, work_dir=settings.data_dir, synthetic=synthetic_data)
-        folder = out or settings.data_dir / "fairness" / f"{name}-v{loaded.version}-{as_of.isoformat()}"
+        folder = out or Paths(settings.data_dir).fairness_report(name, loaded.version, as_of)
         paths = review.write(folder)
         where = log_review(paths, review, name, loaded.version)
     for line in review.summary_lines():
@@ -496,7 +497,8 @@ def monitor(
     with console.status(f"Loading {name}@{reference}..."):
         loaded = load_registered(name, reference)
         record = training_record(loaded.run_id)
-    history = settings.data_dir / "score_history"
+    layout = Paths(settings.data_dir)
+    history = layout.score_history
 
     def batch_at(day: date) -> ScoredBatch:
         scores, inputs = read_history_batch(history, day, loaded.label)
@@ -504,16 +506,16 @@ def monitor(
 
     current = batch_at(as_of)
     past = [batch_at(day) for day in history_dates(history, loaded.label) if day < as_of]
-    (settings.data_dir / "monitoring").mkdir(parents=True, exist_ok=True)
+    layout.monitoring.mkdir(parents=True, exist_ok=True)
     with (
         console.status("Comparing with the training snapshots, checking known outcomes..."),
-        tempfile.TemporaryDirectory(dir=settings.data_dir / "monitoring", prefix=".work-") as work,
+        tempfile.TemporaryDirectory(dir=layout.monitoring, prefix=".work-") as work,
     ):  # the rebuilt snapshots hold audit attributes: gone when the command ends
         result = monitor_extract(data, loaded, record, current, past, monitoring_config, review_config,
                                  work_dir=Path(work))  # fmt: skip
-        folder = out or settings.data_dir / "monitoring" / f"as_of={as_of.isoformat()}"
+        folder = out or layout.monitoring_report(as_of)
         paths = write_monitoring(result, folder)
-        append_monitoring_history(result, settings.data_dir / "monitoring")
+        append_monitoring_history(result, layout.monitoring)
         where = log_monitoring(result, paths, name, loaded.version)
     drift = result.drift
     # the verdict's channel (cron, Airflow, reviewers) speaks French, like its alerts
@@ -683,7 +685,7 @@ def followup_seed_demo(
     store, settings = _plan_store()
     use_tracking_store(settings.data_dir)
     loaded = load_registered(*parse_model_reference(model, DEFAULT_MODEL_NAME))
-    count = seed_demo_plans(store, settings.data_dir / "score_history", loaded.label, school)
+    count = seed_demo_plans(store, Paths(settings.data_dir).score_history, loaded.label, school)
     console.print(f"{count} demo follow-up plans written for school {school}.")
 
 
@@ -703,8 +705,8 @@ def followup_report_command(
     if outcomes_file is None:
         raise ContractError(f"{data}: table 'outcomes' missing; the report compares dropout with and without a plan.")
     outcomes, _ = read_table(outcomes_file)
-    report = followup_report(year, settings.data_dir / "score_history", store, outcomes)
-    paths = write_followup_report(report, out or settings.data_dir / "followup")
+    report = followup_report(year, Paths(settings.data_dir).score_history, store, outcomes)
+    paths = write_followup_report(report, out or Paths(settings.data_dir).followup)
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(f"Rapport : {_bold(paths[0])} (JSON à côté).")
