@@ -4,7 +4,7 @@ of a snapshot and the default label horizon. Defined here once; everything else 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Final, Literal
 
 #: The risk tiers of a batch, most at risk first.
@@ -21,6 +21,11 @@ DEFAULT_HORIZON_DAYS: Final = 365
 def school_year_start(school_year: int) -> date:
     """1 September of ``school_year`` (2024 -> 2024-09-01, the start of 2024-2025)."""
     return date(school_year, *SCHOOL_YEAR_START)
+
+
+def school_year_end(school_year: int) -> date:
+    """The last day of ``school_year`` (2024 -> 2025-08-31)."""
+    return school_year_start(school_year + 1) - timedelta(days=1)
 
 
 def school_year_of(day: date) -> int:

@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from scipy.stats import binomtest
 
 from features import french
+from features.school import school_year_end, school_year_start
 from serving.api.plans import ACTIONS, PlanStore
 from serving.batch import read_batch_metadata, read_history_batch
 
@@ -200,7 +201,7 @@ def parse_school_year(text: str) -> tuple[str, date, date]:
         raise ValueError(f"--year {text!r}: expected a school year such as 2024-2025") from None
     if end != start + 1:
         raise ValueError(f"--year {text!r}: expected two consecutive years, such as 2024-2025")
-    return text, date(start, 9, 1), date(end, 8, 31)
+    return text, school_year_start(start), school_year_end(start)
 
 
 def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame, list[ScoredBatch]]:

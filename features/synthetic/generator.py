@@ -16,6 +16,7 @@ from faker import Faker
 
 from features.ingest import contract as c
 from features.ingest import french_holidays, school_days
+from features.school import school_year_start
 from features.synthetic.events import Timeline, YearEvents, draw_year
 from features.synthetic.population import (
     KIND_COLLEGE,
@@ -161,7 +162,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
     for year in years:
         state = sim.step(year)
         holidays = french_holidays(year)
-        days = school_days(date(year, 9, 1), date(year + 1, 9, 1), holidays)
+        days = school_days(school_year_start(year), school_year_start(year + 1), holidays)
         timeline = Timeline.build(days, _month_starts(year))
         bias = _recording_bias(config, year, state, pupils, schools)
         events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias,
