@@ -187,6 +187,7 @@ def synth(
     jobs: Annotated[int, typer.Option(help="Worker processes for the partitions.")] = 1,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
+    from features.school import DEFAULT_HORIZON_DAYS
     from features.synthetic import SynthConfig, synthesise, synthesise_partitioned
 
     first, last = _parse_years(years)
@@ -226,7 +227,7 @@ def synth(
     for table, rows in sorted(summary.rows.items()):
         console.print(f"  {table}: {rows:,} rows")
     rates = ", ".join(f"{y}: {r:.2%}" for y, r in summary.positive_rate.items())
-    console.print(f"  dropout within 12 months of 15 December: {rates or 'no closed horizon'}")
+    console.print(f"  dropout within {DEFAULT_HORIZON_DAYS} days of 15 December: {rates or 'no closed horizon'}")
 
 
 @app.command()
