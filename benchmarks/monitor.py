@@ -92,7 +92,7 @@ def main() -> None:
             drift, schools, groups, snapshot = compare(reference, current, features, config)
             compared = time.perf_counter() - started
             result = MonitoringResult(current_day, model.label, dates, drift, schools, groups, None, "—", [],
-                                      snapshot, config)  # fmt: skip
+                                      snapshot, config, model.operating_point)  # fmt: skip
             started = time.perf_counter()
             write_monitoring(result, root / "report")
             written = time.perf_counter() - started
@@ -101,7 +101,7 @@ def main() -> None:
             labelled = reference.frame[reference.frame["label"].notna()]
             started = time.perf_counter()
             bootstrap(labelled["label"].to_numpy(dtype=int), labelled["risk"].to_numpy(),
-                      labelled["pupil_id"].to_numpy(), config.outcomes)  # fmt: skip
+                      labelled["pupil_id"].to_numpy(), config.outcomes, model.operating_point.high)  # fmt: skip
             outcomes_seconds = time.perf_counter() - started
         print(
             json.dumps(

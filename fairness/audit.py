@@ -23,6 +23,7 @@ from fairness.config import FairnessConfig
 from fairness.groups import attribute_label
 from features import french
 from models.metrics import expected_calibration_error, reliability_curve, top_k_mask
+from models.operating_point import DEFAULT_HIGH_SHARE
 
 SUPPRESSED = french.SUPPRESSED
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
@@ -256,6 +257,7 @@ def _bootstrap(
     as_of: np.ndarray,
     pupils: np.ndarray,
     config: FairnessConfig,
+    capacity: float,
 ) -> list[np.ndarray]:
     """samples x groups x metrics for each attribute.
 
@@ -269,7 +271,7 @@ def _bootstrap(
     for b, drawn in enumerate(samples):
         rows = drawn[np.argsort(risk[drawn], kind="stable")]
         y_s, risk_s = y[rows], risk[rows]
-        cut = top_k_mask(risk_s, config.capacity, as_of[rows], pupils=in_id_order[rows])
+        cut = top_k_mask(risk_s, capacity, as_of[rows], pupils=in_id_order[rows])
         for f, boot in zip(figures, boots, strict=True):
             boot[b] = _per_group(y_s, risk_s, cut, f.codes[rows], len(f.order))
     return boots
@@ -324,15 +326,18 @@ def audit_predictions(
     groups: pd.DataFrame,
     config: FairnessConfig,
 ) -> AuditResult:
-    """Flag the top ``config.capacity`` at each as-of date, then compare the groups of every column."""
+    """Flag the top ``config.capacity`` at each as-of date (a model's audit fills it in from its
+    operating point, :meth:`FairnessConfig.at`; empty, the default high share), then compare the
+    groups of every column."""
+    capacity = config.capacity if config.capacity is not None else DEFAULT_HIGH_SHARE
     y = np.asarray(y, dtype=int)
     risk = np.asarray(risk, dtype=float)
     as_of, pupils = np.asarray(as_of), np.asarray(pupils)
-    flagged = top_k_mask(risk, config.capacity, as_of, pupils=pupils)
+    flagged = top_k_mask(risk, capacity, as_of, pupils=pupils)
     figures = [_point_figures(str(a), groups[a], y, risk, flagged) for a in groups.columns]
-    boots = _bootstrap(figures, y, risk, as_of, pupils, config)
+    boots = _bootstrap(figures, y, risk, as_of, pupils, config, capacity)
     return AuditResult(
-        config.capacity,
+        capacity,
         len(y),
         int(y.sum()),
         int(pd.Series(pupils).nunique()),

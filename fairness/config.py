@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fairness.groups import AttributeId
 from features import french
 from features.configfile import load_config_file
+from models.operating_point import OperatingPoint
 
 
 class _Strict(BaseModel):
@@ -37,8 +38,9 @@ class GateThresholds(_Strict):
 
 class FairnessConfig(_Strict):
     version: Literal[1] = 1
-    #: The operating point: the top share of pupils flagged at each as-of date (the high tier).
-    capacity: float = Field(default=0.10, gt=0, lt=1)
+    #: The share of pupils flagged at each as-of date. Empty: the model's operating point (its
+    #: high tier); set, an explicit override of it, recorded in the report.
+    capacity: float | None = Field(default=None, gt=0, lt=1)
     n_boot: int = Field(default=200, ge=20)
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     #: Cells resting on fewer pupils are withheld, so that no pupil can be singled out.
@@ -55,6 +57,12 @@ class FairnessConfig(_Strict):
     #: Compare with Fairlearn's ThresholdOptimizer in the report. Never used for scoring: it
     #: would need the sensitive attribute of every pupil at scoring time.
     mitigation: bool = True
+
+    def at(self, point: OperatingPoint) -> tuple[FairnessConfig, OperatingPoint]:
+        """This audit at a model's operating point: the config with its capacity filled in, and
+        the point audited (``capacity`` set overrides the point's high share, and says so)."""
+        audited = point.override(high=self.capacity)
+        return self.model_copy(update={"capacity": audited.high}), audited
 
 
 def load_fairness_config(path: Path | None, overrides: dict[str, Any] | None = None) -> FairnessConfig:

@@ -35,8 +35,8 @@ METRIC_FR = {
     "observed_expected": "Décrochages observés pour 100 attendus",
 }
 METRIC_HELP = {
-    "base_rate": "part des élèves du groupe qui ont effectivement décroché dans les 12 mois.",
-    "selection_rate": "part des élèves du groupe placés dans le niveau « élevé » (les k % les plus à risque).",
+    "base_rate": "part des élèves du groupe qui ont effectivement décroché {within}.",
+    "selection_rate": "part des élèves du groupe placés dans le niveau « élevé » ({high_group}).",
     "tpr": "parmi les élèves qui ont décroché, part de ceux que l'outil avait signalés.",
     "fpr": "parmi les élèves qui n'ont pas décroché, part de ceux que l'outil a signalés quand même.",
     "precision": "parmi les élèves signalés, part de ceux qui ont effectivement décroché.",
@@ -183,13 +183,20 @@ def _tradeoff_figure(review: FairnessReview) -> str | None:
     return _png(fig)
 
 
+def _help(text: str, review: FairnessReview) -> str:
+    """A glossary entry at the audited operating point (its horizon and capacity)."""
+    point = review.operating_point
+    return text.replace("{within}", point.within_fr()).replace("{high_group}", point.high_group_fr())
+
+
 def summary_lines(review: FairnessReview) -> list[str]:
     """The audit in a few sentences, fit for the model card."""
     audit = review.audit
     lines = [
         f"Audit d'équité sur {french.integer(audit.pupils)} élèves ({french.integer(audit.n)} instantanés, "
         f"{french.integer(audit.positives)} décrochages), au point de fonctionnement "
-        f"« {_fr(audit.capacity, 0)} des élèves signalés à chaque date ».",
+        f"« {_fr(audit.capacity, 0)} des élèves signalés à chaque date », décrochage "
+        f"{review.operating_point.within_fr()}.",
         "Contrôle d'équité : " + ("réussi" if review.passed else "échoué") + f" — {review.detail}.",
     ]
     if audit.alerts:
@@ -239,7 +246,7 @@ def write_report(review: FairnessReview, folder: Path) -> list[Path]:
         config=review.config,
         summary=summary_lines(review),
         metric_names=[METRIC_FR[m] for m in METRICS],
-        metric_help=[(METRIC_FR[m], text) for m, text in METRIC_HELP.items()],
+        metric_help=[(METRIC_FR[m], _help(text, review)) for m, text in METRIC_HELP.items()],
         attributes=attributes,
         disparity_figure=_disparity_figure(review),
         tradeoff_figure=_tradeoff_figure(review),
@@ -247,6 +254,7 @@ def write_report(review: FairnessReview, folder: Path) -> list[Path]:
         mitigated=attribute_label(review.mitigation.attribute) if review.mitigation else None,
         judged_attributes=[attribute_label(a) for a in review.config.gate.attributes],
         fr=_fr,
+        point=review.operating_point,
     )
     paths = [folder / "fairness_report.html", folder / "fairness_report.json"]
     paths[0].write_text(html, encoding="utf-8")

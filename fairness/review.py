@@ -23,12 +23,14 @@ from fairness.groups import audit_groups
 from fairness.mitigation import MitigationResult, compare_mitigations
 from fairness.report import summary_lines, write_report
 from features.ingest import ContractError
-from features.signals import AUDIT_TABLE, build_features
-from models.matrix import feature_matrix
+from features.school import SNAPSHOT_KEY
+from features.signals import AUDIT_TABLE
+from models.operating_point import OperatingPoint
+from models.paths import Paths
 from models.registry import LoadedModel
 
 log = logging.getLogger(__name__)
-KEYS = ["pupil_id", "as_of"]
+KEYS = list(SNAPSHOT_KEY)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class FairnessReview:
     mitigation: MitigationResult | None
     context: ReviewContext
     config: FairnessConfig
+    #: The operating point audited: the model's, with ``--capacity`` recorded as an override.
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     @property
     def passed(self) -> bool:
@@ -74,6 +78,7 @@ class FairnessReview:
             "synthetic_data": self.context.synthetic,
             "generated_at": self.context.generated_at.isoformat(timespec="seconds"),
             "config": self.config.model_dump(mode="json"),
+            "operating_point": self.operating_point.model_dump(mode="json"),
             "gate": {"passed": self.verdict.passed, "judged": self.verdict.judged, "breaches": self.verdict.breaches},
             "audit": self.audit.as_dict(),
             "mitigation": self.mitigation.as_dict() if self.mitigation else None,
@@ -104,9 +109,16 @@ def _mitigated_attribute(result: AuditResult, config: FairnessConfig) -> str | N
 
 
 def review_snapshots(
-    snapshots: pd.DataFrame, risk: np.ndarray, audit: pd.DataFrame, config: FairnessConfig, context: ReviewContext
+    snapshots: pd.DataFrame,
+    risk: np.ndarray,
+    audit: pd.DataFrame,
+    config: FairnessConfig,
+    context: ReviewContext,
+    point: OperatingPoint | None = None,
 ) -> FairnessReview:
-    """Audit labelled snapshots (pupil_id, as_of, label, track) scored with ``risk``."""
+    """Audit labelled snapshots (pupil_id, as_of, label, track) scored with ``risk``, at the
+    model's operating ``point`` (the default point when none is given)."""
+    config, audited = config.at(point or OperatingPoint())
     labelled = snapshots["label"].notna().to_numpy()
     if not labelled.all():
         raise ContractError(
@@ -125,18 +137,20 @@ def review_snapshots(
     if target is not None:
         mitigation = compare_mitigations(y, risk, as_of, pupils, groups[target], seed=config.seed)
     log.info("fairness audit: %s", verdict.detail)
-    return FairnessReview(result, verdict, mitigation, context, config)
+    return FairnessReview(result, verdict, mitigation, context, config, audited)
 
 
 def fold_audit_check(
     feature_folder: Path, config: FairnessConfig, *, data_hash: str, synthetic: bool
-) -> Callable[[pd.DataFrame, np.ndarray], FairnessReview]:
-    """The audit training runs on its test fold, reading the feature folder's audit table."""
+) -> Callable[[pd.DataFrame, np.ndarray, OperatingPoint], FairnessReview]:
+    """The audit training runs on its test fold, at the operating point it decided, reading the
+    feature folder's audit table."""
     audit = pd.read_parquet(feature_folder / AUDIT_TABLE)
 
-    def check(test: pd.DataFrame, risk: np.ndarray) -> FairnessReview:
+    def check(test: pd.DataFrame, risk: np.ndarray, point: OperatingPoint) -> FairnessReview:
         dates = sorted({str(d)[:10] for d in test["as_of"]})
-        return review_snapshots(test, risk, audit, config, ReviewContext("candidat", dates, data_hash, synthetic))
+        context = ReviewContext("candidat", dates, data_hash, synthetic)
+        return review_snapshots(test, risk, audit, config, context, point)
 
     return check
 
@@ -152,13 +166,12 @@ def audit_extract(
 ) -> FairnessReview:
     """Features of a validated extract at ``as_of``, built with the model's own feature config
     (its horizon gives the labels, which need that horizon closed), scored by the model."""
-    folder = work_dir / "audits" / f"features-{as_of.isoformat()}"
-    built = build_features(extract, folder, model.features.config.at([as_of]))
+    folder = Paths(work_dir).audit_features(as_of)
+    built = model.build_features(extract, folder, [as_of])
     frame = pd.read_parquet(built.features)
-    risk = model.estimator.predict_proba(feature_matrix(frame, list(model.estimator.feature_names_in_)))[:, 1]
     context = ReviewContext(model.label, [as_of.isoformat()], built.metadata.input_hash, synthetic)
     audit = pd.read_parquet(folder / AUDIT_TABLE)
-    return review_snapshots(frame, risk, audit, config, context)
+    return review_snapshots(frame, model.risk(frame), audit, config, context, model.operating_point)
 
 
 def log_review(paths: list[Path], review: FairnessReview, name: str, version: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
+from features.school import SNAPSHOT_KEY
+
 Family = Literal["attendance", "course", "behaviour", "trajectory"]
 #: How a reason's value is shown: a share of half-days, a count, a grade /20, a duration, a yes/no.
 Unit = Literal["pct", "count", "grade", "days", "years", "months", "flag", "share"]
@@ -397,7 +399,7 @@ FEATURES: tuple[Feature, ...] = tuple(
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 CATEGORICAL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categorical)
 #: Columns that key a snapshot row; never model inputs.
-KEY_COLUMNS = ("pupil_id", "as_of")
+KEY_COLUMNS = SNAPSHOT_KEY
 CONTEXT_COLUMNS = ("school_id", "school_year")
 LABEL_COLUMNS = ("label", "event_date")
 AUDIT_COLUMNS = ("sex", "scholarship", "disability_plan", "priority_education", "allophone")

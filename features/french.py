@@ -75,6 +75,19 @@ def days(values: Iterable[date | str]) -> str:
     return ", ".join(day(v) for v in values)
 
 
+#: Days in an average month: a horizon within ``_MONTH_SLACK`` days of whole months is said in months.
+_MONTH_DAYS = 365.25 / 12
+_MONTH_SLACK = 3
+
+
+def horizon(days: int) -> str:
+    """A label horizon as people say it: ``12 mois`` (365 days), ``6 mois`` (180), ``45 jours``."""
+    months = round(days / _MONTH_DAYS)
+    if months >= 1 and abs(days - months * _MONTH_DAYS) <= _MONTH_SLACK:
+        return f"{months} mois"
+    return f"{integer(days)} {plural(days, 'jour', 'jours')}"
+
+
 def plural(count: float, one: str, many: str) -> str:
     """French agreement: singular under 2 (``0 matière``, ``1 matière``, ``2 matières``)."""
     return one if abs(count) < 2 else many
@@ -89,4 +102,5 @@ JINJA_FILTERS: dict[str, Callable[..., str]] = {
     "day": day,
     "days": days,
     "moment": moment,
+    "horizon": horizon,
 }

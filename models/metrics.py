@@ -7,13 +7,45 @@ judged on the pupils it ranks in the top k% (overall, or within each school).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+CapacityMetric = Literal["precision", "recall"]
+
+
+def metric_name(kind: CapacityMetric, capacity: float, *, per_school: bool = False) -> str:
+    """The one spelling of a capacity metric: ``precision_at_15pct``, ``recall_at_10pct_per_school``."""
+    return f"{kind}_at_{round(capacity * 100)}pct" + ("_per_school" if per_school else "")
+
+
+def capacity_of(name: str) -> tuple[CapacityMetric, float, bool] | None:
+    """What :func:`metric_name` spelled (kind, capacity, per school), or None for another metric."""
+    for kind in ("precision", "recall"):
+        prefix = f"{kind}_at_"
+        if name.startswith(prefix):
+            tag = name.removeprefix(prefix)
+            per_school = tag.endswith("_per_school")
+            share = tag.removesuffix("_per_school").removesuffix("pct")
+            if share.isdigit():
+                return kind, int(share) / 100, per_school
+    return None
+
+
+def reported_metrics(capacities: Iterable[float], operating: float) -> list[str]:
+    """The metrics a training run reports, in the card's and the terminal's order: ranking,
+    precision at each capacity (recall and per-school precision too at the operating one), error."""
+    names = ["roc_auc", "pr_auc"]
+    for capacity in sorted({*capacities, operating}):
+        names.append(metric_name("precision", capacity))
+        if capacity == operating:
+            names += [metric_name("recall", capacity), metric_name("precision", capacity, per_school=True)]
+    return [*names, "brier", "ece"]
 
 
 def capacity_count(size: np.ndarray | int, share: float) -> np.ndarray:
@@ -89,7 +121,7 @@ def classification_metrics(
     probability: np.ndarray,
     *,
     pupils: np.ndarray,
-    capacities: tuple[float, ...] = (0.05, 0.1, 0.2),
+    capacities: tuple[float, ...],
     schools: np.ndarray | None = None,
 ) -> dict[str, float]:
     """ROC AUC, PR AUC, Brier, ECE, and precision/recall at each capacity (overall, per school)."""
@@ -104,18 +136,17 @@ def classification_metrics(
         "ece": expected_calibration_error(y, probability),
     }
     for capacity in capacities:
-        tag = f"{round(capacity * 100)}pct"
-        out[f"precision_at_{tag}"], out[f"recall_at_{tag}"] = precision_recall_at(
-            y, probability, capacity, pupils=pupils
-        )
+        overall = precision_recall_at(y, probability, capacity, pupils=pupils)
+        out[metric_name("precision", capacity)], out[metric_name("recall", capacity)] = overall
         if schools is not None:
             per_school = precision_recall_at(y, probability, capacity, schools, pupils=pupils)
-            out[f"precision_at_{tag}_per_school"], out[f"recall_at_{tag}_per_school"] = per_school
+            out[metric_name("precision", capacity, per_school=True)] = per_school[0]
+            out[metric_name("recall", capacity, per_school=True)] = per_school[1]
     return out
 
 
 def metrics_by_group(
-    frame: pd.DataFrame, probability: np.ndarray, by: str, *, capacities: tuple[float, ...] = (0.1,)
+    frame: pd.DataFrame, probability: np.ndarray, by: str, *, capacities: tuple[float, ...]
 ) -> pd.DataFrame:
     """classification_metrics within each value of column ``by`` (grade level, track...)."""
     rows = {}
@@ -129,7 +160,7 @@ def metrics_by_group(
     return pd.DataFrame(rows).T
 
 
-def lead_times(frame: pd.DataFrame, probability: np.ndarray, capacity: float = 0.1) -> pd.Series:
+def lead_times(frame: pd.DataFrame, probability: np.ndarray, capacity: float) -> pd.Series:
     """Days between a dropout pupil's first entry in the top ``capacity`` and the dropout.
 
     ``frame`` holds snapshots (pupil_id, as_of, event_date) over several as-of dates; each
@@ -217,12 +248,11 @@ class WeightedFigures:
         return gap / total if total else float("nan")
 
     def figures(self, weight: np.ndarray, capacity: float) -> dict[str, float]:
-        tag = f"{round(capacity * 100)}pct"
         precision, recall = self.precision_recall_at(weight, capacity)
         return {
             "roc_auc": self.roc_auc(weight),
-            f"precision_at_{tag}": precision,
-            f"recall_at_{tag}": recall,
+            metric_name("precision", capacity): precision,
+            metric_name("recall", capacity): recall,
             "ece": self.ece(weight),
         }
 
@@ -256,7 +286,7 @@ def compare_rankings(
 ) -> dict[str, Interval]:
     """``first`` minus ``second`` on the same rows — ROC AUC and precision at ``capacity`` —
     with paired bootstrap intervals (the same pupils drawn for both): is one model really better?"""
-    tag = f"precision_at_{round(capacity * 100)}pct"
+    tag = metric_name("precision", capacity)
     a, b = (WeightedFigures(y, score, pupils) for score in (first, second))
 
     def gaps(weight: np.ndarray) -> dict[str, float]:

@@ -10,22 +10,28 @@ Default store: a SQLite database and an artifact folder under the data directory
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
 import mlflow
+import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from pydantic import BaseModel, ConfigDict
 
 from features.ingest import ContractError
-from features.signals import FeatureMetadata, parse_metadata
+from features.signals import FeatureMetadata, FeatureOutput, Purpose, build_features, parse_metadata
 from models import DEFAULT_MODEL_NAME
 from models.estimator import DropoutRiskModel
+from models.matrix import feature_matrix
+from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint, parse_operating_point
+from models.paths import Paths
 
 CHAMPION = "champion"
 #: The run artifact holding the feature metadata a version was trained on.
@@ -38,7 +44,7 @@ def use_tracking_store(data_dir: Path) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in logs and terminals
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
-        store = (data_dir / "mlflow").resolve()
+        store = Paths(data_dir).mlflow.resolve()
         store.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{store / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
@@ -53,7 +59,7 @@ def experiment_id(name: str, data_dir: Path) -> str:
         return str(found.experiment_id)
     location = None
     if mlflow.get_tracking_uri().startswith("sqlite:"):
-        location = (data_dir / "mlflow" / "artifacts").resolve().as_uri()
+        location = (Paths(data_dir).mlflow / "artifacts").resolve().as_uri()
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 
@@ -73,32 +79,56 @@ def parse_model_reference(reference: str, default_name: str = DEFAULT_MODEL_NAME
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A registered version, ready to score: the estimator and the features it was trained on."""
+    """A registered version, ready to score: the estimator, the features it was trained on and
+    the operating point decided with it."""
 
     estimator: DropoutRiskModel
     name: str
     version: str
     run_id: str
     features: FeatureMetadata
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     @property
     def label(self) -> str:
         return f"{self.name}/{self.version}"
 
+    def build_features(
+        self, extract: Path, folder: Path, as_of: list[date], *, purpose: Purpose = "training"
+    ) -> FeatureOutput:
+        """Features of a validated extract at ``as_of``, built as this version's own were (its
+        feature config, so its horizon gives the labels): the one way scoring, audits and
+        monitoring turn fresh data into model inputs. Scoring (model inputs only) runs on DuckDB."""
+        config = self.features.config.at(as_of)
+        if purpose == "scoring":
+            config = config.model_copy(update={"engine": "duckdb"})
+        return build_features(extract, folder, config, purpose=purpose)
+
+    def risk(self, frame: pd.DataFrame) -> np.ndarray:
+        """The calibrated risk of each snapshot of ``frame`` (its features in any column order)."""
+        names = list(self.estimator.feature_names_in_)
+        return np.asarray(self.estimator.predict_proba(feature_matrix(frame, names))[:, 1])
+
+
+def _run_artifact(run_id: str, artifact: str) -> Any:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+        except (MlflowException, OSError):
+            raise ContractError(f"run {run_id} has no {artifact}: retrain the model with this Vigie.") from None
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+
 
 def feature_metadata_of_run(run_id: str) -> FeatureMetadata:
     """The feature metadata logged with a training run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=FEATURE_METADATA_ARTIFACT, dst_path=tmp
-            )
-        except (MlflowException, OSError):
-            raise ContractError(
-                f"run {run_id} has no {FEATURE_METADATA_ARTIFACT}: retrain the model with this Vigie."
-            ) from None
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    values = _run_artifact(run_id, FEATURE_METADATA_ARTIFACT)
     return parse_metadata(values, f"run {run_id}/{FEATURE_METADATA_ARTIFACT}")
+
+
+def operating_point_of_run(run_id: str) -> OperatingPoint:
+    """The operating point logged with a training run (version-checked)."""
+    values = _run_artifact(run_id, OPERATING_POINT_ARTIFACT)
+    return parse_operating_point(values, f"run {run_id}/{OPERATING_POINT_ARTIFACT}")
 
 
 class ModelNotFoundError(ValueError):
@@ -125,7 +155,8 @@ def load_registered(name: str, reference: str = CHAMPION) -> LoadedModel:
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
     estimator = pyfunc.unwrap_python_model().estimator
     run_id = str(version.run_id)
-    return LoadedModel(estimator, name, str(version.version), run_id, feature_metadata_of_run(run_id))
+    features = feature_metadata_of_run(run_id)
+    return LoadedModel(estimator, name, str(version.version), run_id, features, operating_point_of_run(run_id))
 
 
 def _registered_versions(client: MlflowClient, name: str) -> str:
@@ -143,6 +174,24 @@ def _registered_versions(client: MlflowClient, name: str) -> str:
     return f"its versions: {', '.join(described)}"
 
 
+#: The run artifact holding the as-of dates of a version's folds.
+TRAINING_SPLIT_ARTIFACT = "training_split.json"
+
+
+class TrainingSplit(BaseModel):
+    """The as-of dates of a run's folds: written by training, read back by monitoring (its
+    reference snapshots are the training dates), version-checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: Literal[1] = 1
+    train: tuple[date, ...]
+    valid: tuple[date, ...]
+    test: tuple[date, ...]
+
+    def describe(self) -> dict[str, list[str]]:
+        return {name: [d.isoformat() for d in getattr(self, name)] for name in ("train", "valid", "test")}
+
+
 @dataclass(frozen=True)
 class TrainingRecord:
     """What a version's training run says about itself: its folds' as-of dates and its test-fold
@@ -153,11 +202,13 @@ class TrainingRecord:
 
 
 def training_record(run_id: str) -> TrainingRecord:
+    """The version's split (its typed artifact, never a parameter parsed back) and test figures."""
     run = MlflowClient().get_run(run_id)
-    folds = {}
-    for fold in ("train", "valid", "test"):
-        raw = run.data.params.get(f"split.{fold}", "[]")
-        folds[fold] = [date.fromisoformat(str(d)) for d in ast.literal_eval(raw)]
+    values = _run_artifact(run_id, TRAINING_SPLIT_ARTIFACT)
+    if not isinstance(values, dict) or values.get("version") != 1:
+        raise ContractError(f"run {run_id}/{TRAINING_SPLIT_ARTIFACT}: unknown version; retrain with this Vigie.")
+    split = TrainingSplit.model_validate(values)
+    folds = {fold: list(getattr(split, fold)) for fold in ("train", "valid", "test")}
     prefix = "test.model."
     metrics = {k.removeprefix(prefix): float(v) for k, v in run.data.metrics.items() if k.startswith(prefix)}
     return TrainingRecord(folds, metrics)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from fairness.groups import attribute_label
 from features import french
+from models.metrics import metric_name
 from monitoring.config import MonitoringConfig
 from monitoring.drift import OverallDrift, SliceDrift
 from monitoring.outcomes import OutcomeCheck
@@ -96,15 +97,15 @@ def slice_alerts(alerting: list[SliceDrift], config: MonitoringConfig) -> list[A
 def outcome_alerts(check: OutcomeCheck, config: MonitoringConfig) -> list[Alert]:
     alerts = []
     settings = config.outcomes
-    tag = f"{round(settings.capacity * 100)}pct"
-    precision = check.figures.get(f"precision_at_{tag}")
-    reference = check.test_fold.get(f"precision_at_{tag}")
+    precision = check.figures.get(metric_name("precision", check.capacity))
+    reference = check.test_fold.get(metric_name("precision", check.capacity))
     if precision is not None and reference is not None:
         floor = reference * (1 - settings.max_precision_drop)
         if precision.upper < floor:
             alerts.append(Alert(
                 "precision_drop", "retrain", precision.value, floor,
-                f"{RETRAIN} : précision à {french.percent(settings.capacity)} de {french.number(precision.value, 3)} "
+                f"{RETRAIN} : précision à {check.operating_point.high_share_fr()} "
+                f"de {french.number(precision.value, 3)} "
                 f"[{french.number(precision.lower, 3)} ; {french.number(precision.upper, 3)}] contre "
                 f"{french.number(reference, 3)} au pli de test (plancher {french.number(floor, 3)}).",
             ))  # fmt: skip

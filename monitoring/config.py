@@ -81,7 +81,8 @@ class SliceSettings(_Strict):
 class OutcomeSettings(_Strict):
     """Performance once outcomes are known, against the version's own test-fold figures."""
 
-    capacity: float = Field(default=0.10, gt=0, lt=1)
+    #: Empty: the model's operating point (its high tier); set, an explicit override of it.
+    capacity: float | None = Field(default=None, gt=0, lt=1)
     #: Alert when the interval of precision at capacity lies wholly below the test-fold figure
     #: times (1 - this).
     max_precision_drop: float = Field(default=0.25, ge=0, lt=1)

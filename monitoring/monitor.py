@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from fairness.config import FairnessConfig
@@ -22,8 +21,9 @@ from fairness.groups import audit_groups
 from fairness.review import attach_audit
 from features import french
 from features.ingest import ContractError
-from features.signals import AUDIT_TABLE, build_features
-from models.matrix import feature_matrix
+from features.school import SNAPSHOT_KEY
+from features.signals import AUDIT_TABLE
+from models.operating_point import OperatingPoint
 from models.registry import LoadedModel, TrainingRecord
 from monitoring.alerts import Alert, drift_alerts, outcome_alerts, slice_alerts
 from monitoring.config import MonitoringConfig
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from evidently.core.report import Snapshot
 
 log = logging.getLogger(__name__)
-KEYS = ["pupil_id", "as_of"]
+KEYS = list(SNAPSHOT_KEY)
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class MonitoringResult:
     alerts: list[Alert]
     snapshot: Snapshot
     config: MonitoringConfig
+    #: The serving version's operating point: its horizon and the capacity of its tiers.
+    operating_point: OperatingPoint
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -86,25 +88,20 @@ def _groups(frame: pd.DataFrame, audit: pd.DataFrame) -> pd.DataFrame:
     return audit_groups(attach_audit(frame, audit), frame["track"].astype(str)).reset_index(drop=True)
 
 
-def _risk(model: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
-    names = list(model.estimator.feature_names_in_)
-    return np.asarray(model.estimator.predict_proba(feature_matrix(frame, names))[:, 1])
-
-
 def reference_snapshots(extract: Path, model: LoadedModel, dates: list[date], work_dir: Path) -> Snapshots:
     """The version's training snapshots at ``dates``, rebuilt from the extract with its own
     feature config (features at D use rows dated <= D only, so later rows change nothing), scored."""
     folder = work_dir / "reference"
-    build_features(extract, folder, model.features.config.at(dates))
+    model.build_features(extract, folder, dates)
     frame = pd.read_parquet(folder / "features.parquet")
-    frame["risk"] = _risk(model, frame)
+    frame["risk"] = model.risk(frame)
     return Snapshots(frame, _groups(frame, pd.read_parquet(folder / AUDIT_TABLE)))
 
 
 def current_snapshots(extract: Path, model: LoadedModel, batch: ScoredBatch, work_dir: Path) -> Snapshots:
     """The batch's own inputs and risks; its audit groups from the extract at the batch's date."""
     folder = work_dir / "current"
-    build_features(extract, folder, model.features.config.at([batch.as_of]))
+    model.build_features(extract, folder, [batch.as_of])
     frame = batch.inputs.merge(batch.scores[["pupil_id", "school_id", "risk"]], on="pupil_id", how="inner",
                                suffixes=("_input", ""), validate="one_to_one")  # fmt: skip
     frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_input")])
@@ -143,7 +140,7 @@ def past_outcomes(
     if not past:
         return None, "aucun lot antérieur de cette version"
     folder = work_dir / "outcomes"
-    built = build_features(extract, folder, model.features.config.at([b.as_of for b in past]))
+    built = model.build_features(extract, folder, [b.as_of for b in past])
     labels = pd.read_parquet(folder / "features.parquet", columns=["pupil_id", "as_of", "track", "label", "event_date"])
     labels["as_of"] = pd.to_datetime(labels["as_of"]).dt.date
     known = labels.groupby("as_of")["label"].apply(lambda s: bool(s.notna().all()))
@@ -156,8 +153,9 @@ def past_outcomes(
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     label = model.label
     check = check_outcomes(
-        frame, frame["risk"].to_numpy(), audit, record.test_metrics, config.outcomes, fairness, label
-    )
+        frame, frame["risk"].to_numpy(), audit, record.test_metrics, config.outcomes, fairness, label,
+        model.operating_point,
+    )  # fmt: skip
     return check, f"{len(closed)} lot(s) dont les résultats sont connus"
 
 
@@ -185,8 +183,9 @@ def monitor(
         alerts += outcome_alerts(outcomes, config)
     log.info("monitoring %s at %s: %d alert(s)", model.label, batch.as_of, len(alerts))
     return MonitoringResult(
-        batch.as_of, model.label, dates, drift, schools, groups, outcomes, note, alerts, snapshot, config
-    )
+        batch.as_of, model.label, dates, drift, schools, groups, outcomes, note, alerts, snapshot, config,
+        model.operating_point,
+    )  # fmt: skip
 
 
 def summary(result: MonitoringResult) -> dict[str, Any]:
@@ -204,4 +203,5 @@ def summary(result: MonitoringResult) -> dict[str, Any]:
         "outcomes": result.outcomes.as_dict() if result.outcomes else None,
         "outcomes_note": result.outcome_note,
         "config": result.config.model_dump(mode="json"),
+        "operating_point": result.operating_point.model_dump(mode="json"),
     }

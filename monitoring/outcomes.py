@@ -17,11 +17,9 @@ import pandas as pd
 
 from fairness.config import FairnessConfig
 from fairness.review import ReviewContext, review_snapshots
-from models.metrics import Interval, bootstrap_figures, lead_times
+from models.metrics import Interval, bootstrap_figures, lead_times, metric_name
+from models.operating_point import OperatingPoint
 from monitoring.config import OutcomeSettings
-
-#: The figures followed over time, as ``classification_metrics`` names them (capacity filled in).
-FOLLOWED = ("roc_auc", "precision_at_{cap}", "recall_at_{cap}", "ece")
 
 
 @dataclass
@@ -29,6 +27,8 @@ class OutcomeCheck:
     """One past batch (or all of them pooled) against the test fold."""
 
     as_of: list[date]
+    #: The operating point the figures are measured at (the model's, or the config's override).
+    operating_point: OperatingPoint
     pupils: int
     dropouts: int
     figures: dict[str, Interval]
@@ -41,26 +41,33 @@ class OutcomeCheck:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["as_of"] = [d.isoformat() for d in self.as_of]
+        out["operating_point"] = self.operating_point.model_dump(mode="json")
         return out
+
+    @property
+    def capacity(self) -> float:
+        return self.operating_point.high
 
 
 def metric_names(capacity: float) -> list[str]:
-    tag = f"{round(capacity * 100)}pct"
-    return [name.format(cap=tag) for name in FOLLOWED]
+    """The figures followed over time, as ``classification_metrics`` names them."""
+    return ["roc_auc", metric_name("precision", capacity), metric_name("recall", capacity), "ece"]
 
 
-def bootstrap(y: np.ndarray, risk: np.ndarray, pupils: np.ndarray, settings: OutcomeSettings) -> dict[str, Interval]:
+def bootstrap(
+    y: np.ndarray, risk: np.ndarray, pupils: np.ndarray, settings: OutcomeSettings, capacity: float
+) -> dict[str, Interval]:
     """Point figures and percentile intervals, drawing pupils (all of a pupil's snapshots together)."""
     figures = bootstrap_figures(
         y,
         risk,
         pupils=pupils,
-        capacity=settings.capacity,
+        capacity=capacity,
         n_boot=settings.n_boot,
         seed=settings.seed,
         confidence=settings.confidence,
     )
-    return {name: figures[name] for name in metric_names(settings.capacity)}
+    return {name: figures[name] for name in metric_names(capacity)}
 
 
 def check_outcomes(
@@ -71,22 +78,27 @@ def check_outcomes(
     settings: OutcomeSettings,
     fairness: FairnessConfig,
     model_label: str,
+    model_point: OperatingPoint,
 ) -> OutcomeCheck:
-    """``labelled``: past snapshots (pupil_id, as_of, track, label, event_date) scored with ``risk``."""
+    """``labelled``: past snapshots (pupil_id, as_of, track, label, event_date) scored with
+    ``risk``, judged at the model's operating point (``settings.capacity`` overrides its share)."""
+    point = model_point.override(high=settings.capacity)
     y = labelled["label"].to_numpy(dtype=int)
     pupils = labelled["pupil_id"].to_numpy()
-    figures = bootstrap(y, risk, pupils, settings)
-    lead = lead_times(labelled, risk, settings.capacity)
+    figures = bootstrap(y, risk, pupils, settings, point.high)
+    lead = lead_times(labelled, risk, point.high)
     dates = sorted(pd.to_datetime(labelled["as_of"]).dt.date.unique())
     context = ReviewContext(model_label, [d.isoformat() for d in dates], "monitoring", synthetic=False)
     fairness_passed: bool | None = None
     detail, breaches = "pas assez de décrocheurs pour juger l'équité", []
     if 0 < y.sum() < len(y):
-        review = review_snapshots(labelled, risk, audit, fairness.model_copy(update={"mitigation": False}), context)
+        quick = fairness.model_copy(update={"mitigation": False})
+        review = review_snapshots(labelled, risk, audit, quick, context, model_point)
         fairness_passed, detail, breaches = review.passed, review.detail, list(review.verdict.breaches)
-    wanted = metric_names(settings.capacity)
+    wanted = metric_names(point.high)
     return OutcomeCheck(
         as_of=dates,
+        operating_point=point,
         pupils=int(pd.Series(pupils).nunique()),
         dropouts=int(y.sum()),
         figures=figures,

@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from fairness.groups import attribute_label
 from features import french
+from models.metrics import capacity_of
 from monitoring.alerts import FAMILY_LABELS
 from monitoring.monitor import MonitoringResult, summary
 
@@ -24,11 +25,13 @@ HISTORY = "history.jsonl"
 OUTCOME_LABELS = {"roc_auc": "ROC AUC", "ece": "Erreur de calibration (ECE)"}
 
 
+_KIND_FR = {"precision": "Précision", "recall": "Rappel"}
+
+
 def _outcome_label(name: str) -> str:
-    if name.startswith("precision_at_"):
-        return f"Précision à {name.removeprefix('precision_at_').removesuffix('pct')} %"
-    if name.startswith("recall_at_"):
-        return f"Rappel à {name.removeprefix('recall_at_').removesuffix('pct')} %"
+    capacity = capacity_of(name)
+    if capacity is not None:
+        return f"{_KIND_FR[capacity[0]]} à {french.percent(capacity[1])}"
     return OUTCOME_LABELS.get(name, name)
 
 

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.ingest import ContractError, load_key
+from models.paths import Paths
 from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_engine, migrate
 from serving.api.auth import TokenVerifier
 from serving.api.errors import problem
@@ -121,7 +122,7 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     verifier = TokenVerifier(settings)  # refuses a missing or short embedded secret now, not at first request
     database = settings.database(data_dir)
     state = ServiceState(
-        settings.model_name, settings.model_reference, data_dir / "score_history", settings.risk_change_threshold
+        settings.model_name, settings.model_reference, Paths(data_dir).score_history, settings.risk_change_threshold
     )
 
     @asynccontextmanager

@@ -10,28 +10,28 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from features.catalog import FEATURE_NAMES
 from features.ingest import ContractError
-from features.signals import build_features
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
+from models.operating_point import OperatingPoint
+from models.paths import Paths
 from models.reasons import LevelMeans, ReasonColumns, reason_columns
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
 
-TIERS = ("high", "medium", "low")
 REASON_TYPE = pa.list_(
     pa.struct([("signal", pa.string()), ("value", pa.float64()), ("contribution", pa.float64()), ("text", pa.string())])
 )
@@ -49,13 +49,18 @@ SCORE_SCHEMA = pa.schema(
 )
 
 
-class TierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    high: float = Field(default=0.10, gt=0, lt=1, description="share of pupils in the high tier")
-    medium: float = Field(default=0.20, ge=0, lt=1, description="share in the next band")
-    scope: Literal["overall", "school"] = "overall"
-    reasons: int = Field(default=3, ge=1, le=10)
+class TierConfig(OperatingPoint):
+    """How a batch is cut: the model's operating point (:meth:`of`), read in chunks of ``chunk_rows``."""
+
     chunk_rows: int = Field(default=50_000, ge=1000)
+
+    @classmethod
+    def of(cls, point: OperatingPoint, **settings: Any) -> TierConfig:
+        return cls(**point.model_dump(), **settings)
+
+    def point(self) -> OperatingPoint:
+        """The operating point alone, as the batch records it."""
+        return OperatingPoint.model_validate(self.model_dump(exclude={"chunk_rows"}))
 
 
 @dataclass(frozen=True)
@@ -90,23 +95,61 @@ def tiers(
     )
 
 
-def _batch_metadata(
-    as_of: date,
-    model_version: str,
-    rows: int,
-    tier_counts: dict[str, int],
-    thresholds: Thresholds,
-    capacity: dict[str, Any],
-) -> dict[str, Any]:
-    """What is written beside every batch (and read by the service to explain a tier)."""
-    return {
-        "as_of": as_of.isoformat(),
-        "model_version": model_version,
-        "rows": rows,
-        "tiers": tier_counts,
-        "thresholds": asdict(thresholds),
-        "capacity": capacity,
-    }
+#: The version of the metadata written beside every batch; a reader refuses another.
+BATCH_METADATA_VERSION: Final = 1
+
+
+class BatchMetadata(BaseModel):
+    """What is written beside every batch (and read by the service to explain a tier, and by the
+    follow-up report for the horizon): written and read here only, version-checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metadata_version: Literal[1] = BATCH_METADATA_VERSION
+    as_of: date
+    model_version: str
+    rows: int
+    tiers: dict[str, int]
+    thresholds: Thresholds
+    #: The operating point the tiers were cut at: the model's, with any override recorded.
+    operating_point: OperatingPoint
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def capacity(self) -> dict[str, Any]:
+        """The shares and scope of the tiers, as the service's API shows them."""
+        return {"high": self.operating_point.high, "medium": self.operating_point.medium,
+                "scope": self.operating_point.scope}  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_dropped(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            values = {k: v for k, v in values.items() if k != "capacity"}  # derived, written for readers
+        return values
+
+    def write(self, batch_file: Path) -> None:
+        """Beside ``batch_file``, same name, ``.json``."""
+        text = json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        batch_file.with_suffix(".json").write_text(text, encoding="utf-8")
+
+
+def read_batch_metadata(batch_file: Path) -> BatchMetadata:
+    """The metadata beside a batch file, checked; a clear error naming the file otherwise."""
+    path = batch_file.with_suffix(".json")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ContractError(f"{path}: no readable batch metadata ({error})") from None
+    found = values.get("metadata_version") if isinstance(values, dict) else None
+    if found != BATCH_METADATA_VERSION:
+        raise ContractError(
+            f"{path}: batch metadata version {found!r}, this Vigie reads version {BATCH_METADATA_VERSION}: "
+            "score the batch again with this Vigie."
+        )
+    try:
+        return BatchMetadata.model_validate(values)
+    except ValidationError as error:
+        raise ContractError(f"{path}: not valid batch metadata: {error}") from None
 
 
 @dataclass
@@ -118,14 +161,15 @@ class ScoreBatch:
     #: The model inputs each pupil was scored on (keys and features, never a sensitive
     #: attribute), kept with the batch so that reasons on demand need no recomputation.
     inputs: pd.DataFrame | None = None
-    #: The capacity the tiers were cut at (shares of pupils, scope), for pages that explain a tier.
-    capacity: dict[str, Any] = field(default_factory=dict)
+    #: The operating point the tiers were cut at, for pages that explain a tier.
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> BatchMetadata:
         counts = {str(k): int(v) for k, v in pd.Series(self.scores.column("tier").to_pylist()).value_counts().items()}
-        return _batch_metadata(
-            self.as_of, self.model_version, self.scores.num_rows, counts, self.thresholds, self.capacity
-        )
+        return BatchMetadata(
+            as_of=self.as_of, model_version=self.model_version, rows=self.scores.num_rows, tiers=counts,
+            thresholds=self.thresholds, operating_point=self.operating_point,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -137,12 +181,13 @@ class BatchSummary:
     rows: int
     tier_counts: dict[str, int]
     thresholds: Thresholds
-    capacity: dict[str, Any]
+    operating_point: OperatingPoint
 
-    def metadata(self) -> dict[str, Any]:
-        return _batch_metadata(
-            self.as_of, self.model_version, self.rows, self.tier_counts, self.thresholds, self.capacity
-        )
+    def metadata(self) -> BatchMetadata:
+        return BatchMetadata(
+            as_of=self.as_of, model_version=self.model_version, rows=self.rows, tiers=self.tier_counts,
+            thresholds=self.thresholds, operating_point=self.operating_point,
+        )  # fmt: skip
 
 
 _NUMERIC = [f for f in FEATURE_NAMES if f not in ("grade_level", "track")]
@@ -213,8 +258,7 @@ def score_chunks(
         sink(table, chunk[_input_columns(features)].reset_index(drop=True))
         done += len(chunk)
     tier_counts = {str(k): int(v) for k, v in pd.Series(tier).value_counts().items()}
-    capacity = {"high": config.high, "medium": config.medium, "scope": config.scope}
-    return BatchSummary(as_of, model_version, len(risk), tier_counts, thresholds, capacity)
+    return BatchSummary(as_of, model_version, len(risk), tier_counts, thresholds, config.point())
 
 
 def _input_columns(features: list[str]) -> list[str]:
@@ -246,7 +290,7 @@ def score_frame(frame: pd.DataFrame, model: DropoutRiskModel, model_version: str
         model_version,
         summary.as_of,
         pd.concat(inputs, ignore_index=True),
-        summary.capacity,
+        summary.operating_point,
     )
 
 
@@ -285,7 +329,7 @@ def write_scores(batch: ScoreBatch, out: Path, *, fmt: Literal["parquet", "csv"]
         pq.write_table(batch.scores, path)
     else:
         _csv_rows(batch.scores).to_csv(path, index=False)
-    _write_metadata(path, batch.metadata())
+    batch.metadata().write(path)
     return path
 
 
@@ -301,7 +345,7 @@ def export_scores(batch_file: Path, summary: BatchSummary, out: Path, *, fmt: Li
         with path.open("w", encoding="utf-8", newline="") as handle:
             for group in range(source.num_row_groups):
                 _csv_rows(source.read_row_group(group)).to_csv(handle, index=False, header=group == 0)
-    _write_metadata(path, summary.metadata())
+    summary.metadata().write(path)
     return path
 
 
@@ -313,10 +357,6 @@ def _csv_rows(scores: pa.Table) -> pd.DataFrame:
     frame = scores.to_pandas()
     frame["reasons"] = [json.dumps(list(r), ensure_ascii=False) for r in frame["reasons"]]
     return frame
-
-
-def _write_metadata(batch_file: Path, metadata: dict[str, Any]) -> None:
-    batch_file.with_suffix(".json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 #: Inside each ``as_of=D`` folder of the score history, the batches' model inputs.
@@ -339,7 +379,7 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
     path = history_file(history, batch.as_of, batch.model_version)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(batch.scores, path)
-    _write_metadata(path, batch.metadata())  # thresholds and capacity: the service explains tiers with them
+    batch.metadata().write(path)  # thresholds and operating point: the service explains tiers with them
     if batch.inputs is not None:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)
@@ -377,9 +417,8 @@ def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
 def score_extract(extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path) -> ScoreBatch:
     """Features of a validated extract at ``as_of``, built as the model's own were (its feature
     config, DuckDB), model inputs only; then :func:`score_frame`."""
-    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
-    features = model.features.config.at([as_of]).model_copy(update={"engine": "duckdb"})
-    built = build_features(extract, folder, features, purpose="scoring")
+    folder = Paths(work_dir).scoring_features(as_of)
+    built = model.build_features(extract, folder, [as_of], purpose="scoring")
     return score_frame(pd.read_parquet(built.features), model.estimator, model.label, config)
 
 
@@ -390,9 +429,8 @@ def score_to_history(
     history: batch file, model inputs and metadata, written chunk by chunk
     (:func:`score_chunks`), so memory holds one chunk of features, not the batch (national
     scale). The features are built as the model's own were (its feature config, DuckDB)."""
-    folder = work_dir / "scoring" / f"features-{as_of.isoformat()}"
-    features = model.features.config.at([as_of]).model_copy(update={"engine": "duckdb"})
-    built = build_features(extract, folder, features, purpose="scoring")
+    folder = Paths(work_dir).scoring_features(as_of)
+    built = model.build_features(extract, folder, [as_of], purpose="scoring")
     path = history_file(history, as_of, model.label)
     inputs_file(path).parent.mkdir(parents=True, exist_ok=True)
     feature_schema = pq.read_schema(built.features)
@@ -406,7 +444,7 @@ def score_to_history(
         summary = score_chunks(
             file_chunks(built.features, config.chunk_rows), model.estimator, model.label, config, sink
         )
-    _write_metadata(path, summary.metadata())
+    summary.metadata().write(path)
     return path, summary
 
 

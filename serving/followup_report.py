@@ -21,10 +21,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from scipy.stats import binomtest
 
 from features import french
+from features.school import school_year_end, school_year_start
 from serving.api.plans import ACTIONS, PlanStore
-from serving.batch import read_history_batch
-
-HORIZON = timedelta(days=365)
+from serving.batch import read_batch_metadata, read_history_batch
 
 
 def shown(part: int, whole: int) -> bool:
@@ -165,6 +164,8 @@ class ScoredBatch:
 
     as_of: date
     model_version: str
+    #: The horizon of the batch's operating point: dropout is counted within it of the first flag.
+    horizon_days: int
 
 
 @dataclass
@@ -176,10 +177,19 @@ class FollowUpReport:
     outcomes_complete: bool  # every flag's horizon closed within the outcomes known
     figures: list[FollowUpFigures] = field(default_factory=list)
 
+    @property
+    def horizon_fr(self) -> str:
+        """``6 mois``: the batches' horizon as the text says it (each one, if they differ)."""
+        horizons = sorted({b.horizon_days for b in self.batches})
+        return " ou ".join(french.horizon(h) for h in horizons) if horizons else "l'horizon du modèle"
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["first_day"], out["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
-        out["batches"] = [{"as_of": b.as_of.isoformat(), "model_version": b.model_version} for b in self.batches]
+        out["batches"] = [
+            {"as_of": b.as_of.isoformat(), "model_version": b.model_version, "horizon_days": b.horizon_days}
+            for b in self.batches
+        ]
         return out
 
 
@@ -191,11 +201,12 @@ def parse_school_year(text: str) -> tuple[str, date, date]:
         raise ValueError(f"--year {text!r}: expected a school year such as 2024-2025") from None
     if end != start + 1:
         raise ValueError(f"--year {text!r}: expected two consecutive years, such as 2024-2025")
-    return text, date(start, 9, 1), date(end, 8, 31)
+    return text, school_year_start(start), school_year_end(start)
 
 
 def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame, list[ScoredBatch]]:
-    """Pupils in the high tier of any batch of the year: (pupil_id, school_id, first_flag)."""
+    """Pupils in the high tier of any batch of the year: (pupil_id, school_id, first_flag, and the
+    horizon_days of that batch's operating point)."""
     frames: list[pd.DataFrame] = []
     batches: list[ScoredBatch] = []
     for folder in sorted(history.glob("as_of=*")):
@@ -205,11 +216,12 @@ def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame
         for path in sorted(folder.glob("model_version=*.parquet")):
             version = path.stem.removeprefix("model_version=").replace("_", "/", 1)
             scores, _ = read_history_batch(history, day, version)
-            high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]].assign(first_flag=day)
-            frames.append(high)
-            batches.append(ScoredBatch(day, version))
+            horizon = read_batch_metadata(path).operating_point.horizon_days
+            high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]]
+            frames.append(high.assign(first_flag=day, horizon_days=horizon))
+            batches.append(ScoredBatch(day, version, horizon))
     if not frames:
-        return pd.DataFrame(columns=["pupil_id", "school_id", "first_flag"]), batches
+        return pd.DataFrame(columns=["pupil_id", "school_id", "first_flag", "horizon_days"]), batches
     flags = pd.concat(frames, ignore_index=True).sort_values("first_flag")
     return flags.drop_duplicates("pupil_id").reset_index(drop=True), batches
 
@@ -241,7 +253,11 @@ def followup_report(school_year: str, history: Path, plans: PlanStore, outcomes:
     events = dated.groupby("pupil_id")["event_date"].min().rename("event_date")
     pupils = flags.join(starts, on="pupil_id").join(actions, on="pupil_id").join(events, on="pupil_id")
     pupils["actions"] = pupils["actions"].apply(lambda a: a if isinstance(a, set) else set())
-    window_end = pupils["first_flag"].map(lambda d: d + HORIZON)
+    window_end = pd.Series(
+        [d + timedelta(days=int(h)) for d, h in zip(pupils["first_flag"], pupils["horizon_days"], strict=True)],
+        index=pupils.index,
+        dtype=object,
+    )
     pupils["dropped_out"] = (
         pupils["event_date"].notna()
         & (pupils["event_date"] > pupils["first_flag"])
@@ -270,11 +286,14 @@ def summary_lines(report: FollowUpReport) -> list[str]:
         f"Avec un plan de suivi : {overall.with_plan.describe()} ; délai médian avant le plan : "
         + (french.SUPPRESSED if delay is None else f"{french.number(delay, 0)} {french.plural(delay, 'jour', 'jours')}")
         + ".",
-        f"Décrochage dans les 12 mois parmi les signalés : avec un plan {overall.dropout_with_plan.describe()}, "
+        f"Décrochage dans les {report.horizon_fr} parmi les signalés : "
+        f"avec un plan {overall.dropout_with_plan.describe()}, "
         f"sans plan {overall.dropout_without_plan.describe()} (descriptif, pas causal).",
     ]
     if not report.outcomes_complete:
-        lines.append("Résultats partiels : l'horizon de 12 mois n'est pas clos pour tous les signalements.")
+        lines.append(
+            f"Résultats partiels : l'horizon de {report.horizon_fr} n'est pas clos pour tous les signalements."
+        )
     return lines
 
 

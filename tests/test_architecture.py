@@ -24,7 +24,7 @@ ALLOWED = {
 #: The stages inside features, and which other stages each may use.
 FEATURE_STAGES = {"ingest": set(), "signals": {"ingest"}, "synthetic": {"ingest"}}
 #: Knowledge every stage shares; it imports no stage.
-FEATURE_SHARED = {"catalog", "configfile", "french"}
+FEATURE_SHARED = {"catalog", "configfile", "french", "school"}
 
 
 def _import_nodes(path: Path) -> list[tuple[str, list[str]]]:
@@ -184,6 +184,51 @@ def test_every_api_route_of_pupil_data_or_the_model_is_traced_through_an_access_
     untraced = [r.path for r in routes if r.path.startswith("/api/v1/") and api_context not in calls(r.dependant)]
     assert not untraced, untraced
     assert {r.path for r in routes if not r.path.startswith("/api/v1/")} == {"/healthz", "/readyz"}
+
+
+#: Each shared rule and where it is written (a regular expression over code lines), with the
+#: one file allowed to write it; everything else imports it from there.
+ONE_HOME = {
+    "default capacity": (r"(capacity|high)\w*\s*(:[^=]*)?=\s*(Field\(default=)?0\.10?\b", "models/operating_point.py"),
+    "default horizon": (r"horizon\w*\s*(:[^=]*)?=\s*(Field\(default=)?365\b", "features/school.py"),
+    "tier names": (r"[(\[]\"high\", \"medium\", \"low\"[)\]]", "features/school.py"),
+    "start of a school year": (r"\b9, 1\)", "features/school.py"),
+    "capacity metric names": (r"\}pct\"", "models/metrics.py"),
+}
+#: The independent oracle of the feature tests spells its calendar on purpose; validation
+#: (features/ingest) is being rewritten and will take the school year from features/school.py.
+ONE_HOME_EXEMPT = ("features/signals/pandas_reference.py", "features/ingest/")
+
+
+@pytest.mark.parametrize("rule", sorted(ONE_HOME))
+def test_each_rule_is_written_in_one_home(rule: str) -> None:
+    """``grep`` finds the default capacity, the horizon, the tier names... defined once."""
+    import re
+
+    pattern, home = ONE_HOME[rule]
+    found = {
+        str(path.relative_to(ROOT))
+        for path in _code_files()
+        if not str(path.relative_to(ROOT)).startswith(ONE_HOME_EXEMPT)
+        and any(re.search(pattern, line, re.IGNORECASE) for line in path.read_text(encoding="utf-8").splitlines())
+    }
+    assert found == {home}, f"{rule} written in {sorted(found)}; its home is {home}"
+
+
+def test_no_mlflow_parameter_is_parsed_back_as_python() -> None:
+    """Hand-offs between stages are typed artifacts, never ``ast.literal_eval`` of a parameter."""
+    assert not [p for p in _code_files() if "literal_eval" in p.read_text(encoding="utf-8")]
+
+
+def test_the_operating_point_and_the_paths_sit_where_every_stage_may_import_them() -> None:
+    """models/operating_point.py and models/paths.py: read by training, fairness, monitoring and serving."""
+    for name in ("operating_point", "paths"):
+        used = {m.split(".")[0] for m, _ in _import_nodes(ROOT / "models" / f"{name}.py")}
+        assert not used & (OURS - {"features", "models"}), name
+    assert all(
+        "models.operating_point" in {m for path in (ROOT / package).rglob("*.py") for m, _ in _import_nodes(path)}
+        for package in ("training", "fairness", "monitoring", "serving")
+    )
 
 
 #: Run in a fresh interpreter: every module of ours imported first, alone (our modules are

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from features.configfile import load_config_file
 from features.signals import FeatureConfig
 from models import DEFAULT_MODEL_NAME
+from models.operating_point import DEFAULT_HIGH_SHARE, TierShares
 
 
 class _Strict(BaseModel):
@@ -48,7 +49,9 @@ class TuningConfig(_Strict):
 class GateConfig(_Strict):
     """What a new version must show before the ``champion`` alias moves to it."""
 
-    capacity: float = Field(default=0.1, gt=0, lt=1)
+    #: The capacity the gate judges at. It is the operating point's high share, always:
+    #: set here (older configs) it sets ``operating_point.high``; left out, it is filled from it.
+    capacity: float = Field(default=DEFAULT_HIGH_SHARE, gt=0, lt=1)
     max_ece: float = Field(default=0.02, gt=0)
     require_fairness: bool = False
     #: Refuse a model the logistic baseline beats beyond the noise (the paired bootstrap's
@@ -68,10 +71,30 @@ class TrainConfig(_Strict):
     split: SplitConfig = SplitConfig()
     model: ModelConfig = ModelConfig()
     tuning: TuningConfig = TuningConfig()
-    capacities: list[float] = Field(default=[0.05, 0.1, 0.2])
+    #: The model's operating point, but its horizon (the features'): decided here, stored with
+    #: the model, used by scoring, audits, monitoring, the service and the reports.
+    operating_point: TierShares = TierShares()
+    #: Capacities reported on the test fold besides the operating point's high share.
+    capacities: list[float] = Field(default=[0.05, 0.2])
     gate: GateConfig = GateConfig()
     #: Bootstrap draws for the model-versus-logistic comparison on the card (0: not compared).
     comparison_draws: int = Field(default=200, ge=0)
+
+    @model_validator(mode="after")
+    def _one_capacity(self) -> TrainConfig:
+        """``gate.capacity`` and ``operating_point.high`` are one setting: either sets both."""
+        high, gate = self.operating_point.high, self.gate.capacity
+        if "capacity" in self.gate.model_fields_set and gate != high:
+            if "high" in self.operating_point.model_fields_set:
+                raise ValueError(f"gate.capacity ({gate}) differs from operating_point.high ({high}): set one")
+            self.operating_point = TierShares.model_validate({**self.operating_point.model_dump(), "high": gate})
+        self.gate.capacity = self.operating_point.high
+        return self
+
+    @property
+    def reported_capacities(self) -> tuple[float, ...]:
+        """Every capacity the test fold is measured at: the configured ones and the operating one."""
+        return tuple(sorted({*self.capacities, self.operating_point.high}))
 
     @model_validator(mode="after")
     def _compared_when_gated(self) -> TrainConfig:

@@ -17,20 +17,27 @@ from markdown_it import MarkdownIt
 from features import french
 from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
-from models.metrics import Interval
+from models.metrics import Interval, capacity_of, metric_name
+from training.gate import GateDecision, gap_figures, gap_label
 from training.train import TrainingResult
 
 ROWS_FR = {
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC (précision moyenne)",
-    "precision_at_5pct": "Précision, 5 % des élèves signalés",
-    "precision_at_10pct": "Précision, 10 % des élèves signalés",
-    "recall_at_10pct": "Rappel, 10 % des élèves signalés",
-    "precision_at_10pct_per_school": "Précision, 10 % par établissement",
-    "precision_at_20pct": "Précision, 20 % des élèves signalés",
     "brier": "Score de Brier (plus bas = mieux)",
     "ece": "Erreur de calibration (ECE, plus bas = mieux)",
 }
+_KIND_FR = {"precision": "Précision", "recall": "Rappel"}
+
+
+def row_label(metric: str) -> str:
+    """The card's name of a test-fold figure: ``Précision, 15 % des élèves signalés``."""
+    capacity = capacity_of(metric)
+    if capacity is None:
+        return ROWS_FR[metric]
+    kind, share, per_school = capacity
+    among = "par établissement" if per_school else "des élèves signalés"
+    return f"{_KIND_FR[kind]}, {french.percent(share)} {among}"
 
 
 FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
@@ -45,30 +52,17 @@ class CardContext:
     code_version: str
     data_hash: str
     config_hash: str
-    gate: dict[str, Any]
+    gate: GateDecision
     synthetic: bool
     #: The fairness audit's summary sentences (empty: no audit with this version).
     fairness: tuple[str, ...] = ()
-
-
-def _gap_label(metric: str) -> str:
-    share = metric.removeprefix("precision_at_").removesuffix("pct")
-    return "ROC AUC" if metric == "roc_auc" else f"précision à {share} %"
-
-
-def gap_figures(gaps: dict[str, Interval]) -> str:
-    """``ROC AUC +0,001 [-0,002 ; +0,004] ; précision à 10 % ...``: the card's and the gate's."""
-    return " ; ".join(
-        f"{_gap_label(name)} {french.signed(g.value, 3)} [{french.signed(g.lower, 3)} ; {french.signed(g.upper, 3)}]"
-        for name, g in gaps.items()
-    )
 
 
 def versus_logistic(gaps: dict[str, Interval]) -> str | None:
     """The card's sentence: is the model better than the logistic baseline, beyond the noise?"""
     if not gaps:
         return None
-    labels = {name: _gap_label(name) for name in gaps}
+    labels = {name: gap_label(name) for name in gaps}
     figures = gap_figures(gaps)
     better = [labels[name] for name, g in gaps.items() if g.lower > 0]
     worse = [labels[name] for name, g in gaps.items() if g.upper < 0]
@@ -89,8 +83,9 @@ def versus_logistic(gaps: dict[str, Interval]) -> str | None:
     )
 
 
-def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata) -> dict[str, Any]:
+def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, shown: list[str]) -> dict[str, Any]:
     evaluations = result.evaluations
+    point = result.operating_point
     lead = evaluations["model"].lead_days
     families: dict[str, int] = {}
     for feature in FEATURES:
@@ -99,8 +94,7 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "card": card,
         "split": result.split.describe(),
         "rows": [
-            (label, [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")])
-            for key, label in ROWS_FR.items()
+            (row_label(key), [evaluations[k].metrics[key] for k in ("model", "abc_rule", "logistic")]) for key in shown
         ],
         "by_track": evaluations["model"]
         .by_track.rename(index=TRACK_LABELS_FR)
@@ -114,20 +108,27 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "n_features": len(FEATURES),
         "audit_columns": AUDIT_COLUMNS,
         "horizon_days": metadata.horizon_days,
+        "point": point,
+        "high": point.high_share_fr(),
+        "precision": metric_name("precision", point.high),
+        "recall": metric_name("recall", point.high),
         "best_iteration": result.model.best_iteration_,
         "params": result.params,
         "versus_logistic": versus_logistic(result.versus_logistic),
     }
 
 
-def write_model_card(result: TrainingResult, card: CardContext, metadata: FeatureMetadata, folder: Path) -> list[Path]:
+def write_model_card(
+    result: TrainingResult, card: CardContext, metadata: FeatureMetadata, shown: list[str], folder: Path
+) -> list[Path]:
+    """``shown``: the test-fold figures in the card's table (:func:`models.metrics.reported_metrics`)."""
     env = Environment(
         loader=PackageLoader("training", "templates"),
         autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
     )
     env.filters.update(french.JINJA_FILTERS, num=lambda value, digits=3: french.number(value, digits))
-    markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata))
+    markdown = env.get_template("model_card.md.j2").render(**_context(result, card, metadata, shown))
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)  # raw HTML in it escaped
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "model_card.md", folder / "model_card.html"]

@@ -45,11 +45,12 @@ def write_figures(result: TrainingResult, folder: Path) -> list[Path]:
 
     fig, axis = plt.subplots(figsize=(7, 4))
     lead = result.evaluations["model"].lead_days
-    axis.hist(lead, bins=list(range(0, 380, 15)), color="#3060a0")
+    point = result.operating_point
+    axis.hist(lead, bins=list(range(0, point.horizon_days + 15, 15)), color="#3060a0")
     median = f"{np.median(lead):.0f} j" if len(lead) else "—"
     axis.set(
         title=f"Délai d'alerte avant le décrochage (médiane {median})",
-        xlabel="Jours entre la première alerte (top 10 %) et le décrochage",
+        xlabel=f"Jours entre la première alerte ({point.high_group_fr()}) et le décrochage",
         ylabel="Élèves",
     )
     paths.append(_save(fig, folder / "lead_time.png"))

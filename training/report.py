@@ -6,23 +6,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from models.metrics import reported_metrics
 from training.tracking import TrackedRun
 from training.train import TrainingResult
 
-SHOWN = (
-    "roc_auc",
-    "pr_auc",
-    "precision_at_5pct",
-    "precision_at_10pct",
-    "recall_at_10pct",
-    "precision_at_10pct_per_school",
-    "precision_at_20pct",
-    "brier",
-    "ece",
-)
 
-
-def render_training(result: TrainingResult, tracked: TrackedRun) -> Group:
+def render_training(result: TrainingResult, tracked: TrackedRun, capacities: list[float]) -> Group:
+    """``capacities``: the training config's, reported beside the operating point's high share."""
     table = Table(
         title=f"Test fold {', '.join(result.split.describe()['test'])} "
         f"({len(result.test):,} snapshots, {int(result.test['label'].sum())} dropouts)"
@@ -30,12 +20,15 @@ def render_training(result: TrainingResult, tracked: TrackedRun) -> Group:
     table.add_column("metric")
     for name in result.evaluations:
         table.add_column(name, justify="right")
-    for metric in SHOWN:
+    for metric in reported_metrics(capacities, result.operating_point.high):
         table.add_row(metric, *[f"{e.metrics[metric]:.4f}" for e in result.evaluations.values()])
     lead = result.evaluations["model"].lead_days
     lines: list[Table | Text] = [
         table,
-        Text(f"Lead time (model, top 10%): median {lead.median():.0f} days over {len(lead)} dropouts flagged early."),
+        Text(
+            f"Lead time (model, top {result.operating_point.high:.0%}): median {lead.median():.0f} days "
+            f"over {len(lead)} dropouts flagged early."
+        ),
         Text(f"Split: {result.split.describe()}"),
         Text(f"MLflow run {tracked.run_id} at {tracked.tracking_uri}; registered version {tracked.version}."),
     ]

@@ -8,20 +8,13 @@ outcome that the test fold scores is known to the model, the early stopping or t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
+from models.registry import TrainingSplit
 from training.config import SplitConfig
 
-
-@dataclass(frozen=True)
-class TemporalSplit:
-    train: tuple[date, ...]
-    valid: tuple[date, ...]
-    test: tuple[date, ...]
-
-    def describe(self) -> dict[str, list[str]]:
-        return {name: [d.isoformat() for d in getattr(self, name)] for name in ("train", "valid", "test")}
+#: The split a run trains on: the typed hand-off monitoring reads back from the run.
+TemporalSplit = TrainingSplit
 
 
 class SplitError(ValueError):
@@ -42,4 +35,4 @@ def temporal_split(labelled_dates: list[date], *, horizon_days: int, config: Spl
     train = tuple(d for d in dates if d + horizon <= valid[0])
     if not train:
         raise SplitError(f"no as-of date's horizon closes before the first validation date {valid[0]}.")
-    return TemporalSplit(train, valid, test)
+    return TrainingSplit(train=train, valid=valid, test=test)

@@ -9,10 +9,10 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import joblib
 import mlflow
@@ -26,11 +26,20 @@ from mlflow.types import ColSpec, Schema
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
 from models.matrix import model_input
-from models.metrics import Interval
+from models.metrics import reported_metrics
+from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
+from models.paths import Paths
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
-from models.registry import CHAMPION, FEATURE_METADATA_ARTIFACT, experiment_id, use_tracking_store
-from training.config import GateConfig, TrainConfig
-from training.model_card import CardContext, gap_figures, write_model_card
+from models.registry import (
+    CHAMPION,
+    FEATURE_METADATA_ARTIFACT,
+    TRAINING_SPLIT_ARTIFACT,
+    experiment_id,
+    use_tracking_store,
+)
+from training.config import TrainConfig
+from training.gate import GATE_ARTIFACT, ChampionComparison, FairnessOutcome, GateDecision, promotion_gate
+from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
 
@@ -46,114 +55,14 @@ PIP_REQUIREMENTS = [
 ]
 
 
-class FairnessOutcome(Protocol):
-    """What training needs of a fairness audit (``fairness.review.FairnessReview`` is one).
-
-    Training does not import the fairness package: the CLI hands the audit in as a
-    :data:`FairnessCheck`, so the promotion gate can judge it.
-    """
-
-    @property
-    def passed(self) -> bool: ...
-
-    @property
-    def detail(self) -> str: ...
-
-    def summary_lines(self) -> list[str]: ...
-
-    def write(self, folder: Path, model: str | None = None) -> list[Path]: ...
+#: The test fold (pupil_id, as_of, label, track...), the candidate's risk and the operating
+#: point training decided -> an audit at that point.
+FairnessCheck = Callable[[pd.DataFrame, np.ndarray, OperatingPoint], FairnessOutcome]
 
 
-#: The test fold (pupil_id, as_of, label, track...) and the candidate's risk -> an audit.
-FairnessCheck = Callable[[pd.DataFrame, np.ndarray], FairnessOutcome]
-
-
-@dataclass
-class ChampionComparison:
-    """Where the candidate stands against the current champion, on the same test fold."""
-
-    state: Literal["none", "compared", "unscorable", "not_registered"]
-    detail: str  # French, for the gate's report
-    metrics: dict[str, float] | None = None
-
-
-GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "not_worse_than_logistic", "fair"]
-
-
-@dataclass
-class GateCheck:
-    kind: GateCheckKind
-    label: str
-    passed: bool | None  # None: not evaluated
-    detail: str
-
-    def __post_init__(self) -> None:
-        if self.passed is not None:
-            self.passed = bool(self.passed)  # numpy booleans are not True
-
-
-@dataclass
-class GateDecision:
-    promoted: bool
-    checks: list[GateCheck] = field(default_factory=list)
-
-    def check(self, kind: GateCheckKind) -> GateCheck:
-        return next(c for c in self.checks if c.kind == kind)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"promoted": self.promoted, "checks": [asdict(c) for c in self.checks]}
-
-
-def promotion_gate(
-    metrics: dict[str, float],
-    abc_metrics: dict[str, float],
-    champion: ChampionComparison,
-    gate: GateConfig,
-    fairness: FairnessOutcome | None = None,
-    versus_logistic: dict[str, Interval] | None = None,
-) -> GateDecision:
-    """Better than the champion and the ABC rule at the gate's capacity, calibrated, not beaten
-    by the logistic baseline beyond the noise, fair. A required check not evaluated blocks."""
-    key = f"precision_at_{round(gate.capacity * 100)}pct"
-    ours = metrics[key]
-    if champion.metrics is not None:
-        beats_champion: bool | None = ours > champion.metrics[key]
-        champion_detail = f"{ours:.4f} contre {champion.metrics[key]:.4f} sur le même pli de test"
-    else:  # with no champion yet there is nothing to beat; otherwise it could not be compared
-        beats_champion, champion_detail = champion.state == "none", champion.detail
-    checks = [
-        GateCheck(
-            "beats_abc",
-            f"Précision à {gate.capacity:.0%} supérieure à la règle ABC",
-            ours > abc_metrics[key],
-            f"{ours:.4f} contre {abc_metrics[key]:.4f}",
-        ),
-        GateCheck(
-            "calibrated",
-            f"Erreur de calibration au plus {gate.max_ece}",
-            metrics["ece"] <= gate.max_ece,
-            f"ECE {metrics['ece']:.4f}",
-        ),
-        GateCheck("beats_champion", "Meilleure que le champion actuel", beats_champion, champion_detail),
-        GateCheck(
-            "not_worse_than_logistic",
-            "Pas nettement moins bonne que la régression logistique",
-            not any(g.upper < 0 for g in versus_logistic.values()) if versus_logistic else None,
-            f"modèle moins logistique : {gap_figures(versus_logistic)}" if versus_logistic else "non comparée",
-        ),
-        GateCheck(
-            "fair",
-            "Audit d'équité",
-            fairness.passed if fairness is not None else None,
-            fairness.detail if fairness is not None else "audit d'équité non évalué (aucun audit fourni)",
-        ),
-    ]
-    optional = {"fair": not gate.require_fairness, "not_worse_than_logistic": not gate.not_worse_than_logistic}
-    required = [c for c in checks if not optional.get(c.kind, False)]
-    return GateDecision(promoted=all(c.passed is True for c in required), checks=checks)
-
-
-def compare_with_champion(name: str, test: pd.DataFrame, capacities: list[float]) -> ChampionComparison:
+def compare_with_champion(
+    name: str, test: pd.DataFrame, capacities: tuple[float, ...], operating: float
+) -> ChampionComparison:
     """The current champion's figures on the candidate's test fold, or why there are none."""
     client = MlflowClient()
     try:
@@ -166,7 +75,7 @@ def compare_with_champion(name: str, test: pd.DataFrame, capacities: list[float]
     except Exception as error:  # a champion that cannot score this fold cannot be beaten on it
         detail = f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
         return ChampionComparison("unscorable", detail)
-    metrics = evaluate(test, risk, capacities).metrics
+    metrics = evaluate(test, risk, capacities, operating).metrics
     return ChampionComparison("compared", f"champion : version {version.version}", metrics)
 
 
@@ -212,11 +121,17 @@ def log_training(
     config_json = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
     champion = (
-        compare_with_champion(config.registered_model, result.test, config.capacities)
+        compare_with_champion(
+            config.registered_model, result.test, config.reported_capacities, result.operating_point.high
+        )
         if register
         else ChampionComparison("not_registered", "modèle non enregistré")
     )
-    review = fairness(result.test, result.evaluations["model"].probability) if fairness is not None else None
+    review = (
+        fairness(result.test, result.evaluations["model"].probability, result.operating_point)
+        if fairness is not None
+        else None
+    )
     gate = promotion_gate(
         result.evaluations["model"].metrics,
         result.evaluations["abc_rule"].metrics,
@@ -230,7 +145,7 @@ def log_training(
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
-        _log_provenance(features.metadata, config, config_hash, champion)
+        _log_provenance(features.metadata, result.operating_point, config_hash, champion)
         _log_evaluation(result, features.metadata, config_json, gate, folder)
         version = _log_model(result, config, folder, register=register)
         label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
@@ -240,15 +155,16 @@ def log_training(
         fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
             _update_registry(config.registered_model, version, gate, review, card_paths[0])
-        kept = data_dir / "model_cards" / f"{config.registered_model}-v{version or run.info.run_id}"
+        kept = Paths(data_dir).model_cards(config.registered_model, version or run.info.run_id)
         cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
     return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
 
 
 def _log_provenance(
-    metadata: FeatureMetadata, config: TrainConfig, config_hash: str, champion: ChampionComparison
+    metadata: FeatureMetadata, point: OperatingPoint, config_hash: str, champion: ChampionComparison
 ) -> None:
-    """Tags that trace the run to its code, data and configs; the feature metadata scoring will reuse."""
+    """Tags that trace the run to its code, data and configs; the feature metadata and the
+    operating point every later stage reuses."""
     mlflow.set_tags(
         {
             "git_commit": code_version(),
@@ -259,6 +175,7 @@ def _log_provenance(
         }
     )
     mlflow.log_dict(metadata.as_dict(), FEATURE_METADATA_ARTIFACT)
+    mlflow.log_dict(point.model_dump(mode="json"), OPERATING_POINT_ARTIFACT)
 
 
 def _log_evaluation(
@@ -293,9 +210,10 @@ def _log_evaluation(
         bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
         mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
+    mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
     mlflow.log_dict(json.loads(config_json), "train_config.json")
-    mlflow.log_dict(gate.as_dict(), "gate.json")
+    mlflow.log_dict(gate.model_dump(mode="json"), GATE_ARTIFACT)
     mlflow.log_dict({str(k): float(v) for k, v in result.importance.items()}, "importance.json")
     for figure in write_figures(result, folder / "figures"):
         mlflow.log_artifact(str(figure), "figures")
@@ -339,11 +257,12 @@ def _log_model_card(
         code_version=code_version(),
         data_hash=features.metadata.input_hash,
         config_hash=config_hash,
-        gate=gate.as_dict(),
+        gate=gate,
         synthetic=config.synthetic_data,
         fairness=tuple(review.summary_lines()) if review is not None else (),
     )
-    paths = write_model_card(result, card, features.metadata, folder / "card")
+    shown = reported_metrics(config.capacities, result.operating_point.high)
+    paths = write_model_card(result, card, features.metadata, shown, folder / "card")
     for path in paths:
         mlflow.log_artifact(str(path), "model_card")
     return paths

@@ -30,8 +30,11 @@ from models.baselines import ABCRule, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
+from models.operating_point import OperatingPoint
+from models.paths import Paths
+from models.registry import TrainingSplit
 from training.config import TrainConfig
-from training.splits import TemporalSplit, temporal_split
+from training.splits import temporal_split
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ class Evaluation:
 
 @dataclass
 class TrainingResult:
-    split: TemporalSplit
+    split: TrainingSplit
     model: DropoutRiskModel
     params: dict[str, Any]
     evaluations: dict[str, Evaluation]  # "model", "abc_rule", "logistic"
@@ -65,6 +68,8 @@ class TrainingResult:
     #: The model minus the logistic baseline on the test fold (ROC AUC, precision at the gate's
     #: capacity), with paired bootstrap intervals: does the model earn its complexity?
     versus_logistic: dict[str, Interval] = field(default_factory=dict)
+    #: Decided here, once: the config's tiers at the features' horizon; logged with the model.
+    operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
 
 def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> FeatureSet:
@@ -79,7 +84,7 @@ def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> Feature
     elif (data / "validation_report.json").exists():
         features = config.features or FeatureConfig.model_validate({"schedule": {"from_year": 2000}})
         data_hash = input_hash(data)
-        folder = work_dir / "features" / f"{features.digest()}-{data_hash}"
+        folder = Paths(work_dir).feature_cache / f"{features.digest()}-{data_hash}"
         if not _cache_matches(folder, features.digest(), data_hash):
             log.info("building features of %s into %s", data, folder)
             build_features(data, folder, features)
@@ -105,19 +110,22 @@ def _cache_matches(folder: Path, config_hash: str, data_hash: str) -> bool:
     return same
 
 
-def evaluate(test: pd.DataFrame, probability: np.ndarray, capacities: list[float]) -> Evaluation:
+def evaluate(
+    test: pd.DataFrame, probability: np.ndarray, capacities: tuple[float, ...], operating: float
+) -> Evaluation:
+    """Figures at every capacity; per group and lead times at the ``operating`` one (the high tier)."""
     y = test["label"].to_numpy(dtype=int)
     return Evaluation(
         metrics=classification_metrics(
             y,
             probability,
             pupils=test["pupil_id"].to_numpy(),
-            capacities=tuple(capacities),
+            capacities=capacities,
             schools=test["school_id"].to_numpy(),
         ),
-        by_grade_level=metrics_by_group(test, probability, "grade_level"),
-        by_track=metrics_by_group(test, probability, "track"),
-        lead_days=lead_times(test, probability, capacity=0.1),
+        by_grade_level=metrics_by_group(test, probability, "grade_level", capacities=(operating,)),
+        by_track=metrics_by_group(test, probability, "track", capacities=(operating,)),
+        lead_days=lead_times(test, probability, capacity=operating),
         probability=probability,
     )
 
@@ -153,6 +161,7 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
     labelled["as_of"] = pd.to_datetime(labelled["as_of"]).dt.date
     dates: list[date] = sorted(labelled["as_of"].unique())
     split = temporal_split(dates, horizon_days=features.metadata.horizon_days, config=config.split)
+    point = OperatingPoint.decided(config.operating_point, features.metadata.horizon_days)
     folds = {name: labelled[labelled["as_of"].isin(getattr(split, name))] for name in ("train", "valid", "test")}
     X = {name: feature_matrix(fold) for name, fold in folds.items()}
     y = {name: fold["label"].astype(int) for name, fold in folds.items()}
@@ -169,7 +178,7 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
     rule = ABCRule(random_state=config.seed).fit(X["train"])
     test = folds["test"].assign(track=X["test"]["track"].astype(str))
     evaluations = {
-        name: evaluate(test, estimator.predict_proba(X["test"])[:, 1], config.capacities)
+        name: evaluate(test, estimator.predict_proba(X["test"])[:, 1], config.reported_capacities, point.high)
         for name, estimator in (("model", model), ("abc_rule", rule), ("logistic", logistic))
     }
     versus_logistic = (
@@ -178,11 +187,11 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
             evaluations["model"].probability,
             evaluations["logistic"].probability,
             pupils=test["pupil_id"].to_numpy(),
-            capacity=config.gate.capacity,
+            capacity=point.high,
             n_boot=config.comparison_draws,
             seed=config.seed,
         )
         if config.comparison_draws
         else {}
     )
-    return TrainingResult(split, model, params, evaluations, test, model.feature_importance(), versus_logistic)
+    return TrainingResult(split, model, params, evaluations, test, model.feature_importance(), versus_logistic, point)

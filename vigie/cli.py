@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from features import french
 from models import DEFAULT_MODEL_NAME
+from models.paths import Paths
 from serving.api import Role, issue_token
 from vigie.settings import VigieSettings, get_settings
 
@@ -89,7 +90,7 @@ def _said(error: BaseException) -> str:
 
 def _record(error: BaseException, *, expected: bool) -> Path:
     """Append the failure (with its traceback when unexpected) to the data folder's log file."""
-    path = get_settings().data_dir / "logs" / "vigie.log"
+    path = Paths(get_settings().data_dir).log_file
     path.parent.mkdir(parents=True, exist_ok=True)
     detail = str(error) if expected else "".join(traceback.format_exception(error))
     with path.open("a", encoding="utf-8") as handle:
@@ -186,6 +187,7 @@ def synth(
     jobs: Annotated[int, typer.Option(help="Worker processes for the partitions.")] = 1,
 ) -> None:
     """Write a synthetic RAW extract (with ine, names, birth dates) following the contract."""
+    from features.school import DEFAULT_HORIZON_DAYS
     from features.synthetic import SynthConfig, synthesise, synthesise_partitioned
 
     first, last = _parse_years(years)
@@ -225,7 +227,7 @@ def synth(
     for table, rows in sorted(summary.rows.items()):
         console.print(f"  {table}: {rows:,} rows")
     rates = ", ".join(f"{y}: {r:.2%}" for y, r in summary.positive_rate.items())
-    console.print(f"  dropout within 12 months of 15 December: {rates or 'no closed horizon'}")
+    console.print(f"  dropout within {DEFAULT_HORIZON_DAYS} days of 15 December: {rates or 'no closed horizon'}")
 
 
 @app.command()
@@ -365,7 +367,7 @@ def train(
         tracked = log_training(
             result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
         )
-    console.print(render_training(result, tracked))
+    console.print(render_training(result, tracked, train_config.capacities))
 
 
 @app.command()
@@ -375,9 +377,15 @@ def score(
     out: Annotated[Path, typer.Option(help="Folder for the score file and its metadata.")],
     model: Annotated[str, typer.Option(help="Registry alias or version number.")] = "champion",
     model_name: Annotated[str, typer.Option(help="Registered model name.")] = DEFAULT_MODEL_NAME,
-    high: Annotated[float, typer.Option(help="Share of pupils in the high tier.")] = 0.10,
-    medium: Annotated[float, typer.Option(help="Share in the medium tier (the next band).")] = 0.20,
-    per_school: Annotated[bool, typer.Option(help="Tiers within each school rather than overall.")] = False,
+    high: Annotated[
+        str | None, typer.Option(help="Share in the high tier, 15% or 0.15 (default: the model's operating point).")
+    ] = None,
+    medium: Annotated[
+        str | None, typer.Option(help="Share in the medium tier, the next band (default: the model's).")
+    ] = None,
+    per_school: Annotated[
+        bool | None, typer.Option(help="Tiers within each school, or overall (default: the model's).")
+    ] = None,
     format: Annotated[Literal["parquet", "csv"], typer.Option("--format", help="Score file format.")] = "parquet",
 ) -> None:
     """Score every pupil enrolled on D: calibrated risk, capacity tier, reasons for high and medium tiers."""
@@ -387,17 +395,23 @@ def score(
     from serving.batch import TierConfig, export_scores, score_to_history, top_of_batch
 
     settings = get_settings()
-    tier_config = TierConfig(high=high, medium=medium, scope="school" if per_school else "overall")
     use_tracking_store(settings.data_dir)
     with console.status(f"Loading {model_name}@{model}..."):
         loaded = load_registered(model_name, model)
+    point = loaded.operating_point.override(
+        high=None if high is None else _parse_share(high),
+        medium=None if medium is None else _parse_share(medium),
+        scope=None if per_school is None else ("school" if per_school else "overall"),
+    )
+    tier_config = TierConfig.of(point)
     with console.status(f"Building features as of {as_of} and scoring..."):
         kept, summary = score_to_history(
-            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=settings.data_dir / "score_history"
+            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=Paths(settings.data_dir).score_history
         )
         path = export_scores(kept, summary, out, fmt=format)
     meta = summary.metadata()
-    console.print(f"{meta['rows']:,} pupils scored with {loaded.label}: {meta['tiers']}. Written to {_bold(path)}.")
+    console.print(f"{meta.rows:,} pupils scored with {loaded.label}: {meta.tiers}. Written to {_bold(path)}.")
+    console.print(f"  {point.describe_fr()}", markup=False, highlight=False)
     for row in top_of_batch(pq.read_table(kept, filters=[("tier", "=", "high")])):
         console.print(
             f"  {row['pupil_id']} {row['grade_level']} risque {100 * row['risk']:.0f} % — {'; '.join(row['texts'])}"
@@ -417,7 +431,7 @@ def audit(
         str, typer.Option(help="Registered model name (when --model is not a URI).")
     ] = DEFAULT_MODEL_NAME,
     capacity: Annotated[
-        str | None, typer.Option(help="Share of pupils flagged, the operating point: 10% or 0.1.")
+        str | None, typer.Option(help="Share of pupils flagged, 15% or 0.15 (default: the model's operating point).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Fairness audit config (YAML).")] = None,
     out: Annotated[
@@ -440,7 +454,7 @@ def audit(
         loaded = load_registered(name, reference)
     with console.status(f"Building features as of {as_of}, scoring, auditing..."):
         review = audit_extract(data, as_of, loaded, audit_config, work_dir=settings.data_dir, synthetic=synthetic_data)
-        folder = out or settings.data_dir / "fairness" / f"{name}-v{loaded.version}-{as_of.isoformat()}"
+        folder = out or Paths(settings.data_dir).fairness_report(name, loaded.version, as_of)
         paths = review.write(folder)
         where = log_review(paths, review, name, loaded.version)
     for line in review.summary_lines():
@@ -490,7 +504,8 @@ def monitor(
     with console.status(f"Loading {name}@{reference}..."):
         loaded = load_registered(name, reference)
         record = training_record(loaded.run_id)
-    history = settings.data_dir / "score_history"
+    layout = Paths(settings.data_dir)
+    history = layout.score_history
 
     def batch_at(day: date) -> ScoredBatch:
         scores, inputs = read_history_batch(history, day, loaded.label)
@@ -498,16 +513,16 @@ def monitor(
 
     current = batch_at(as_of)
     past = [batch_at(day) for day in history_dates(history, loaded.label) if day < as_of]
-    (settings.data_dir / "monitoring").mkdir(parents=True, exist_ok=True)
+    layout.monitoring.mkdir(parents=True, exist_ok=True)
     with (
         console.status("Comparing with the training snapshots, checking known outcomes..."),
-        tempfile.TemporaryDirectory(dir=settings.data_dir / "monitoring", prefix=".work-") as work,
+        tempfile.TemporaryDirectory(dir=layout.monitoring, prefix=".work-") as work,
     ):  # the rebuilt snapshots hold audit attributes: gone when the command ends
         result = monitor_extract(data, loaded, record, current, past, monitoring_config, review_config,
                                  work_dir=Path(work))  # fmt: skip
-        folder = out or settings.data_dir / "monitoring" / f"as_of={as_of.isoformat()}"
+        folder = out or layout.monitoring_report(as_of)
         paths = write_monitoring(result, folder)
-        append_monitoring_history(result, settings.data_dir / "monitoring")
+        append_monitoring_history(result, layout.monitoring)
         where = log_monitoring(result, paths, name, loaded.version)
     drift = result.drift
     # the verdict's channel (cron, Airflow, reviewers) speaks French, like its alerts
@@ -681,7 +696,7 @@ def followup_seed_demo(
     store, settings = _plan_store()
     use_tracking_store(settings.data_dir)
     loaded = load_registered(*parse_model_reference(model, DEFAULT_MODEL_NAME))
-    count = seed_demo_plans(store, settings.data_dir / "score_history", loaded.label, school)
+    count = seed_demo_plans(store, Paths(settings.data_dir).score_history, loaded.label, school)
     console.print(f"{count} demo follow-up plans written for school {school}.")
 
 
@@ -701,8 +716,8 @@ def followup_report_command(
     if outcomes_file is None:
         raise ContractError(f"{data}: table 'outcomes' missing; the report compares dropout with and without a plan.")
     outcomes, _ = read_table(outcomes_file)
-    report = followup_report(year, settings.data_dir / "score_history", store, outcomes)
-    paths = write_followup_report(report, out or settings.data_dir / "followup")
+    report = followup_report(year, Paths(settings.data_dir).score_history, store, outcomes)
+    paths = write_followup_report(report, out or Paths(settings.data_dir).followup)
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)
     console.print(f"Rapport : {_bold(paths[0])} (JSON à côté).")

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
 from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, find_partitions, school_days
+from features.school import school_year_start
 from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
 from features.signals.engines import connect
@@ -94,7 +95,7 @@ def load_tables(con: Any, extract_dir: Path, as_of: list[date]) -> tuple[Tables,
     first_year = span[0]
     calendar_path = extract_dir / "calendar.parquet"
     holidays = pd.read_parquet(calendar_path) if calendar_path.exists() else None
-    first, last = date(first_year - 1, 9, 1), max(as_of) + timedelta(days=2)
+    first, last = school_year_start(first_year - 1), max(as_of) + timedelta(days=2)
     calendar_days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
     is_open = np.isin(calendar_days, school_days(first, last, holidays))
     days = pa.table({"day": calendar_days, "school_days_before": np.cumsum(is_open) - is_open})
@@ -208,7 +209,7 @@ def build_features(
     provisional = config.as_of or schedule.dates(date.min, date.today())  # type: ignore[union-attr]
     t, (first_year, observed_until) = load_tables(con, extract_dir, provisional)
     known_until = config.labels_known_until or observed_until
-    as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
+    as_of = sorted(set(config.as_of or schedule.dates(school_year_start(first_year), observed_until)))  # type: ignore[union-attr]
     if not as_of:
         raise ContractError(f"{extract_dir}: no as-of date of the schedule falls inside the extract.")
     table, audit = snapshot_expressions(
@@ -268,7 +269,7 @@ def _build_partitioned(
     first_year, observed_until = observed_span(extract_dir)
     known_until = config.labels_known_until or observed_until
     schedule = config.schedule
-    as_of = sorted(set(config.as_of or schedule.dates(date(first_year, 9, 1), observed_until)))  # type: ignore[union-attr]
+    as_of = sorted(set(config.as_of or schedule.dates(school_year_start(first_year), observed_until)))  # type: ignore[union-attr]
     fixed = config.model_copy(update={"as_of": as_of, "schedule": None, "labels_known_until": known_until})
     work = out_dir / ".partitions"
     shutil.rmtree(work, ignore_errors=True)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.configfile import load_config_file
+from features.school import DEFAULT_HORIZON_DAYS
 from features.signals.engines import Engine
 
 
@@ -40,7 +41,7 @@ class FeatureConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     as_of: list[date] = Field(default_factory=list)
     schedule: AsOfSchedule | None = None
-    horizon_days: int = Field(default=365, gt=0)
+    horizon_days: int = Field(default=DEFAULT_HORIZON_DAYS, gt=0)
     labels_known_until: date | None = None
     engine: Engine = "duckdb"
     spark_master: str = "local[*]"

@@ -14,6 +14,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from features import school
 from features.catalog import SERIOUS_INCIDENTS, SUBJECT_GROUPS
 from features.signals.population import KEYS, Tables, attach, school_days_before, school_year_of
 
@@ -26,8 +27,8 @@ def events_read(t: Tables, as_of: list[date]) -> Tables:
     query runs, that the engine applies as it scans, so a score at one date on a seven-year
     extract reads two years of events, not seven. (:func:`_events_up_to` still keeps, for each
     snapshot, only what is dated on or before its own date.)"""
-    first_year = min(d.year - (d.month < 9) for d in as_of) - (_PAST - 1)
-    first, last = date(first_year, 9, 1), max(as_of)
+    first_year = min(school.school_year_of(d) for d in as_of) - (_PAST - 1)
+    first, last = school.school_year_start(first_year), max(as_of)
 
     def window(events: ir.Table) -> ir.Table:
         return events.filter(events.date.between(first, last))

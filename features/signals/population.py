@@ -14,8 +14,9 @@ import ibis
 import ibis.expr.types as ir
 
 from features.catalog import LEVEL_OFFSET
+from features.school import SCHOOL_YEAR_START, SNAPSHOT_KEY
 
-KEYS = ["pupil_id", "as_of"]
+KEYS = list(SNAPSHOT_KEY)
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ class Tables:
 
 
 def year_start(school_year: ir.IntegerValue) -> ir.DateValue:
-    return ibis.date(school_year, 9, 1)
+    return ibis.date(school_year, *SCHOOL_YEAR_START)
 
 
 def school_year_of(day: ir.DateValue) -> ir.IntegerValue:
     """The school year (by its start year) a date falls in: September to August."""
-    return (day.year() - (day.month() < 9).ifelse(1, 0)).cast("int32")
+    return (day.year() - (day.month() < SCHOOL_YEAR_START[0]).ifelse(1, 0)).cast("int32")  # it starts on the 1st
 
 
 def attach(base: ir.Table, part: ir.Table) -> ir.Table:

@@ -16,6 +16,7 @@ from faker import Faker
 
 from features.ingest import contract as c
 from features.ingest import french_holidays, school_days
+from features.school import DEFAULT_HORIZON_DAYS, school_year_start
 from features.synthetic.events import Timeline, YearEvents, draw_year
 from features.synthetic.population import (
     KIND_COLLEGE,
@@ -90,7 +91,7 @@ class SynthSummary:
     schools: int
     rows: dict[str, int]
     seconds: float
-    #: Share of pupils enrolled on 15 December who drop out within 365 days, by school year.
+    #: Share of pupils enrolled on 15 December who drop out within the default horizon, by school year.
     positive_rate: dict[int, float] = field(default_factory=dict)
     errors_injected: int = 0
 
@@ -161,7 +162,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
     for year in years:
         state = sim.step(year)
         holidays = french_holidays(year)
-        days = school_days(date(year, 9, 1), date(year + 1, 9, 1), holidays)
+        days = school_days(school_year_start(year), school_year_start(year + 1), holidays)
         timeline = Timeline.build(days, _month_starts(year))
         bias = _recording_bias(config, year, state, pupils, schools)
         events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias,
@@ -205,7 +206,7 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
 def _positive_rate(state: YearState, year: int) -> float:
     as_of = np.datetime64(date(year, 12, 15), "D")
     enrolled = (state.entry <= as_of) & (np.isnat(state.exit) | (state.exit > as_of))
-    positive = (state.dropout_date > as_of) & (state.dropout_date <= as_of + 365)
+    positive = (state.dropout_date > as_of) & (state.dropout_date <= as_of + DEFAULT_HORIZON_DAYS)
     return float(positive[enrolled].mean()) if enrolled.any() else float("nan")
 
 

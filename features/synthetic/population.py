@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 
 from features.ingest import contract as c
+from features.school import school_year_start
 
 LEVEL_INDEX = {level: i for i, level in enumerate(c.GRADE_LEVELS)}
 KIND_COLLEGE, KIND_GT, KIND_PRO = 0, 1, 2
@@ -144,8 +145,8 @@ class Simulation:
         self.school[idx[movers]] = _pick_school(rng, self.schools, _kind_of_level(level[movers]))
         school = self.school[idx]
 
-        start = np.datetime64(date(school_year, 9, 1), "D")
-        end = np.datetime64(date(school_year + 1, 9, 1), "D")
+        start = np.datetime64(school_year_start(school_year), "D")
+        end = np.datetime64(school_year_start(school_year + 1), "D")
         entry = np.full(n, start)
         newcomer = (rng.random(n) < 0.02) & starting[idx]
         entry[newcomer] = start + rng.integers(30, 200, int(newcomer.sum()))

@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from features.catalog import FEATURES
+from features.school import Tier
 from models.matrix import CATEGORIES
 
-Tier = Literal["high", "medium", "low"]
 Change = Literal["first", "new_high", "up", "down", "stable"]
 PUPIL_EXAMPLE = "3f9a1c0b7d2e4a6f8b1c"
 SCHOOL_EXAMPLE = "0750001A"

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from models import DEFAULT_MODEL_NAME
+from models.paths import Paths
 
 #: Vigie's roles, as the settings name them (``serving.api.auth.Role``).
 RoleName = Literal["staff", "reviewer", "data_scientist", "admin"]
@@ -125,4 +126,4 @@ class ServiceSettings(BaseModel):
         return self.reference_date or date.today()
 
     def database(self, data_dir: Path) -> str:
-        return self.database_url or f"sqlite:///{(data_dir / 'service' / 'access_log.db').resolve()}"
+        return self.database_url or f"sqlite:///{Paths(data_dir).service_database.resolve()}"

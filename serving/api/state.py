@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 
 from features.ingest import ContractError
+from features.school import TIERS
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
@@ -106,7 +107,7 @@ def _joined_texts(reasons: pa.ListArray) -> np.ndarray:
 
 def _school_counts(school: np.ndarray, level: np.ndarray, tier: np.ndarray) -> dict[str, dict[str, Any]]:
     table = pd.DataFrame({"school": school, "level": level, "tier": tier})
-    tiers = ["high", "medium", "low"]
+    tiers = list(TIERS)
     out: dict[str, dict[str, Any]] = {}
     for school_id, rows in table.groupby("school", sort=False):
         by_level = rows.groupby(["level", "tier"]).size().unstack(fill_value=0).reindex(columns=tiers, fill_value=0)

@@ -70,10 +70,9 @@ def tier_meaning(tier: str, thresholds: dict[str, Any], school_id: str) -> str:
 
 def risk_meaning(risk: float, horizon_days: int) -> str:
     """The risk as a frequency, which reads better than a probability."""
-    months = round(horizon_days / 30.4)
     return (
         f"Sur 100 élèves au profil semblable, environ {french.integer(round(100 * risk))} avaient quitté "
-        f"l'école sans diplôme dans les {months} mois suivants, dans les données d'apprentissage."
+        f"l'école sans diplôme dans les {french.horizon(horizon_days)} suivants, dans les données d'apprentissage."
     )
 
 

@@ -15,7 +15,8 @@ from models.matrix import feature_matrix, model_input
 from models.metrics import Interval
 from models.registry import CHAMPION
 from training.config import GateConfig, TrainConfig
-from training.tracking import ChampionComparison, log_training, promotion_gate
+from training.gate import ChampionComparison, promotion_gate
+from training.tracking import log_training
 from training.train import FeatureSet, train
 
 pytestmark = pytest.mark.integration

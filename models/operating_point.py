@@ -1,0 +1,134 @@
+"""The operating point of a model: the one home of the horizon, the capacity and the tiers' shape.
+
+Decided once, when a model is trained (from the training config and the features' horizon),
+logged with the model version beside its feature metadata, and read back by scoring, audits,
+monitoring, the service, the pages, the model card and every report. A command may override a
+value explicitly (``vigie score --high``, ``vigie audit --capacity``): the override is recorded
+in :attr:`OperatingPoint.overridden`, which travels with the batch or report it produced.
+
+Every French text that names the horizon or the capacity takes it from here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from features import french
+from features.ingest import ContractError
+from features.school import DEFAULT_HORIZON_DAYS
+
+#: The high tier's share unless the training config says otherwise: the pupils a school can follow.
+DEFAULT_HIGH_SHARE: Final = 0.10
+#: The next band after the high tier.
+DEFAULT_MEDIUM_SHARE: Final = 0.20
+#: Reasons shown for a pupil of the high and medium tiers.
+DEFAULT_REASONS: Final = 3
+#: The run artifact holding a version's operating point, beside its feature metadata.
+OPERATING_POINT_ARTIFACT: Final = "operating_point.json"
+OPERATING_POINT_VERSION: Final = 1
+
+Scope = Literal["overall", "school"]
+
+
+class TierShares(BaseModel):
+    """How a batch is cut into tiers: the part of the operating point a training config sets
+    (the horizon comes from the features the model is trained on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    high: float = Field(default=DEFAULT_HIGH_SHARE, gt=0, lt=1, description="share of pupils in the high tier")
+    medium: float = Field(default=DEFAULT_MEDIUM_SHARE, ge=0, lt=1, description="share in the next band")
+    scope: Scope = Field(default="overall", description="tiers over every school, or within each school")
+    reasons: int = Field(default=DEFAULT_REASONS, ge=1, le=10, description="reasons shown per pupil")
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> TierShares:
+        if self.high + self.medium > 1:
+            raise ValueError(f"high ({self.high}) and medium ({self.medium}) shares add up to more than 1")
+        return self
+
+
+class OperatingPoint(TierShares):
+    """Horizon, high and medium shares, scope and reasons of a model version."""
+
+    version: Literal[1] = OPERATING_POINT_VERSION
+    horizon_days: int = Field(default=DEFAULT_HORIZON_DAYS, gt=0, description="label horizon H, days")
+    #: The fields set by an explicit override (a command's option), not decided at training.
+    overridden: tuple[str, ...] = ()
+
+    @classmethod
+    def decided(cls, shares: TierShares, horizon_days: int) -> OperatingPoint:
+        """The point a training run decides: its config's shares at its features' horizon."""
+        return cls(**shares.model_dump(), horizon_days=horizon_days)
+
+    def override(self, **changes: Any) -> OperatingPoint:
+        """The same point with ``changes`` (None values ignored), each recorded as overridden."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(given) - set(TierShares.model_fields)
+        if unknown:
+            raise ValueError(f"not an operating point setting a command may override: {sorted(unknown)}")
+        if not given:
+            return self
+        values = {**self.model_dump(), **given, "overridden": tuple(sorted({*self.overridden, *given}))}
+        return OperatingPoint.model_validate(values)
+
+    def tiers(self) -> TierShares:
+        return TierShares(high=self.high, medium=self.medium, scope=self.scope, reasons=self.reasons)
+
+    # --- French, the one place these phrases are made ---------------------------------------
+
+    def horizon_fr(self) -> str:
+        """``6 mois`` for 180 days, ``12 mois`` for 365, ``45 jours`` otherwise."""
+        return french.horizon(self.horizon_days)
+
+    def within_fr(self) -> str:
+        """``dans les 6 mois``."""
+        return f"dans les {self.horizon_fr()}"
+
+    def high_share_fr(self) -> str:
+        """``15 %``."""
+        return french.percent(self.high)
+
+    def medium_share_fr(self) -> str:
+        return french.percent(self.medium)
+
+    def high_group_fr(self) -> str:
+        """``les 15 % d'élèves au risque le plus élevé``."""
+        return f"les {self.high_share_fr()} d'élèves au risque le plus élevé"
+
+    def scope_fr(self) -> str:
+        return "de l'établissement" if self.scope == "school" else "de l'ensemble des établissements suivis"
+
+    def describe_fr(self) -> str:
+        """The whole point in one sentence, saying which values a command overrode."""
+        text = (
+            f"Risque de décrochage {self.within_fr()} ; niveau « élevé » : {self.high_group_fr()} "
+            f"{self.scope_fr()} ; niveau « moyen » : les {self.medium_share_fr()} suivants"
+        )
+        if self.overridden:
+            shown = ", ".join(_OVERRIDE_FR[name] for name in self.overridden)
+            text += f" (réglage imposé à l'exécution, différent de celui de l'entraînement : {shown})"
+        return text + "."
+
+
+_OVERRIDE_FR = {"high": "part du niveau élevé", "medium": "part du niveau moyen", "scope": "périmètre",
+                "reasons": "nombre de raisons"}  # fmt: skip
+
+
+def parse_operating_point(values: Any, where: str) -> OperatingPoint:
+    """A stored operating point, checked: a version this code does not know is refused, naming it."""
+    if isinstance(values, dict) and values.get("version") != OPERATING_POINT_VERSION:
+        raise ContractError(
+            f"{where}: operating point version {values.get('version')!r}, this Vigie reads version "
+            f"{OPERATING_POINT_VERSION}; retrain the model with this Vigie."
+        )
+    try:
+        return OperatingPoint.model_validate(values)
+    except ValidationError as error:
+        raise ContractError(f"{where}: not a valid operating point: {error}") from None
+
+
+def operating_point_json(point: OperatingPoint) -> str:
+    return json.dumps(point.model_dump(mode="json"), indent=2)
