@@ -247,19 +247,25 @@ def features_page() -> str:
         f"The {len(FEATURES)} model inputs of `features/catalog.py`: what each means, how staff read its "
         "name, the monotone constraint the model keeps, and how it reads as a reason (French wording, "
         "`{value}` filled in; *context only* features weigh in the score but are never offered as a "
-        "reason). Sensitive attributes are not features.\n\n",
+        "reason; a missing value is worded only where the entry says what it means, otherwise it "
+        "still counts in the score but never in the reasons). Sensitive attributes are not features.\n\n",
     ]
     for family in ("attendance", "course", "behaviour", "trajectory"):
         parts.append(f"## {family.capitalize()}\n\n")
         parts.append("| feature | meaning | French label | direction | reason (signal: wording) |\n")
         parts.append("|---|---|---|---|---|\n")
         for feature in (f for f in FEATURES if f.family == family):
-            if feature.reason == CONTEXT_ONLY or feature.reason is None:
-                reason = "*context only*" if feature.reason == CONTEXT_ONLY else "*not worded*"
+            if feature.reason == CONTEXT_ONLY:
+                reason = "*context only*"
             else:
                 wording = feature.reason.one if feature.reason.many is None else feature.reason.many
                 extra = " (compared with the grade level's mean)" if feature.reason.compare else ""
-                reason = f"**{feature.reason.signal}**: « {wording} »{extra}"
+                missing = (
+                    f"; when missing: « {feature.reason.missing} »"
+                    if feature.reason.missing
+                    else "; never a reason when missing"
+                )
+                reason = f"**{feature.reason.signal}**: « {wording} »{extra}{missing}"
             kind = " (categorical)" if feature.categorical else ""
             parts.append(
                 f"| `{feature.name}`{kind} | {_cell(feature.meaning)} | {_cell(feature.label_fr)} "

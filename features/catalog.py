@@ -1,12 +1,14 @@
-"""The feature catalogue: every model input with its family, meaning and French label.
+"""The feature catalogue: every model input as one entry, everything known about it in one place.
 
-Training, reasons, monitoring and audits read names and meanings from here (and from the
-metadata file written beside each feature table), never from column positions.
+Each :class:`Feature` carries its family, meaning, French label, monotone direction and how it
+reads as a reason (or that it never is one). Training (monotone constraints), reasons, the
+feature table's metadata, monitoring, audits and the generated reference read them from here,
+never from column positions nor from side tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from features.school import SNAPSHOT_KEY
@@ -33,24 +35,34 @@ class Reason:
     compare: bool = False
     #: Shown with the sign turned (a fall of the mean reads "en baisse de 2 points").
     negate: bool = False
+    #: The sentence when the value is missing, where a missing value is a fact staff can check
+    #: (« Aucune note en sciences cette année »). None: a missing value is never worded, and its
+    #: contribution is left out of the reasons (it still counts in the score).
+    missing: str | None = None
 
 
 #: A feature that weighs in the score but is never offered as a reason (context, not a lever).
 CONTEXT_ONLY: Final = "context"
 
+#: Direction the field is sure of, kept as a LightGBM monotone constraint.
+Direction = Literal[-1, 0, 1]
+RAISES: Final = 1  # never lowers the risk as it grows
+LOWERS: Final = -1  # never raises the risk as it grows
+FREE: Final = 0  # the field is not sure: the model learns it
+
 
 @dataclass(frozen=True)
 class Feature:
+    """One model input: what it means, how staff read it, the direction the model must keep,
+    and how it reads as a reason (required: a feature says how, or that it is context only)."""
+
     name: str
     family: Family
     meaning: str
     label_fr: str
     categorical: bool = False
-    #: Direction the field is sure of: +1 never lowers risk as it grows, -1 never raises it, 0 unsure.
-    monotone: int = 0
-    #: How it reads as a reason, or :data:`CONTEXT_ONLY`; None only for a feature nobody has
-    #: worded yet (a test fails on it: a feature must say one or the other).
-    reason: Reason | Literal["context"] | None = None
+    monotone: Direction = FREE
+    reason: Reason | Literal["context"] = field(kw_only=True)
 
 
 #: The three tracks of secondary school, as staff and reviewers name them.
@@ -99,303 +111,371 @@ LEVEL_OFFSET = {
     "TPRO": 6,
 }
 
-_A: list[Feature] = []
-for kind, fr in (
-    ("unjustified_absence", "absences non justifiées"),
-    ("justified_absence", "absences justifiées"),
-    ("late", "retards"),
-):
-    for window, fr_window in (("4w", "4 dernières semaines"), ("12w", "12 dernières semaines"), ("year", "année")):
-        _A.append(
-            Feature(
-                f"{kind}_rate_{window}",
-                "attendance",
-                f"{kind.replace('_', ' ')} half-days / school half-days enrolled, {window}",
-                f"Taux de {fr} ({fr_window})",
-            )
+_UNJ, _JUS, _LATE = "Absences non justifiées", "Absences justifiées", "Retards"
+_RES = "Résultats scolaires"
+_NO_GRADE_YEAR = "Aucune note depuis la rentrée"
+_WINDOWS_FR = {
+    "4w": ("4 dernières semaines", "sur les 4 dernières semaines"),
+    "12w": ("12 dernières semaines", "sur les 12 dernières semaines"),
+    "year": ("année", "depuis la rentrée"),
+}
+_SUBJECT_GROUPS_FR = {
+    "maths": "mathématiques",
+    "french": "français",
+    "sciences": "sciences",
+    "languages": "langues vivantes",
+}
+
+
+def _rate(kind: str, window: str, *, fr: str, signal: str, sentence: str, monotone: Direction) -> Feature:
+    """One of the nine attendance rates: ``sentence`` holds ``{window}`` (« sur les 4 dernières semaines »)."""
+    label_window, sentence_window = _WINDOWS_FR[window]
+    return Feature(
+        f"{kind}_rate_{window}",
+        "attendance",
+        f"{kind.replace('_', ' ')} half-days / school half-days enrolled, {window}",
+        f"Taux de {fr} ({label_window})",
+        monotone=monotone,
+        reason=Reason(signal, "pct", sentence.format(window=sentence_window), compare=True),
+    )
+
+
+_ATTENDANCE = (
+    *(
+        _rate(
+            "unjustified_absence",
+            w,
+            fr="absences non justifiées",
+            signal=_UNJ,
+            sentence="{{value}} des demi-journées manquées sans justification {window}",
+            monotone=RAISES,
         )
-_A += [
+        for w in _WINDOWS_FR
+    ),
+    *(
+        _rate(
+            "justified_absence",
+            w,
+            fr="absences justifiées",
+            signal=_JUS,
+            sentence="{{value}} des demi-journées manquées avec justification {window}",
+            monotone=FREE,
+        )
+        for w in _WINDOWS_FR
+    ),
+    *(
+        _rate(
+            "late",
+            w,
+            fr="retards",
+            signal=_LATE,
+            sentence="En retard à {{value}} des demi-journées {window}",
+            monotone=FREE,
+        )
+        for w in _WINDOWS_FR
+    ),
     Feature(
         "exclusion_rate_year",
         "attendance",
         "class exclusions / school half-days enrolled, school year",
         "Taux d'exclusions de cours (année)",
+        monotone=RAISES,
+        reason=Reason(
+            "Exclusions de cours",
+            "pct",
+            "{value} des demi-journées avec une exclusion de cours depuis la rentrée",
+            compare=True,
+        ),
     ),
     Feature(
         "unjustified_absence_trend",
         "attendance",
         "unjustified absence rate of the last 4 weeks minus that of the 8 weeks before",
         "Évolution des absences non justifiées",
+        reason=Reason(
+            _UNJ,
+            "pct",
+            "Sur les 4 dernières semaines, {value} des demi-journées manquées sans justification de plus"
+            " que sur les 8 précédentes",
+        ),
     ),
     Feature(
         "months_with_4_unjustified_halfdays",
         "attendance",
         "months of the school year with 4 or more unjustified half-days (legal absentéisme threshold)",
         "Mois d'absentéisme (4 demi-journées non justifiées ou plus)",
+        monotone=RAISES,
+        reason=Reason(
+            _UNJ,
+            "count",
+            "{value} mois avec au moins 4 demi-journées d'absence non justifiée cette année",
+            compare=True,
+        ),
     ),
     Feature(
         "longest_unjustified_run_halfdays",
         "attendance",
         "longest run of consecutive school half-days of unjustified absence, school year",
         "Plus longue absence non justifiée (demi-journées consécutives)",
+        monotone=RAISES,
+        reason=Reason(
+            _UNJ,
+            "count",
+            "{value} demi-journée d'absence non justifiée au plus long cette année",
+            "{value} demi-journées consécutives d'absence non justifiée au plus long cette année",
+            compare=True,
+        ),
     ),
     Feature(
         "days_since_last_unjustified_absence",
         "attendance",
         "days since the last unjustified absence (missing if none this school year or the last)",
         "Jours depuis la dernière absence non justifiée",
+        reason=Reason(
+            _UNJ,
+            "days",
+            "Dernière absence non justifiée il y a {value} jour",
+            "Dernière absence non justifiée il y a {value} jours",
+        ),
     ),
     Feature(
         "unjustified_absences_previous_year",
         "attendance",
         "unjustified absence half-days in the previous school year",
         "Absences non justifiées l'année précédente",
+        monotone=RAISES,
+        reason=Reason(
+            _UNJ,
+            "count",
+            "{value} demi-journée d'absence non justifiée l'an dernier",
+            "{value} demi-journées d'absence non justifiée l'an dernier",
+            compare=True,
+        ),
     ),
-]
-_C = [
+)
+_COURSE = (
     Feature(
         "grade_mean_year",
         "course",
         "coefficient-weighted mean grade /20, school year so far",
         "Moyenne générale (année)",
+        monotone=LOWERS,
+        reason=Reason(
+            _RES, "grade", "Moyenne générale de {value}/20 cette année", compare=True, missing=_NO_GRADE_YEAR
+        ),
     ),
-    Feature("grade_mean_6w", "course", "coefficient-weighted mean grade /20, last 6 weeks", "Moyenne récente"),
+    Feature(
+        "grade_mean_6w",
+        "course",
+        "coefficient-weighted mean grade /20, last 6 weeks",
+        "Moyenne récente",
+        reason=Reason(
+            _RES,
+            "grade",
+            "Moyenne de {value}/20 sur les 6 dernières semaines",
+            compare=True,
+            missing="Aucune note sur les 6 dernières semaines",
+        ),
+    ),
     Feature(
         "grade_mean_change",
         "course",
         "mean of the last 6 weeks minus mean of the year before them",
         "Évolution des résultats",
+        reason=Reason(
+            _RES,
+            "grade",
+            "Moyenne récente en baisse de {value} point",
+            "Moyenne récente en baisse de {value} points",
+            negate=True,
+        ),
     ),
-    *[
-        Feature(f"grade_mean_{group}_year", "course", f"mean grade /20 in {group}, school year", f"Résultats en {fr}")
-        for group, fr in (
-            ("maths", "mathématiques"),
-            ("french", "français"),
-            ("sciences", "sciences"),
-            ("languages", "langues vivantes"),
+    *(
+        Feature(
+            f"grade_mean_{group}_year",
+            "course",
+            f"mean grade /20 in {group}, school year",
+            f"Résultats en {fr}",
+            reason=Reason(
+                f"Résultats en {fr}",
+                "grade",
+                f"Moyenne de {{value}}/20 en {fr} cette année",
+                compare=True,
+                missing=f"Aucune note en {fr} cette année",
+            ),
         )
-    ],
+        for group, fr in _SUBJECT_GROUPS_FR.items()
+    ),
     Feature(
-        "subjects_below_10_year", "course", "subjects whose school-year mean is under 10/20", "Matières sous la moyenne"
+        "subjects_below_10_year",
+        "course",
+        "subjects whose school-year mean is under 10/20",
+        "Matières sous la moyenne",
+        monotone=RAISES,
+        reason=Reason(
+            _RES,
+            "count",
+            "{value} matière sous 10/20 cette année",
+            "{value} matières sous 10/20 cette année",
+            compare=True,
+        ),
     ),
     Feature(
         "grade_percentile_in_level",
         "course",
         "percentile of grade_mean_year among pupils of the same grade level and school, as of the date",
         "Rang dans le niveau",
+        # missing exactly when grade_mean_year is: no grade this school year, hence no rank
+        reason=Reason(
+            _RES,
+            "share",
+            "Résultats au niveau des {value} les plus faibles du niveau dans l'établissement",
+            missing=_NO_GRADE_YEAR,
+        ),
     ),
-    Feature("grades_count_6w", "course", "grades recorded in the last 6 weeks (few = missing work)", "Notes récentes"),
+    Feature(
+        "grades_count_6w",
+        "course",
+        "grades recorded in the last 6 weeks (few = missing work)",
+        "Notes récentes",
+        reason=Reason(
+            _RES,
+            "count",
+            "{value} note sur les 6 dernières semaines",
+            "{value} notes sur les 6 dernières semaines",
+            compare=True,
+        ),
+    ),
     Feature(
         "grade_mean_previous_year",
         "course",
         "mean grade /20 of the previous school year",
         "Moyenne de l'année précédente",
+        monotone=LOWERS,
+        reason=Reason(_RES, "grade", "Moyenne de {value}/20 l'an dernier", compare=True),
     ),
-]
-_B = [
-    Feature("incidents_12w", "behaviour", "incidents in the last 12 weeks", "Incidents (12 dernières semaines)"),
-    Feature("incidents_year", "behaviour", "incidents in the school year", "Incidents (année)"),
+)
+_BEHAVIOUR = (
+    Feature(
+        "incidents_12w",
+        "behaviour",
+        "incidents in the last 12 weeks",
+        "Incidents (12 dernières semaines)",
+        reason=Reason(
+            "Incidents",
+            "count",
+            "{value} incident sur les 12 dernières semaines",
+            "{value} incidents sur les 12 dernières semaines",
+            compare=True,
+        ),
+    ),
+    Feature(
+        "incidents_year",
+        "behaviour",
+        "incidents in the school year",
+        "Incidents (année)",
+        reason=Reason(
+            "Incidents",
+            "count",
+            "{value} incident depuis la rentrée",
+            "{value} incidents depuis la rentrée",
+            compare=True,
+        ),
+    ),
     Feature(
         "serious_incidents_year",
         "behaviour",
         "temporary exclusions and disciplinary councils, school year",
         "Exclusions temporaires et conseils de discipline",
+        monotone=RAISES,
+        reason=Reason(
+            "Incidents",
+            "count",
+            "{value} exclusion temporaire ou conseil de discipline cette année",
+            "{value} exclusions temporaires ou conseils de discipline cette année",
+            compare=True,
+        ),
     ),
     Feature(
         "days_since_last_incident",
         "behaviour",
         "days since the last incident (missing if none this school year or the last)",
         "Jours depuis le dernier incident",
+        reason=Reason(
+            "Incidents", "days", "Dernier incident il y a {value} jour", "Dernier incident il y a {value} jours"
+        ),
     ),
-]
-_T = [
-    Feature("grade_level", "trajectory", "grade level on the date", "Niveau", categorical=True),
-    Feature("track", "trajectory", "collège, lycée GT or lycée professionnel", "Voie", categorical=True),
-    Feature("repeating", "trajectory", "repeating the current grade (0/1)", "Redoublement en cours"),
-    Feature("repeats_so_far", "trajectory", "school years repeated so far", "Redoublements"),
-    Feature("age_years", "trajectory", "age on the date, from the birth month", "Âge"),
+)
+_TRAJECTORY = (
+    Feature("grade_level", "trajectory", "grade level on the date", "Niveau", categorical=True, reason=CONTEXT_ONLY),
+    Feature(
+        "track",
+        "trajectory",
+        "collège, lycée GT or lycée professionnel",
+        "Voie",
+        categorical=True,
+        reason=CONTEXT_ONLY,
+    ),
+    Feature(
+        "repeating",
+        "trajectory",
+        "repeating the current grade (0/1)",
+        "Redoublement en cours",
+        reason=Reason("Redoublement", "flag", "Redouble son année"),
+    ),
+    Feature(
+        "repeats_so_far",
+        "trajectory",
+        "school years repeated so far",
+        "Redoublements",
+        monotone=RAISES,
+        reason=Reason(
+            "Redoublement", "count", "{value} redoublement dans sa scolarité", "{value} redoublements dans sa scolarité"
+        ),
+    ),
+    Feature("age_years", "trajectory", "age on the date, from the birth month", "Âge", reason=CONTEXT_ONLY),
     Feature(
         "age_for_grade_delay_years",
         "trajectory",
         "years older than the usual age for the grade level",
         "Retard scolaire (années)",
+        monotone=RAISES,
+        reason=Reason(
+            "Retard scolaire",
+            "years",
+            "{value} an de plus que l'âge habituel du niveau",
+            "{value} ans de plus que l'âge habituel du niveau",
+        ),
     ),
     Feature(
-        "school_changes_so_far", "trajectory", "schools attended before the current one", "Changements d'établissement"
+        "school_changes_so_far",
+        "trajectory",
+        "schools attended before the current one",
+        "Changements d'établissement",
+        reason=Reason(
+            "Changements d'établissement",
+            "count",
+            "{value} changement d'établissement",
+            "{value} changements d'établissement",
+        ),
     ),
     Feature(
         "months_in_current_school",
         "trajectory",
         "months since first entry in the current school",
         "Ancienneté dans l'établissement (mois)",
+        reason=Reason("Changements d'établissement", "months", "Dans l'établissement depuis {value} mois"),
     ),
     Feature(
         "mid_year_entry",
         "trajectory",
         "entered the current school year after September (0/1)",
         "Arrivée en cours d'année",
+        reason=Reason("Changements d'établissement", "flag", "Arrivée dans l'établissement en cours d'année"),
     ),
-]
-
-_RAISING = {
-    "unjustified_absence_rate_4w",
-    "unjustified_absence_rate_12w",
-    "unjustified_absence_rate_year",
-    "exclusion_rate_year",
-    "months_with_4_unjustified_halfdays",
-    "longest_unjustified_run_halfdays",
-    "unjustified_absences_previous_year",
-    "subjects_below_10_year",
-    "serious_incidents_year",
-    "repeats_so_far",
-    "age_for_grade_delay_years",
-}
-_LOWERING = {"grade_mean_year", "grade_mean_previous_year"}
-
-_UNJ, _JUS, _LATE = "Absences non justifiées", "Absences justifiées", "Retards"
-_RES = "Résultats scolaires"
-_WINDOW_FR = {"4w": "sur les 4 dernières semaines", "12w": "sur les 12 dernières semaines", "year": "depuis la rentrée"}
-REASONS: dict[str, Reason | Literal["context"]] = {
-    **{
-        f"unjustified_absence_rate_{w}": Reason(
-            _UNJ, "pct", f"{{value}} des demi-journées manquées sans justification {fr}", compare=True
-        )
-        for w, fr in _WINDOW_FR.items()
-    },
-    **{
-        f"justified_absence_rate_{w}": Reason(
-            _JUS, "pct", f"{{value}} des demi-journées manquées avec justification {fr}", compare=True
-        )
-        for w, fr in _WINDOW_FR.items()
-    },
-    **{
-        f"late_rate_{w}": Reason(_LATE, "pct", f"En retard à {{value}} des demi-journées {fr}", compare=True)
-        for w, fr in _WINDOW_FR.items()
-    },
-    "exclusion_rate_year": Reason(
-        "Exclusions de cours",
-        "pct",
-        "{value} des demi-journées avec une exclusion de cours depuis la rentrée",
-        compare=True,
-    ),
-    "unjustified_absence_trend": Reason(
-        _UNJ,
-        "pct",
-        "Sur les 4 dernières semaines, {value} des demi-journées manquées sans justification de plus"
-        " que sur les 8 précédentes",
-    ),
-    "months_with_4_unjustified_halfdays": Reason(
-        _UNJ,
-        "count",
-        "{value} mois avec au moins 4 demi-journées d'absence non justifiée cette année",
-        compare=True,
-    ),
-    "longest_unjustified_run_halfdays": Reason(
-        _UNJ,
-        "count",
-        "{value} demi-journée d'absence non justifiée au plus long cette année",
-        "{value} demi-journées consécutives d'absence non justifiée au plus long cette année",
-        compare=True,
-    ),
-    "days_since_last_unjustified_absence": Reason(
-        _UNJ,
-        "days",
-        "Dernière absence non justifiée il y a {value} jour",
-        "Dernière absence non justifiée il y a {value} jours",
-    ),
-    "unjustified_absences_previous_year": Reason(
-        _UNJ,
-        "count",
-        "{value} demi-journée d'absence non justifiée l'an dernier",
-        "{value} demi-journées d'absence non justifiée l'an dernier",
-        compare=True,
-    ),
-    "grade_mean_year": Reason(_RES, "grade", "Moyenne générale de {value}/20 cette année", compare=True),
-    "grade_mean_6w": Reason(_RES, "grade", "Moyenne de {value}/20 sur les 6 dernières semaines", compare=True),
-    "grade_mean_change": Reason(
-        _RES,
-        "grade",
-        "Moyenne récente en baisse de {value} point",
-        "Moyenne récente en baisse de {value} points",
-        negate=True,
-    ),
-    "subjects_below_10_year": Reason(
-        _RES, "count", "{value} matière sous 10/20 cette année", "{value} matières sous 10/20 cette année", compare=True
-    ),
-    "grade_percentile_in_level": Reason(
-        _RES, "share", "Résultats au niveau des {value} les plus faibles du niveau dans l'établissement"
-    ),
-    "grades_count_6w": Reason(
-        _RES,
-        "count",
-        "{value} note sur les 6 dernières semaines",
-        "{value} notes sur les 6 dernières semaines",
-        compare=True,
-    ),
-    "grade_mean_previous_year": Reason(_RES, "grade", "Moyenne de {value}/20 l'an dernier", compare=True),
-    **{
-        f"grade_mean_{group}_year": Reason(
-            f"Résultats en {fr}", "grade", f"Moyenne de {{value}}/20 en {fr} cette année", compare=True
-        )
-        for group, fr in (
-            ("maths", "mathématiques"),
-            ("french", "français"),
-            ("sciences", "sciences"),
-            ("languages", "langues vivantes"),
-        )
-    },
-    "incidents_12w": Reason(
-        "Incidents",
-        "count",
-        "{value} incident sur les 12 dernières semaines",
-        "{value} incidents sur les 12 dernières semaines",
-        compare=True,
-    ),
-    "incidents_year": Reason(
-        "Incidents", "count", "{value} incident depuis la rentrée", "{value} incidents depuis la rentrée", compare=True
-    ),
-    "serious_incidents_year": Reason(
-        "Incidents",
-        "count",
-        "{value} exclusion temporaire ou conseil de discipline cette année",
-        "{value} exclusions temporaires ou conseils de discipline cette année",
-        compare=True,
-    ),
-    "days_since_last_incident": Reason(
-        "Incidents", "days", "Dernier incident il y a {value} jour", "Dernier incident il y a {value} jours"
-    ),
-    "repeating": Reason("Redoublement", "flag", "Redouble son année"),
-    "repeats_so_far": Reason(
-        "Redoublement", "count", "{value} redoublement dans sa scolarité", "{value} redoublements dans sa scolarité"
-    ),
-    "age_for_grade_delay_years": Reason(
-        "Retard scolaire",
-        "years",
-        "{value} an de plus que l'âge habituel du niveau",
-        "{value} ans de plus que l'âge habituel du niveau",
-    ),
-    "school_changes_so_far": Reason(
-        "Changements d'établissement",
-        "count",
-        "{value} changement d'établissement",
-        "{value} changements d'établissement",
-    ),
-    "months_in_current_school": Reason(
-        "Changements d'établissement", "months", "Dans l'établissement depuis {value} mois"
-    ),
-    "mid_year_entry": Reason("Changements d'établissement", "flag", "Arrivée dans l'établissement en cours d'année"),
-    "grade_level": CONTEXT_ONLY,
-    "track": CONTEXT_ONLY,
-    "age_years": CONTEXT_ONLY,
-}
-FEATURES: tuple[Feature, ...] = tuple(
-    replace(
-        f,
-        monotone=1 if f.name in _RAISING else -1 if f.name in _LOWERING else 0,
-        reason=REASONS.get(f.name),
-    )
-    for f in (*_A, *_C, *_B, *_T)
 )
+#: The catalogue: one entry per model input, in the feature table's column order.
+FEATURES: tuple[Feature, ...] = (*_ATTENDANCE, *_COURSE, *_BEHAVIOUR, *_TRAJECTORY)
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 CATEGORICAL_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.categorical)
 #: Columns that key a snapshot row; never model inputs.

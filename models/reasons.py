@@ -7,6 +7,11 @@ sentence comparing it with the pupils of the same grade level. Grade level, trac
 are context, not reasons: they count in the score but are offered only when nothing else
 raises the risk (then as "Situation scolaire", said plainly). Sensitive attributes cannot
 appear: they are not features.
+
+A missing value is never shown as a figure (« —/20 »). Its contribution is real, so where the
+catalogue says what missing means (« Aucune note en sciences cette année ») that sentence is
+the reason; otherwise the contribution is left out of the reasons (it still counts in the score)
+and the signal is worded by its other features, or not at all.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ for _feature, _reason in WORDING.items():
     SIGNALS[_reason.signal] = (*SIGNALS.get(_reason.signal, ()), _feature)
 #: Features that weigh in the score but are never offered as a reason.
 CONTEXT = tuple(f.name for f in FEATURES if f.reason == CONTEXT_ONLY)
+#: Worded features whose missing value reads as a fact (the catalogue's ``missing`` sentence).
+WORDED_WHEN_MISSING = frozenset(name for name, wording in WORDING.items() if wording.missing is not None)
 
 
 def _shown(values: np.ndarray, unit: Unit, *, reference: bool = False) -> list[str]:
@@ -47,6 +54,9 @@ def sentences(feature: str, values: np.ndarray, references: np.ndarray) -> list[
     wording = WORDING[feature]
     values = np.asarray(values, dtype=float)
     references = np.asarray(references, dtype=float)
+    missing = np.isnan(values)
+    if missing.any() and wording.missing is None:
+        raise ValueError(f"{feature}: a missing value is never worded as a reason (the catalogue gives no sentence)")
     shown = -values if wording.negate else values
     texts = _shown(shown, wording.unit)
     if wording.many is None:
@@ -55,7 +65,10 @@ def sentences(feature: str, values: np.ndarray, references: np.ndarray) -> list[
         counted = shown if wording.unit == "grade" else np.round(shown)
         singular = np.isnan(shown) | (np.abs(counted) < 2)
         templates = [wording.one if one else wording.many for one in singular.tolist()]
-    out = [template.format(value=text) for template, text in zip(templates, texts, strict=True)]
+    out = [
+        str(wording.missing) if absent else template.format(value=text)
+        for template, text, absent in zip(templates, texts, missing.tolist(), strict=True)
+    ]
     if not wording.compare:
         return out
     refs = _shown(-references if wording.negate else references, wording.unit, reference=True)
@@ -80,6 +93,15 @@ def signal_matrix(features: list[str]) -> tuple[list[str], np.ndarray]:
         if feature in WORDING:
             matrix[i, signals.index(WORDING[feature].signal)] = 1.0
     return signals, matrix
+
+
+def wordable(contributions: np.ndarray, values: np.ndarray, features: list[str]) -> np.ndarray:
+    """The contributions the reasons may word: those of a missing value the catalogue cannot
+    word become 0 (they stay in the score, never in a reason)."""
+    unworded = np.array([f not in WORDED_WHEN_MISSING for f in features], dtype=bool)
+    kept = np.array(contributions[:, : len(features)], dtype=float)
+    kept[np.isnan(np.asarray(values, dtype=float)) & unworded] = 0.0
+    return kept
 
 
 def top_signals(contributions: np.ndarray, features: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -137,8 +159,11 @@ def reason_columns(
     situation when nothing raises the risk). ``values`` holds the rows' model inputs as numbers
     (:func:`models.matrix.encoded_matrix`), ``levels`` their grade levels; ``references`` the
     means of the same level in the batch. Built column-wise: each signal's leading feature with
-    numpy, each feature's sentences at once."""
+    numpy, each feature's sentences at once. A missing value the catalogue cannot word counts for
+    nothing here (:func:`wordable`), so it never leads a signal nor lifts one into the list."""
     signals, _ = signal_matrix(features)
+    context_contributions = contributions
+    contributions = wordable(contributions, values, features)
     order, totals = top_signals(contributions, features, k)
     column = {f: i for i, f in enumerate(features)}
     n = len(values)
@@ -165,7 +190,7 @@ def reason_columns(
     contribution = totals.astype(float)
     for row in np.flatnonzero(~kept[:, 0]):  # nothing raises the risk: the pupil's situation, said plainly
         age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
-        context = _context_reason(contributions[row], column, str(levels[row]), age)
+        context = _context_reason(context_contributions[row], column, str(levels[row]), age)
         names[row, 0], value[row, 0], texts[row, 0] = context["signal"], context["value"], context["text"]
         contribution[row, 0] = context["contribution"]
         kept[row, 0] = True

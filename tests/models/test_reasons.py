@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from features.catalog import CONTEXT_ONLY, FEATURES, Reason
-from models.reasons import CONTEXT, SIGNALS, WORDING, sentence
+from features.catalog import CONTEXT_ONLY, FEATURE_NAMES, FEATURES, Reason
+from models.reasons import CONTEXT, SIGNALS, WORDING, LevelMeans, reasons, sentence
 
 
 def test_every_feature_says_how_it_reads_as_a_reason_or_that_it_never_is_one() -> None:
@@ -70,3 +72,39 @@ def test_no_sentence_repeats_its_signal_which_the_pupil_page_shows_before_it() -
         and any(s.lower().startswith(f.reason.signal.lower()) for s in (f.reason.one, f.reason.many or ""))
     ]
     assert not repeated, repeated
+
+
+def _one_pupil_reasons(values: dict[str, float], contributions: dict[str, float]) -> list[dict[str, object]]:
+    """The reasons of one 3E pupil whose other inputs are 0 and contribute nothing."""
+    features = list(FEATURE_NAMES)
+    row = np.array([[values.get(f, 0.0) for f in features]])
+    shap = np.array([[contributions.get(f, 0.0) for f in features] + [-2.0]])  # last column: the bias
+    means = LevelMeans.of(pd.DataFrame(index=["3E"]), features)
+    return reasons(shap, row, np.array(["3E"]), features, means)[0]
+
+
+def test_a_missing_value_is_never_shown_as_a_figure_in_a_reason() -> None:
+    """A missing value's contribution is real, but « Moyenne de —/20 en sciences » tells staff
+    nothing true: it reads as what missing means (no grade in sciences this year) where the
+    catalogue says so, and is otherwise left out of the reasons (it still counts in the score)."""
+    items = _one_pupil_reasons(
+        {
+            "grade_mean_sciences_year": np.nan,
+            "grade_mean_previous_year": np.nan,
+            "unjustified_absence_rate_4w": 0.2,
+        },
+        {"grade_mean_sciences_year": 1.0, "grade_mean_previous_year": 2.0, "unjustified_absence_rate_4w": 0.5},
+    )
+    texts = [str(item["text"]) for item in items]
+    assert not any("—" in text for text in texts), texts
+    assert [item["signal"] for item in items] == ["Résultats en sciences", "Absences non justifiées"]
+    assert texts[0] == "Aucune note en sciences cette année"
+    assert items[0]["contribution"] == 1.0
+    assert texts[1].startswith("20 % des demi-journées manquées sans justification")
+
+
+def test_a_missing_value_reads_as_the_catalogue_says_or_not_at_all() -> None:
+    assert sentence("grade_mean_sciences_year", np.nan, 11.0) == "Aucune note en sciences cette année"
+    assert sentence("grade_percentile_in_level", np.nan, None) == "Aucune note depuis la rentrée"
+    with pytest.raises(ValueError, match="grade_mean_previous_year"):
+        sentence("grade_mean_previous_year", np.nan, 11.0)
