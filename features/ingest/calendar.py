@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
+from features.school import school_year_end, school_year_start
+
 
 def year_bounds(school_year: int) -> tuple[date, date]:
     """First day and first day after a school year (1 September to 31 August)."""
-    return date(school_year, 9, 1), date(school_year + 1, 9, 1)
+    return school_year_start(school_year), school_year_start(school_year + 1)
 
 
 def _saturday_on_or_after(day: date) -> date:
@@ -35,7 +37,7 @@ def french_holidays(school_year: int) -> pd.DataFrame:
     ):
         start = _saturday_on_or_after(start_hint)
         rows.append((start, start + timedelta(days=15), label))
-    rows.append((_saturday_on_or_after(date(y + 1, 7, 4)), date(y + 1, 8, 31), "Vacances d'été"))
+    rows.append((_saturday_on_or_after(date(y + 1, 7, 4)), school_year_end(y), "Vacances d'été"))
     paques = easter(y + 1)
     for day, label in (
         (date(y, 11, 11), "Armistice"),

@@ -34,6 +34,7 @@ import pandera.ibis as pa
 
 from features.ingest import contract as c
 from features.ingest.parsing import EXPECTED, FALSE_WORDS, MONTH_PATTERN, TRUE_WORDS
+from features.school import SCHOOL_YEAR_START
 
 #: The column holding a row's position in its file, from 0 (the report's row is this + 1).
 ROW = "_row"
@@ -173,12 +174,12 @@ def parse(raw: ir.Value, type_: c.LogicalType) -> ir.Value:
 
 
 def _year_start(year: ir.IntegerValue) -> ir.DateValue:
-    return ibis.date(year, 9, 1)
+    return ibis.date(year, *SCHOOL_YEAR_START)
 
 
 def school_year_of(day: ir.DateValue) -> ir.IntegerValue:
     """The school year (its first calendar year) a date falls in: years run 1 September to 31 August."""
-    return day.year() - (day.month() < 9).ifelse(1, 0)
+    return day.year() - (day.month() < SCHOOL_YEAR_START[0]).ifelse(1, 0)  # the start's day is the 1st
 
 
 def _uai_key_ok(ids: ir.StringValue) -> ir.BooleanValue:

@@ -18,6 +18,7 @@ from sqlalchemy import Date, DateTime, Engine, String, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from features.school import school_year_end, school_year_of
 from serving.api.access_log import AccessLogUnavailableError, Base
 
 ACTIONS = {
@@ -185,11 +186,6 @@ class SchoolPlans:
         return plan is not None and plan.status != "clos"
 
 
-def school_year_end(day: date) -> date:
-    """The 31 August that ends the school year of ``day``."""
-    return date(day.year + (day.month >= 9), 8, 31)
-
-
 class PlanStore:
     """Plans in the service's database; any database failure is reported as unavailable (503)."""
 
@@ -293,5 +289,5 @@ class PlanStore:
 
 
 def _retained_until(closed_on: date, school_years: int) -> date:
-    end = school_year_end(closed_on)
-    return date(end.year + school_years, 8, 31)
+    """The last day of the ``school_years``-th school year after the one a plan was closed in."""
+    return school_year_end(school_year_of(closed_on) + school_years)
