@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from features.catalog import FEATURES
 from features.school import Tier
+from models.fairness_summary import FairnessSummary as PublishedAudit
 from models.matrix import CATEGORIES
 
 Change = Literal["first", "new_high", "up", "down", "stable"]
@@ -150,7 +151,7 @@ class ModelCard(BaseModel):
 
 class FairnessSummary(BaseModel):
     version: str
-    report: dict[str, Any] | None = Field(description="Gate, alerts and figures of the newest audit; None if none.")
+    report: PublishedAudit | None = Field(description="Gate, alerts and figures of the newest audit; None if none.")
 
 
 class Aggregates(BaseModel):
