@@ -11,6 +11,7 @@ from features.catalog import FEATURES
 from features.school import Tier
 from models.fairness_summary import FairnessSummary as PublishedAudit
 from models.matrix import CATEGORIES
+from models.reasons import ReasonItem
 
 Change = Literal["first", "new_high", "up", "down", "stable"]
 PUPIL_EXAMPLE = "3f9a1c0b7d2e4a6f8b1c"
@@ -29,12 +30,10 @@ class Problem(BaseModel):
     detail: str = Field(examples=["Introuvable."])
 
 
-class Reason(BaseModel):
+class Reason(ReasonItem):
+    """A reason as :mod:`models.reasons` makes it (signal, value, contribution, text)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [REASON_EXAMPLE]})
-    signal: str
-    value: float | None
-    contribution: float
-    text: str
 
 
 class PupilRow(BaseModel):
