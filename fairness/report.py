@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from fairness.audit import DISPARITIES, METRICS, AttributeAudit, Estimate
 from fairness.groups import attribute_label
 from features import french
+from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT
 
 if TYPE_CHECKING:
     from fairness.review import FairnessReview
@@ -256,7 +256,7 @@ def write_report(review: FairnessReview, folder: Path) -> list[Path]:
         fr=_fr,
         point=review.operating_point,
     )
-    paths = [folder / "fairness_report.html", folder / "fairness_report.json"]
+    paths = [folder / "fairness_report.html", folder / FAIRNESS_REPORT_ARTIFACT]
     paths[0].write_text(html, encoding="utf-8")
-    paths[1].write_text(json.dumps(review.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths[1].write_text(review.summary().as_json(), encoding="utf-8")
     return paths

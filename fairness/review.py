@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -25,6 +24,7 @@ from fairness.report import summary_lines, write_report
 from features.ingest import ContractError
 from features.school import SNAPSHOT_KEY
 from features.signals import AUDIT_TABLE
+from models.fairness_summary import AuditFigures, FairnessSummary, GateOutcome
 from models.operating_point import OperatingPoint
 from models.paths import Paths
 from models.registry import LoadedModel
@@ -70,19 +70,20 @@ class FairnessReview:
             self.context.model = model
         return write_report(self, folder)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.context.model,
-            "as_of": self.context.as_of,
-            "data_hash": self.context.data_hash,
-            "synthetic_data": self.context.synthetic,
-            "generated_at": self.context.generated_at.isoformat(timespec="seconds"),
-            "config": self.config.model_dump(mode="json"),
-            "operating_point": self.operating_point.model_dump(mode="json"),
-            "gate": {"passed": self.verdict.passed, "judged": self.verdict.judged, "breaches": self.verdict.breaches},
-            "audit": self.audit.as_dict(),
-            "mitigation": self.mitigation.as_dict() if self.mitigation else None,
-        }
+    def summary(self) -> FairnessSummary:
+        """The typed summary published with the model version (``fairness_report.json``)."""
+        return FairnessSummary(
+            model=self.context.model,
+            as_of=self.context.as_of,
+            data_hash=self.context.data_hash,
+            synthetic_data=self.context.synthetic,
+            generated_at=self.context.generated_at.isoformat(timespec="seconds"),
+            config=self.config.model_dump(mode="json"),
+            operating_point=self.operating_point,
+            gate=GateOutcome(passed=self.verdict.passed, judged=self.verdict.judged, breaches=self.verdict.breaches),
+            audit=AuditFigures.model_validate(self.audit.as_dict()),
+            mitigation=self.mitigation.as_dict() if self.mitigation else None,
+        )
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:

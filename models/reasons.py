@@ -17,10 +17,10 @@ and the signal is worded by its other features, or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from features import french
 from features.catalog import CONTEXT_ONLY, FEATURES, Reason, Unit
@@ -112,6 +112,18 @@ def top_signals(contributions: np.ndarray, features: list[str], k: int = 3) -> t
     return order, np.take_along_axis(per_signal, order, axis=1)
 
 
+class ReasonItem(BaseModel):
+    """One reason of one pupil, as the contract, the batch, the API and the pages carry it: the
+    signal staff recognise, its leading feature's value, the signal's summed contribution
+    (log-odds) and the French sentence."""
+
+    model_config = ConfigDict(frozen=True)
+    signal: str
+    value: float | None
+    contribution: float
+    text: str
+
+
 @dataclass(frozen=True)
 class LevelMeans:
     """The mean of each feature per grade level in a batch (the « au même niveau » figures),
@@ -137,10 +149,10 @@ class ReasonColumns:
     contribution: np.ndarray
     text: list[str]
 
-    def as_lists(self) -> list[list[dict[str, object]]]:
-        """The contract's ``reasons`` per row, as dicts (the API's form)."""
+    def as_lists(self) -> list[list[ReasonItem]]:
+        """The contract's ``reasons`` per row, as typed items (the API's form)."""
         items = [
-            {"signal": s, "value": v, "contribution": c, "text": t}
+            ReasonItem(signal=s, value=v, contribution=c, text=t)
             for s, v, c, t in zip(self.signal, self.value.tolist(), self.contribution.tolist(), self.text, strict=True)
         ]
         bounds = self.offsets.tolist()
@@ -191,8 +203,8 @@ def reason_columns(
     for row in np.flatnonzero(~kept[:, 0]):  # nothing raises the risk: the pupil's situation, said plainly
         age = float(values[row, column["age_years"]]) if "age_years" in column else float("nan")
         context = _context_reason(context_contributions[row], column, str(levels[row]), age)
-        names[row, 0], value[row, 0], texts[row, 0] = context["signal"], context["value"], context["text"]
-        contribution[row, 0] = context["contribution"]
+        names[row, 0], value[row, 0], texts[row, 0] = context.signal, context.value, context.text
+        contribution[row, 0] = context.contribution
         kept[row, 0] = True
     offsets = np.concatenate([[0], np.cumsum(kept.sum(axis=1))]).astype(np.int32)
     return ReasonColumns(offsets, names[kept].tolist(), value[kept], contribution[kept], texts[kept].tolist())
@@ -205,16 +217,16 @@ def reasons(
     features: list[str],
     references: LevelMeans,
     k: int = 3,
-) -> list[list[dict[str, object]]]:
-    """The contract's ``reasons`` per row, as dicts: :func:`reason_columns`, for the API."""
+) -> list[list[ReasonItem]]:
+    """The contract's ``reasons`` per row, as typed items: :func:`reason_columns`, for the API."""
     return reason_columns(contributions, values, levels, features, references, k).as_lists()
 
 
-def _context_reason(contributions: np.ndarray, column: dict[str, int], level: str, age: float) -> dict[str, Any]:
+def _context_reason(contributions: np.ndarray, column: dict[str, int], level: str, age: float) -> ReasonItem:
     """When no signal raises the risk, say plainly that it comes from the pupil's situation."""
     total = float(sum(contributions[column[f]] for f in CONTEXT if f in column))
     text = (
         f"Le risque tient au niveau ({level}) et à l'âge ({french.integer(age)} ans) ; "
         "aucun signal d'assiduité, de résultats ou de comportement ne l'augmente"
     )
-    return {"signal": "Situation scolaire", "value": age, "contribution": total, "text": text}
+    return ReasonItem(signal="Situation scolaire", value=age, contribution=total, text=text)

@@ -28,7 +28,7 @@ from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
 from models.operating_point import OperatingPoint
 from models.paths import Paths
-from models.reasons import LevelMeans, ReasonColumns, reason_columns
+from models.reasons import LevelMeans, ReasonColumns, ReasonItem, reason_columns
 from models.reasons import reasons as build_reasons
 from models.registry import LoadedModel
 
@@ -313,7 +313,7 @@ def _reason_list(rows: int, explained: np.ndarray, parts: list[ReasonColumns]) -
 
 def explain_rows(
     rows: pd.DataFrame, model: DropoutRiskModel, refs: pd.DataFrame | LevelMeans, k: int = 3
-) -> list[list[dict[str, object]]]:
+) -> list[list[ReasonItem]]:
     """Reasons on demand (a low-tier pupil, say), against the batch's grade-level references."""
     features = list(model.feature_names_in_)
     values = encoded_matrix(rows, features)

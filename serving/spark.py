@@ -71,7 +71,8 @@ def score_spark(features: Any, model: DropoutRiskModel, model_version: str, conf
             values = encoded_matrix(batch, columns)
             levels = batch["grade_level"].to_numpy()
             items = build_reasons(model.contributions(values), values, levels, columns, references, config.reasons)
-            yield pd.DataFrame({"pupil_id": batch["pupil_id"].to_numpy(), "reasons": items})
+            rows = [[item.model_dump() for item in row] for row in items]  # Arrow structs, for Spark
+            yield pd.DataFrame({"pupil_id": batch["pupil_id"].to_numpy(), "reasons": rows})
 
     flagged = ranked.filter(F.col("tier") != "low").select("pupil_id").join(features, "pupil_id")
     explained = flagged.select(*needed).mapInPandas(explain, f"pupil_id string, reasons {REASONS_DDL}")

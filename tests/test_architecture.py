@@ -267,3 +267,38 @@ def test_every_module_imports_on_its_own() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not done.stdout.strip(), done.stdout
+
+
+def _mentions_dict(hint: object) -> bool:
+    """Whether a type hint is, or holds, a plain dict (``dict[str, Any]`` and kin)."""
+    import typing
+
+    return hint is dict or typing.get_origin(hint) is dict or any(_mentions_dict(a) for a in typing.get_args(hint))
+
+
+def test_fairness_summary_and_reasons_cross_stages_typed() -> None:
+    """The fairness summary (fairness -> serving) and a reason item (models -> serving) cross as
+    pydantic models with one home in models/, never as dicts (issue 22)."""
+    import typing
+
+    from fairness.review import FairnessReview
+    from models import reasons
+    from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary
+    from models.reasons import ReasonItem
+    from serving import batch
+    from serving.api import schemas, state
+    from serving.api.service import reads
+
+    assert typing.get_type_hints(FairnessReview.summary)["return"] is FairnessSummary
+    assert typing.get_type_hints(state.Serving)["fairness"] == FairnessSummary | None
+    assert typing.get_type_hints(schemas.FairnessSummary)["report"] == FairnessSummary | None
+    assert issubclass(schemas.Reason, ReasonItem)
+    crossing = [reasons.reasons, reasons.ReasonColumns.as_lists, reasons._context_reason, batch.explain_rows]
+    for function in crossing:
+        returned = typing.get_type_hints(function)["return"]
+        assert not _mentions_dict(returned), f"{function.__qualname__} returns {returned}"
+        assert "ReasonItem" in str(returned), function.__qualname__
+    assert "ReasonItem" in str(typing.get_type_hints(reads.as_reasons)["items"])
+    # One home for the report's file name: the writer and the reader both take it from models/.
+    named = [p for p in _code_files() if f'"{FAIRNESS_REPORT_ARTIFACT}"' in p.read_text(encoding="utf-8")]
+    assert [str(p.relative_to(ROOT)) for p in named] == ["models/fairness_summary.py"]

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, create_model
 
 from features.catalog import FEATURES
 from features.school import Tier
+from models.fairness_summary import FairnessSummary as PublishedAudit
 from models.matrix import CATEGORIES
+from models.reasons import ReasonItem
 
 Change = Literal["first", "new_high", "up", "down", "stable"]
 PUPIL_EXAMPLE = "3f9a1c0b7d2e4a6f8b1c"
@@ -28,12 +30,10 @@ class Problem(BaseModel):
     detail: str = Field(examples=["Introuvable."])
 
 
-class Reason(BaseModel):
+class Reason(ReasonItem):
+    """A reason as :mod:`models.reasons` makes it (signal, value, contribution, text)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [REASON_EXAMPLE]})
-    signal: str
-    value: float | None
-    contribution: float
-    text: str
 
 
 class PupilRow(BaseModel):
@@ -150,7 +150,7 @@ class ModelCard(BaseModel):
 
 class FairnessSummary(BaseModel):
     version: str
-    report: dict[str, Any] | None = Field(description="Gate, alerts and figures of the newest audit; None if none.")
+    report: PublishedAudit | None = Field(description="Gate, alerts and figures of the newest audit; None if none.")
 
 
 class Aggregates(BaseModel):

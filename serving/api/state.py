@@ -30,6 +30,7 @@ from mlflow.exceptions import MlflowException
 
 from features.ingest import ContractError
 from features.school import TIERS
+from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, parse_fairness_summary
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
@@ -201,11 +202,11 @@ class Serving:
     model: LoadedModel
     batch: ServedBatch
     model_card: str  # Markdown, French
-    fairness: dict[str, Any] | None  # the newest fairness report of the version (JSON)
+    fairness: FairnessSummary | None  # the newest fairness audit of the version
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def _run_artifacts(run_id: str) -> tuple[str, dict[str, Any] | None]:
+def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
     """The version's model card (Markdown) and its newest fairness report (JSON), from MLflow."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -218,10 +219,17 @@ def _run_artifacts(run_id: str) -> tuple[str, dict[str, Any] | None]:
         reports = []
         try:
             folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="fairness", dst_path=tmp))
-            reports = [json.loads(p.read_text(encoding="utf-8")) for p in folder.rglob("fairness_report.json")]
+            found = sorted(folder.rglob(FAIRNESS_REPORT_ARTIFACT))
         except (MlflowException, OSError):
-            pass
-    newest = max(reports, key=lambda r: str(r.get("generated_at", ""))) if reports else None
+            found = []
+        for path in found:
+            where = f"run {run_id}: {path.relative_to(tmp)}"
+            try:
+                reports.append(parse_fairness_summary(json.loads(path.read_text(encoding="utf-8")), where))
+            except (ContractError, ValueError) as error:
+                # an audit this code cannot read (older schema) is not shown; the model is still served
+                log.warning("fairness audit not shown: %s", error)
+    newest = max(reports, key=lambda r: r.generated_at) if reports else None
     return card, newest
 
 

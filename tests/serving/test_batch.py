@@ -167,8 +167,8 @@ def test_a_pupil_whose_risk_comes_only_from_context_still_gets_a_plain_reason(tr
     )
     values = encoded_matrix(row, features)
     items = reasons(contributions, values, np.array(["CAP1"]), features, LevelMeans.of(pd.DataFrame(), features))[0]
-    assert [r["signal"] for r in items] == ["Situation scolaire"]
-    assert "CAP1" in str(items[0]["text"]) and "16 ans" in str(items[0]["text"])
+    assert [r.signal for r in items] == ["Situation scolaire"]
+    assert "CAP1" in str(items[0].text) and "16 ans" in str(items[0].text)
 
 
 def test_tiers_and_every_capacity_metric_cut_the_same_pupils_even_on_ties() -> None:

@@ -3,7 +3,7 @@ trace through the :class:`AccessContext`, one ordering, one export format."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from features.ingest import GRADE_LEVELS
+from models.reasons import ReasonItem
 from models.reasons import reasons as explain
 from serving.api.csv_cells import neutralise_table
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
@@ -35,8 +36,9 @@ class ListFilters:
     track: Track | None = None
 
 
-def as_reasons(items: Any) -> list[Reason]:
-    return [Reason(**dict(item)) for item in (items if items is not None else [])]
+def as_reasons(items: Iterable[ReasonItem | Mapping[str, Any]] | None) -> list[Reason]:
+    """The API's reasons from typed items (computed now) or the batch's Arrow structs."""
+    return [Reason.model_validate(item.model_dump() if isinstance(item, ReasonItem) else item) for item in items or []]
 
 
 def _previous(batch: ServedBatch, position: int) -> float | None:
