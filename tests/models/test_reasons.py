@@ -95,11 +95,11 @@ def test_a_missing_value_is_never_shown_as_a_figure_in_a_reason() -> None:
         },
         {"grade_mean_sciences_year": 1.0, "grade_mean_previous_year": 2.0, "unjustified_absence_rate_4w": 0.5},
     )
-    texts = [str(item["text"]) for item in items]
+    texts = [item.text for item in items]
     assert not any("—" in text for text in texts), texts
-    assert [item["signal"] for item in items] == ["Résultats en sciences", "Absences non justifiées"]
+    assert [item.signal for item in items] == ["Résultats en sciences", "Absences non justifiées"]
     assert texts[0] == "Aucune note en sciences cette année"
-    assert items[0]["contribution"] == 1.0
+    assert items[0].contribution == 1.0
     assert texts[1].startswith("20 % des demi-journées manquées sans justification")
 
 
