@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from features.catalog import CONTEXT_ONLY, FEATURE_NAMES, FEATURES, Reason
-from models.reasons import CONTEXT, SIGNALS, WORDING, LevelMeans, reasons, sentence
+from models.reasons import CONTEXT, SIGNALS, WORDING, LevelMeans, ReasonItem, reasons, sentence
 
 
 def test_every_feature_says_how_it_reads_as_a_reason_or_that_it_never_is_one() -> None:
@@ -74,7 +74,7 @@ def test_no_sentence_repeats_its_signal_which_the_pupil_page_shows_before_it() -
     assert not repeated, repeated
 
 
-def _one_pupil_reasons(values: dict[str, float], contributions: dict[str, float]) -> list[dict[str, object]]:
+def _one_pupil_reasons(values: dict[str, float], contributions: dict[str, float]) -> list[ReasonItem]:
     """The reasons of one 3E pupil whose other inputs are 0 and contribute nothing."""
     features = list(FEATURE_NAMES)
     row = np.array([[values.get(f, 0.0) for f in features]])
