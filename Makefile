@@ -34,7 +34,7 @@ export PYTHONHASHSEED := 0
 #: Material for MkDocs prints an end-of-life banner at each build; the docs build stays quiet.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup demo test lint lock clean mlflow-ui system-deps serve docs docs-build docs-reference
+.PHONY: setup demo test test-fast lint lock clean mlflow-ui system-deps serve docs docs-build docs-reference
 
 setup: $(STAMP) $(DSFR_STAMP)
 
@@ -116,6 +116,13 @@ system-deps:
 test: lint system-deps
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory docs-build
+
+# The inner loop while changing code: the tests not marked slow, browser or integration (markers in
+# pyproject.toml), on pytest's two workers. What it leaves out still runs in CI: 'make test' runs all.
+FAST_TESTS := not slow and not browser and not integration
+
+test-fast: setup
+	$(BIN)/pytest -m "$(FAST_TESTS)"
 
 lock:
 	rm -rf .lockenv && $(PY) -m venv .lockenv

@@ -1,7 +1,9 @@
-"""Shared fixtures: a small synthetic district, raw and pseudonymised, made once per session."""
+"""Shared fixtures: synthetic districts, raw, pseudonymised, validated and as features, and a model
+trained on one, each made once per test run and read by every xdist worker (tests/support/shared.py)."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +14,9 @@ import pytest
 from features.ingest import pseudonymise_extract, validate_extract, write_validated
 from features.signals import FeatureConfig, build_features
 from features.synthetic import SynthConfig, synthesise
+from tests.support.shared import shared_folder
 from training.config import TrainConfig, load_train_config
-from training.train import FeatureSet, load_feature_set
+from training.train import FeatureSet, TrainingResult, load_feature_set, train
 
 #: Marks per subject and year in the tests' districts: the lighter density their figures were
 #: tuned on, five times quicker than the realistic default (features/synthetic/generator.py).
@@ -23,33 +26,37 @@ SMALL = SynthConfig(pupils=800, seed=7, first_year=2021, last_year=2023, grades_
 
 @pytest.fixture(scope="session")
 def raw_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("raw")
-    synthesise(SMALL, out)
-    return out
+    return shared_folder(tmp_path_factory, "raw", lambda out: synthesise(SMALL, out))
 
 
 @pytest.fixture(scope="session")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fixed key, so pseudonyms, row order and models are the same on every run."""
-    path = tmp_path_factory.mktemp("secrets") / "vigie.key"
-    path.write_text("vigie-tests-fixed-key-0123456789abcdef\n")
-    path.chmod(0o600)
-    return path
+
+    def write(folder: Path) -> None:
+        path = folder / "vigie.key"
+        path.write_text("vigie-tests-fixed-key-0123456789abcdef\n")
+        path.chmod(0o600)
+
+    return shared_folder(tmp_path_factory, "secrets", write) / "vigie.key"
 
 
 @pytest.fixture(scope="session")
 def extract(raw_extract: Path, key_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("extract") / "extract"
-    pseudonymise_extract(raw_extract, out, key_file=key_file)
-    return out
+    def pseudonymise(folder: Path) -> None:
+        pseudonymise_extract(raw_extract, folder / "extract", key_file=key_file)
+
+    return shared_folder(tmp_path_factory, "extract", pseudonymise) / "extract"
 
 
 @pytest.fixture(scope="session")
 def validated(extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small district, validated: typed Parquet tables, the input of the feature stage."""
-    out = tmp_path_factory.mktemp("validated") / "validated"
-    write_validated(validate_extract(extract), out)
-    return out
+
+    def validate(folder: Path) -> None:
+        write_validated(validate_extract(extract), folder / "validated")
+
+    return shared_folder(tmp_path_factory, "validated", validate) / "validated"
 
 
 @pytest.fixture
@@ -78,15 +85,19 @@ def append_rows(path: Path, rows: list[dict[str, str]]) -> int:
 
 @pytest.fixture(scope="session")
 def long_features(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Path:
-    root = tmp_path_factory.mktemp("long")
-    synthesise(SynthConfig(pupils=3000, seed=21, first_year=2019, last_year=2023, grades_per_subject=TEST_GRADES),
-               root / "raw")  # fmt: skip
-    pseudonymise_extract(root / "raw", root / "extract", key_file=key_file, names_dir=root / "names")
-    write_validated(validate_extract(root / "extract"), root / "validated")
-    build_features(
-        root / "validated", root / "features", FeatureConfig.model_validate({"schedule": {"from_year": 2019}})
-    )
-    return root / "features"
+    """Five school years of 3,000 pupils as training features; beside them (``.parent``) the raw,
+    pseudonymised and validated extracts and the schools' correspondence files."""
+
+    def build(root: Path) -> None:
+        synthesise(SynthConfig(pupils=3000, seed=21, first_year=2019, last_year=2023, grades_per_subject=TEST_GRADES),
+                   root / "raw")  # fmt: skip
+        pseudonymise_extract(root / "raw", root / "extract", key_file=key_file, names_dir=root / "names")
+        write_validated(validate_extract(root / "extract"), root / "validated")
+        build_features(
+            root / "validated", root / "features", FeatureConfig.model_validate({"schedule": {"from_year": 2019}})
+        )
+
+    return shared_folder(tmp_path_factory, "long", build) / "features"
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +110,18 @@ def feature_set(
     long_features: Path, small_train_config: TrainConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> FeatureSet:
     return load_feature_set(long_features, small_train_config, tmp_path_factory.mktemp("work"))
+
+
+@pytest.fixture(scope="session")
+def trained(
+    feature_set: FeatureSet, small_train_config: TrainConfig, tmp_path_factory: pytest.TempPathFactory
+) -> TrainingResult:
+    """*A* model: trained once per run on the long district with the small config, for the tests
+    that score, serve or monitor with a model. Tests of training itself (its folds, its configs,
+    its gates) train their own."""
+
+    def build(folder: Path) -> None:
+        (folder / "result.pickle").write_bytes(pickle.dumps(train(feature_set, small_train_config)))
+
+    folder = shared_folder(tmp_path_factory, "trained", build)
+    return pickle.loads((folder / "result.pickle").read_bytes())  # written by this run, just above

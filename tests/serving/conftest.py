@@ -25,7 +25,7 @@ from serving.batch import TierConfig, append_history, score_frame
 from tests.support.postgres import PostgresServer, start_postgres
 from training.config import TrainConfig
 from training.tracking import log_training
-from training.train import FeatureSet, train
+from training.train import FeatureSet, TrainingResult
 
 SECRET = "tests-only-secret-0123456789abcdef0123456789"
 
@@ -46,15 +46,18 @@ class ServedDistrict:
 
 @pytest.fixture(scope="session")
 def served_district(
-    feature_set: FeatureSet, small_train_config: TrainConfig, long_features: Path, key_file: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    feature_set: FeatureSet, trained: TrainingResult, small_train_config: TrainConfig, long_features: Path,
+    key_file: Path, tmp_path_factory: pytest.TempPathFactory,
 ) -> ServedDistrict:  # fmt: skip
-    """Train and register a champion, score the last two dates into the score history."""
+    """Register the run's shared model as champion, score the last two dates into the score history.
+
+    Registered once per worker, in a store of the worker's own: the monitoring tests write their
+    verdicts into it, and their xdist group does not keep them on one worker (see development.md)."""
     data_dir = tmp_path_factory.mktemp("served") / "data"
+    result = trained
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         uri = use_tracking_store(data_dir)
-        result = train(feature_set, small_train_config)
         audit = fold_audit_check(  # as `vigie train --fairness-config`: the served champion has its audit
             feature_set.folder,
             FairnessConfig(n_boot=50, mitigation=False),

@@ -28,13 +28,7 @@ from serving.batch import (
     tiers,
     write_scores,
 )
-from training.config import TrainConfig
-from training.train import FeatureSet, TrainingResult, train
-
-
-@pytest.fixture(scope="module")
-def trained(feature_set: FeatureSet, small_train_config: TrainConfig) -> TrainingResult:
-    return train(feature_set, small_train_config)
+from training.train import FeatureSet, TrainingResult
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ import pytest
 from features.signals import spark_session
 from serving.batch import TierConfig, score_frame
 from serving.spark import score_spark
-from training.config import TrainConfig
-from training.train import FeatureSet, train
+from training.train import FeatureSet, TrainingResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_spark_matches_local_scoring(feature_set: FeatureSet, small_train_config: TrainConfig) -> None:
-    model = train(feature_set, small_train_config).model
+def test_spark_matches_local_scoring(feature_set: FeatureSet, trained: TrainingResult) -> None:
+    model = trained.model
     frame = feature_set.frame
     snapshot = frame[frame["as_of"] == frame["as_of"].max()].reset_index(drop=True)
     config = TierConfig(scope="school")

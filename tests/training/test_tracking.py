@@ -17,7 +17,7 @@ from models.registry import CHAMPION
 from training.config import GateConfig, TrainConfig
 from training.gate import ChampionComparison, promotion_gate
 from training.tracking import log_training
-from training.train import FeatureSet, train
+from training.train import FeatureSet, TrainingResult
 
 pytestmark = pytest.mark.integration
 
@@ -74,11 +74,16 @@ def test_gate_refuses_a_model_the_logistic_baseline_beats_beyond_the_noise() -> 
 
 
 def test_run_registry_and_champion(
-    feature_set: FeatureSet, small_train_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    feature_set: FeatureSet,
+    trained: TrainingResult,
+    small_train_config: TrainConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Logging and registering, not training: the run's shared model, in a store of this test's own."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)  # artifacts of a plain sqlite URI land in ./mlruns: keep them here
-    result = train(feature_set, small_train_config)
+    result = trained
     first = log_training(result, feature_set, small_train_config, data_dir=tmp_path)
     assert first.version == "1" and first.gate.promoted
     client = MlflowClient()
