@@ -28,7 +28,7 @@ from pandera.errors import SchemaErrors
 from pandera.pandas import Check, Column, DataFrameSchema
 
 from features.ingest import contract as c
-from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
+from features.ingest.extract import ContractError, SourceInfo, read_table
 from features.ingest.parsing import EXPECTED, PARSERS, parse_table
 from features.ingest.validation import (
     MAX_EXAMPLES,
@@ -40,6 +40,7 @@ from features.ingest.validation import (
     check_structure,
     detected_notes,
     shown,
+    table_to_check,
 )
 
 log = logging.getLogger(__name__)
@@ -304,14 +305,8 @@ def validate_extract_pandas(
         if on_table is not None:
             on_table(name)
         spec = c.TABLES[name]
-        path = find_table(extract_dir, name)
+        path = table_to_check(extract_dir, name, report, require_outcomes=require_outcomes)
         if path is None:
-            if spec.required and (name != "outcomes" or require_outcomes):
-                raise ContractError(
-                    f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
-                )
-            if name == "outcomes":
-                report.warnings.append("no outcomes table: the extract can be scored, not used for training")
             continue
         raw, source = read_table(path)
         ctx = RuleContext(

@@ -171,6 +171,20 @@ class EngineLimits:
     threads: int | None = None
 
 
+def table_to_check(extract_dir: Path, name: str, report: ValidationReport, *, require_outcomes: bool) -> Path | None:
+    """The file of a contract table, or None when an optional table is absent (said in the report);
+    a required table missing is a structural error naming the extract and the table."""
+    path = find_table(extract_dir, name)
+    if path is None:
+        if c.TABLES[name].required and (name != "outcomes" or require_outcomes):
+            raise ContractError(
+                f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
+            )
+        if name == "outcomes":
+            report.warnings.append("no outcomes table: the extract can be scored, not used for training")
+    return path
+
+
 def _connect(limits: EngineLimits, spill: Path) -> Any:
     con = ibis.duckdb.connect()
     settings = {"temp_directory": str(spill)}
@@ -347,14 +361,8 @@ def _check_extract(
             if on_table is not None:
                 on_table(name)
             spec = c.TABLES[name]
-            path = find_table(extract_dir, name)
+            path = table_to_check(extract_dir, name, report, require_outcomes=require_outcomes)
             if path is None:
-                if spec.required and (name != "outcomes" or require_outcomes):
-                    raise ContractError(
-                        f"{extract_dir}: required table '{name}' missing (expected {name}.csv or {name}.parquet)."
-                    )
-                if name == "outcomes":
-                    report.warnings.append("no outcomes table: the extract can be scored, not used for training")
                 continue
             done = _check_table(con, spec, path, ctx)
             if name == "pupils":
