@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from features.ingest import ContractError
 from models.operating_point import OperatingPoint
+from models.stored import parse_stored
 
 #: The file an audit writes and logs under the run's ``fairness/`` artifacts.
 FAIRNESS_REPORT_ARTIFACT: Final = "fairness_report.json"
@@ -70,13 +70,7 @@ class FairnessSummary(BaseModel):
 
 def parse_fairness_summary(values: Any, where: str) -> FairnessSummary:
     """A stored fairness summary, checked: a version this code does not know is refused, naming it."""
-    if not isinstance(values, dict) or values.get("schema_version") != FAIRNESS_SUMMARY_VERSION:
-        found = values.get("schema_version") if isinstance(values, dict) else type(values).__name__
-        raise ContractError(
-            f"{where}: fairness summary version {found!r}, this Vigie reads version "
-            f"{FAIRNESS_SUMMARY_VERSION}; run the audit again with this Vigie."
-        )
-    try:
-        return FairnessSummary.model_validate(values)
-    except ValidationError as error:
-        raise ContractError(f"{where}: not a valid fairness summary: {error}") from None
+    return parse_stored(
+        FairnessSummary, values, version_key="schema_version", version=FAIRNESS_SUMMARY_VERSION, where=where,
+        what="fairness summary", remedy="run the audit again with this Vigie",
+    )  # fmt: skip

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features import french
-from features.ingest import ContractError
 from features.school import DEFAULT_HORIZON_DAYS
+from models.stored import parse_stored
 
 #: The high tier's share unless the training config says otherwise: the pupils a school can follow.
 DEFAULT_HIGH_SHARE: Final = 0.10
@@ -119,15 +119,10 @@ _OVERRIDE_FR = {"high": "part du niveau élevé", "medium": "part du niveau moye
 
 def parse_operating_point(values: Any, where: str) -> OperatingPoint:
     """A stored operating point, checked: a version this code does not know is refused, naming it."""
-    if isinstance(values, dict) and values.get("version") != OPERATING_POINT_VERSION:
-        raise ContractError(
-            f"{where}: operating point version {values.get('version')!r}, this Vigie reads version "
-            f"{OPERATING_POINT_VERSION}; retrain the model with this Vigie."
-        )
-    try:
-        return OperatingPoint.model_validate(values)
-    except ValidationError as error:
-        raise ContractError(f"{where}: not a valid operating point: {error}") from None
+    return parse_stored(
+        OperatingPoint, values, version_key="version", version=OPERATING_POINT_VERSION, where=where,
+        what="operating point", remedy="retrain the model with this Vigie",
+    )  # fmt: skip
 
 
 def operating_point_json(point: OperatingPoint) -> str:
