@@ -5,7 +5,7 @@ check in its body."""
 
 from fastapi import APIRouter
 
-from serving.api.routers import admin, health, model, plans, pupils, schools
+from serving.api.routers import admin, health, model, plans, pupils, rights, schools
 
 #: In the order the OpenAPI document lists them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -14,6 +14,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model.router,
     admin.router,
     plans.router,
+    rights.router,
     health.router,
 )
 
