@@ -102,7 +102,9 @@ JUDGEMENTS = Table(
     Index("ix_judgements_school_as_of", "school_id", "as_of"),
 )
 #: The columns :func:`read_judgements` returns.
-JUDGEMENT_COLUMNS: Final = ("pupil_id", "school_id", "as_of", "model_version", "tier", "verdict", "reason", "recorded_at")
+JUDGEMENT_COLUMNS: Final = (
+    "pupil_id", "school_id", "as_of", "model_version", "tier", "verdict", "reason", "recorded_at",
+)  # fmt: skip
 
 
 def latest_judgements(frame: pd.DataFrame) -> pd.DataFrame:

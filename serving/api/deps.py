@@ -73,8 +73,9 @@ def _served_now(state: ServiceState, rights: RightsStore) -> Serving | None:
     register = rights.register()
     state.honour(register.objections)
     current = state.current
-    return None if current is None else replace(current, suspensions=register.suspensions,
-                                                     objections=register.objections)
+    return (
+        None if current is None else replace(current, suspensions=register.suspensions, objections=register.objections)
+    )
 
 
 async def serving(request: Request) -> Serving:

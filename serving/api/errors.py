@@ -16,8 +16,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or a refused one."},
     403: {"model": Problem, "description": "The caller's role does not allow this operation."},
     404: {"model": Problem, "description": "Not found, or outside the caller's reach (the same answer)."},
-    503: {"model": Problem, "description": "Nothing loaded yet, the access log cannot be written, or Vigie is "
-          "suspended (then the body also says why: 'reason', 'school_id', 'since')."},
+    503: {
+        "model": Problem,
+        "description": "Nothing loaded yet, the access log cannot be written, or Vigie is "
+        "suspended (then the body also says why: 'reason', 'school_id', 'since').",
+    },
 }
 
 

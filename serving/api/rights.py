@@ -310,14 +310,15 @@ class RightsStore:
 
     def suspend(self, new: SuspensionIn, by: str) -> Suspension | None:
         """Suspend a school (or every school); None when it is suspended already."""
-        row = {"scope": new.school_id or EVERYWHERE, "reason": new.reason, "started_at": datetime.now(UTC),
-               "started_by": by}  # fmt: skip
+        row: dict[str, Any] = {"scope": new.school_id or EVERYWHERE, "reason": new.reason,
+                               "started_at": datetime.now(UTC), "started_by": by}  # fmt: skip
         try:
             with self._connection(write=True) as connection:
                 connection.execute(insert(SUSPENSIONS), [row])
         except IntegrityError:  # the unique index on standing suspensions
             return None
-        return Suspension.of(SimpleRow(**row, lifted_at=None, lifted_by=None))
+        return Suspension(school_id=new.school_id, reason=new.reason, reason_text=SUSPENSION_REASONS[new.reason],
+                          started_at=row["started_at"], started_by=by)  # fmt: skip
 
     def resume(self, school_id: str | None, by: str) -> Suspension | None:
         """Lift the standing suspension of a school (or of every school); None when there is none."""
@@ -337,18 +338,6 @@ class RightsStore:
         """Every suspension, standing or lifted, oldest first: the log of the stop switch."""
         query = select(SUSPENSIONS).order_by(SUSPENSIONS.c.started_at, SUSPENSIONS.c.id)
         return self._read(lambda c: [Suspension.of(r) for r in c.execute(query)])
-
-
-@dataclass(frozen=True)
-class SimpleRow:
-    """A row written just now, read back like a database row."""
-
-    scope: str
-    reason: str
-    started_at: datetime
-    started_by: str
-    lifted_at: datetime | None
-    lifted_by: str | None
 
 
 #: For the stages that read the records without the service (the CLI, monitoring).

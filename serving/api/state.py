@@ -14,8 +14,8 @@ import json
 import logging
 import tempfile
 import threading
-from contextlib import suppress
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,9 +31,9 @@ from mlflow.exceptions import MlflowException
 
 from features.ingest import ContractError
 from features.school import TIERS
-from models.objections import Objections
 from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, parse_fairness_summary
 from models.matrix import encoded_matrix
+from models.objections import Objections
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
 from serving.api.access_log import AccessLogUnavailableError
@@ -157,8 +157,9 @@ def _school_counts(school: np.ndarray, level: np.ndarray, tier: np.ndarray) -> d
 
 
 def load_batch(
-    history: Path, model_version: str, features: list[str], change_threshold: float, objections: Objections | None = None
-) -> ServedBatch:
+    history: Path, model_version: str, features: list[str], change_threshold: float,
+    objections: Objections | None = None,
+) -> ServedBatch:  # fmt: skip
     """The newest batch scored by ``model_version``, with the earlier batches aligned to it; the
     objected pupils (GDPR art. 21) dropped as it is read, before anything is computed."""
     dates = [d for d in _batch_dates(history) if history_file(history, d, model_version).exists()]

@@ -39,9 +39,9 @@ from serving.api.service import (
     context_of,
     reads,
 )
-from serving.api.service.rights import batch_judgements
 from serving.api.service import plans as rules
 from serving.api.service.reads import ListFilters
+from serving.api.service.rights import batch_judgements
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording

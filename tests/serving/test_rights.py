@@ -156,8 +156,8 @@ def test_judgements_are_checked_stored_shown_and_traced(rights_service: Service)
     assert first.status_code == 201, first.text
     second = post(f"/api/v1/pupils/{high}/judgements",
                   json={"verdict": "pas_une_inquietude", "reason": "situation_connue"}, headers=staff)  # fmt: skip
-    concern = post(f"/api/v1/pupils/{low}/judgements",
-                   json={"verdict": "inquietude_malgre_score", "reason": "evolution_recente"}, headers=staff)  # fmt: skip
+    worried = {"verdict": "inquietude_malgre_score", "reason": "evolution_recente"}
+    concern = post(f"/api/v1/pupils/{low}/judgements", json=worried, headers=staff)
     assert second.status_code == concern.status_code == 201
     assert second.json()["tier"] == "high" and concern.json()["tier"] == "low"
     listed = service.client.get(f"/api/v1/pupils/{high}/judgements", headers=staff).json()
@@ -173,7 +173,8 @@ def test_judgements_are_checked_stored_shown_and_traced(rights_service: Service)
     assert ("POST /api/v1/pupils/{pupil_id}/judgements", 404, high) in entries
     # what monitoring reads: the latest judgement of each pupil on the served batch
     batch = service.client.get(f"/api/v1/pupils/{high}", headers=staff).json()
-    read = read_judgements(service.settings.database_url or "", batch["model_version"], date.fromisoformat(batch["as_of"]))
+    url, as_of = service.settings.database_url or "", date.fromisoformat(batch["as_of"])
+    read = read_judgements(url, batch["model_version"], as_of)
     assert dict(zip(read["pupil_id"], read["verdict"], strict=True)) == {
         high: "pas_une_inquietude", low: "inquietude_malgre_score"}  # fmt: skip
     # shown on the list page and on the pupil page

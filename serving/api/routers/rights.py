@@ -4,7 +4,7 @@ administrator (AI Act art. 14). The rules are the service layer's (:mod:`serving
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
@@ -19,7 +19,7 @@ from serving.api.service import rights as rules
 from serving.api.service.rights import SchoolJudgements
 
 router = APIRouter(prefix="/api/v1", tags=["rights"], responses=ERRORS)
-REFUSED = {409: {"description": "Already recorded (an objection, a suspension)."}}
+REFUSED: dict[int | str, dict[str, Any]] = {409: {"description": "Already recorded (an objection, a suspension)."}}
 
 
 @router.post("/objections", response_model=Objection, status_code=201, dependencies=[DPOS], responses=REFUSED)
