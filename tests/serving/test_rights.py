@@ -188,7 +188,7 @@ def test_staff_record_a_judgement_with_the_pupil_page_form(rights_service: Servi
     service, pupil = rights_service, rights_service.district.own_pupil
     pages = _sign_in(service)
     form = pages.get(f"/eleves/{pupil}")
-    assert 'data-judgement-form' in form.text
+    assert "data-judgement-form" in form.text
     sent = pages.post(f"/eleves/{pupil}/avis", data={"csrf": _csrf(form.text), "verdict": "pas_une_inquietude",
                                                    "reason": "donnees_erronees"}, follow_redirects=False)  # fmt: skip
     assert sent.status_code == 303, sent.text
