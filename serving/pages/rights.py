@@ -35,7 +35,7 @@ templates.env.globals["VERDICT_BADGES"] = VERDICT_BADGES
 
 @router.post("/eleves/{pupil_id}/avis", name="pupil_judgement")
 async def pupil_judgement(
-    request: Request, pupil_id: PupilId, ctx: Context, served: Served, plans: Plans, rights: Rights, day: Today
+    request: Request, pupil_id: PupilId, *, ctx: Context, served: Served, plans: Plans, rights: Rights, day: Today
 ) -> Response:
     """Record staff's judgement from the pupil page's form."""
     fields = await form_fields(request)
