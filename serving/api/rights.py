@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from sqlalchemy import Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from models.judgements import JUDGEMENTS, VERDICTS, Reason, Verdict, latest_judgements
 from models.objections import OBJECTIONS, Objections, standing_objections
@@ -186,7 +187,7 @@ class Suspension(BaseModel):
     def notice(self) -> str:
         """The French sentence of the notice and of the API's 503."""
         where = "pour tous les établissements" if self.school_id is None else f"pour l'établissement {self.school_id}"
-        return (f"Vigie est suspendu {where} depuis le {self.started_at:%d/%m/%Y} : {self.reason_text}. "
+        return (f"Vigie est suspendu {where} depuis le {french.day(self.started_at.date())} : {self.reason_text}. "
                 "Les scores ne sont pas affichés pendant la suspension ; le suivi des élèves continue "
                 "sans l'outil.")  # fmt: skip
 

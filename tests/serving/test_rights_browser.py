@@ -57,8 +57,10 @@ def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_
     assert page.locator(f'td[data-judgement="{pupil}"]').inner_text().strip() == "—"
     page.goto(f"{site.url}/eleves/{pupil}")
     form = page.locator("[data-judgement-form]")
-    assert form.get_by_label("Une inquiétude malgré un score bas").count() == 0  # not offered on a high risk
-    form.get_by_label("Pas une inquiétude").check()
+    assert (
+        form.get_by_role("radio", name="Une inquiétude malgré un score bas").count() == 0
+    )  # not offered on a high risk
+    form.locator('label[for="avis-pas_une_inquietude"]').click()  # the DSFR draws the radio on its label
     form.get_by_label("Raison").select_option(label="Situation connue et suivie")
     accessible(page)
     form.get_by_role("button", name="Enregistrer l'avis").click()
@@ -73,7 +75,7 @@ def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_
                     headers={"Authorization": f"Bearer {site.token()}"}).json()  # fmt: skip
     assert [(j["verdict"], j["reason"]) for j in api] == [("pas_une_inquietude", "situation_connue")]
 
-    page.locator("[data-judgement-form]").get_by_label("Pas une inquiétude").check()  # no reason: refused, said why
+    page.locator('label[for="avis-pas_une_inquietude"]').click()  # no reason: refused, said why
     page.locator("[data-judgement-form]").get_by_role("button", name="Enregistrer l'avis").click()
     page.wait_for_load_state("networkidle")
     assert "sa raison dans la liste" in page.locator("[data-judgement-error]").inner_text()
