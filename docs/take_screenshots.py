@@ -4,12 +4,17 @@ Serves ``site/`` on loopback and opens it in Debian's Chromium through Playwrigh
 downloaded), with the flags that stop background networking. Every request is recorded: the script fails
 if a page asks anything of another host, so a screenshot is also a check that the site works offline.
 
+The service's own pages are shot by the browser tests, on a real model (``tests/artifacts/pages/``):
+the ones the guides show are copied from there (:data:`PAGE_SHOTS`), once those tests have run
+(``.venv/bin/pytest tests/serving/test_pages_browser.py tests/serving/test_rights_browser.py -n 0``).
+
 Usage: ``.venv/bin/python docs/take_screenshots.py``
 """
 
 from __future__ import annotations
 
 import functools
+import shutil
 import http.server
 import threading
 from pathlib import Path
@@ -19,6 +24,10 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = {"site-accueil.png": "index.html", "site-guide-personnels.png": "guides/personnels.html"}
+#: Screenshots of the service's pages, as the browser tests leave them: the judgement form (AI Act
+#: art. 14) and the stop switch's notice (art. 14(4)(e)).
+PAGE_SHOTS = ("avis-equipe.png", "suspension.png")
+PAGE_ARTIFACTS = ROOT / "tests" / "artifacts" / "pages"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -55,6 +64,10 @@ def main() -> None:
         server.shutdown()
     if elsewhere:
         raise SystemExit(f"the site asked other hosts: {sorted(set(elsewhere))}")
+    for name in PAGE_SHOTS:
+        if (PAGE_ARTIFACTS / name).exists():
+            shutil.copyfile(PAGE_ARTIFACTS / name, ROOT / "docs" / "screenshots" / name)
+            print(f"docs/screenshots/{name} <- tests/artifacts/pages/{name}")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_
     page.wait_for_load_state("networkidle")
     assert page.url.endswith(f"/eleves/{pupil}#avis")
     current = page.locator("[data-judgement-current]")
-    assert "Pas une inquiétude" in current.inner_text() and "Situation connue et suivie" in current.inner_text()
+    shown = current.inner_text().lower()  # the DSFR's badges are in capitals
+    assert "pas une inquiétude" in shown and "situation connue et suivie" in shown
     accessible(page)
     shot(page, "avis-equipe-page.png")
     page.locator("#avis").screenshot(path=str(shot_path("avis-equipe.png")))
@@ -81,7 +82,7 @@ def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_
     assert "sa raison dans la liste" in page.locator("[data-judgement-error]").inner_text()
 
     page.goto(f"{site.url}/ecoles/{site.district.own_school}")
-    assert page.locator(f'td[data-judgement="{pupil}"]').inner_text().strip() == "Pas une inquiétude"
+    assert page.locator(f'td[data-judgement="{pupil}"]').inner_text().strip().lower() == "pas une inquiétude"
 
 
 def shot_path(name: str) -> Path:
