@@ -14,8 +14,8 @@ Usage: ``.venv/bin/python docs/take_screenshots.py``
 from __future__ import annotations
 
 import functools
-import shutil
 import http.server
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
