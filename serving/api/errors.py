@@ -8,9 +8,17 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from serving.api.schemas import Problem
-from serving.api.service import ObjectionConflictError, OutOfReachError, PlanRuleError, ServiceError, SuspendedError
+from serving.api.service import (
+    JudgementRuleError,
+    ObjectionConflictError,
+    OutOfReachError,
+    PlanRuleError,
+    ServiceError,
+    SuspendedError,
+)
 
 NOT_FOUND = "Introuvable."
+ALREADY_OBJECTED = "Une opposition est déjà enregistrée pour cet élève."
 #: The problems every operation may answer, for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or a refused one."},
@@ -27,7 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def problem(error: ServiceError) -> JSONResponse:
     """404 for what is out of reach (the same body as for what does not exist); 422 naming the
     body fields a plan rule refuses, shaped like any invalid body's answer."""
-    if isinstance(error, PlanRuleError):
+    if isinstance(error, PlanRuleError | JudgementRuleError):
         detail = [{"loc": ["body", name], "msg": error.message, "type": "value_error"} for name in error.fields]
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, OutOfReachError):
@@ -38,5 +46,5 @@ def problem(error: ServiceError) -> JSONResponse:
                 "since": stop.started_at.isoformat()}  # fmt: skip
         return JSONResponse(body, status_code=503, headers={"Retry-After": "3600"})
     if isinstance(error, ObjectionConflictError):
-        return JSONResponse({"detail": "Une opposition est déjà enregistrée pour cet élève."}, status_code=409)
+        return JSONResponse({"detail": ALREADY_OBJECTED}, status_code=409)
     raise TypeError(f"no answer for {type(error).__name__}")  # a new error type must be mapped here

@@ -17,16 +17,13 @@ from serving.api.service import JudgementRuleError
 from serving.api.service import rights as rules
 from serving.pages.session import check_csrf, form_fields
 from serving.pages.views import Context, PupilId, _pupil_page, templates
+from serving.pages.wording import JUDGEMENT_FORM_ERROR
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals.update(
     VERDICTS=VERDICTS, NOT_A_CONCERN=NOT_A_CONCERN, CONCERN=CONCERN, verdicts_at=verdicts_at,
     VERDICT_REASONS=VERDICT_REASONS,
 )  # fmt: skip
-#: What the form says when the rules refuse it.
-JUDGEMENT_FORM_ERROR = (
-    "Choisissez un avis proposé pour ce groupe de risque et, sauf si vous êtes d'accord, sa raison dans la liste."
-)
 #: Verdicts whose badge reads as a disagreement with the model.
 VERDICT_BADGES = {"accord": "fr-badge--info", "pas_une_inquietude": "fr-badge--success",
                   "inquietude_malgre_score": "fr-badge--warning"}  # fmt: skip

@@ -29,9 +29,12 @@ from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api.access_log import AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Plans, Served, Today, settings
+from serving.api.errors import ALREADY_OBJECTED
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
 from serving.api.service import (
     AccessContext,
+    JudgementRuleError,
+    ObjectionConflictError,
     OutOfReachError,
     PlanRuleError,
     ServiceError,
@@ -448,6 +451,10 @@ def refusal_page(request: Request, error: ServiceError) -> HTMLResponse:
         return render(request, "rights/suspended.html", 503, title="Vigie suspendu", suspension=error.suspension)
     if isinstance(error, PlanRuleError):
         return error_page(request, 400, wording.plan_form_error(error))
+    if isinstance(error, JudgementRuleError):
+        return error_page(request, 400, wording.JUDGEMENT_FORM_ERROR)
+    if isinstance(error, ObjectionConflictError):
+        return error_page(request, 409, ALREADY_OBJECTED)
     raise TypeError(f"no page for {type(error).__name__}")  # a new error type must be worded here
 
 

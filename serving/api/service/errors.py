@@ -61,15 +61,14 @@ class SuspendedError(ServiceError):
         self.suspension = suspension
 
 
-class JudgementRuleError(PlanRuleError):
-    """A judgement that does not fit the pupil's tier or lacks its reason (422 naming the field)."""
+class JudgementRuleError(ServiceError):
+    """A judgement that does not fit the pupil's tier or lacks its reason (422 naming the field,
+    as an invalid body would; 400 with the form's French message on the pages)."""
 
-    message = "judgement rule broken"
-
-    def __init__(self, message: str, *fields: str) -> None:
-        super().__init__(*fields)
+    def __init__(self, message: str = "judgement rule broken", *fields: str) -> None:
+        super().__init__(message)
         self.message = message
-        self.args = (message,)
+        self.fields = fields or ("verdict",)
 
 
 class ObjectionConflictError(ServiceError):
