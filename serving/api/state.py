@@ -34,7 +34,7 @@ from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, p
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
-from serving.batch import history_file, inputs_file, references
+from serving.batch import KeptInputs, history_file, inputs_file, references
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ class ServedBatch:
     counts: dict[str, dict[str, Any]]  # school -> counts by tier and by grade level
     history: list[tuple[date, str, np.ndarray, np.ndarray]]  # (as_of, version, risk, tier) by position
     thresholds: dict[str, Any]
+    #: The previous batch's model inputs, when the same model scored it: why a risk changed.
+    previous_inputs: KeptInputs | None = None
 
     @property
     def pupils(self) -> int:
@@ -136,7 +138,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         raise NothingToServeError(f"{current}: a pupil appears twice in the batch")
     table = pd.read_parquet(inputs_file(current)).set_index("pupil_id").reindex(index)
     inputs = encoded_matrix(table, features)
-    history_rows = []
+    history_rows, history_paths = [], []
     for day in _batch_dates(history):
         path = current if day == dates[-1] else (_batch_at(history, day, model_version) if day < dates[-1] else None)
         if path is None:
@@ -144,11 +146,14 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         past = pq.read_table(path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
         past = past[~past.index.duplicated()].reindex(index)
         history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+        history_paths.append(path)
     risk = scores.column("risk").to_numpy()
     tier = _shared(scores.column("tier"))
     previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
+    previous_inputs = None
     if len(history_rows) > 1:
         previous_risk, previous_tier = history_rows[-2][2], history_rows[-2][3]
+        previous_inputs = KeptInputs.of(history_paths[-2], history_rows[-2][0], history_rows[-2][1], index)
     school = _shared(scores.column("school_id"))
     level = _shared(scores.column("grade_level"))
     order = np.lexsort((index.to_numpy(), -risk))
@@ -177,6 +182,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         counts=_school_counts(school, level, tier),
         history=history_rows,
         thresholds=thresholds,
+        previous_inputs=previous_inputs,
     )
 
 
