@@ -12,6 +12,7 @@ import pytest
 
 from features import french
 from features.catalog import AUDIT_COLUMNS
+from serving.api.service.explanation import SHOWN_CHANGE
 from tests.serving.conftest import token
 from tests.serving.test_explanation import AUDIT_WORDS_FR
 from tests.serving.test_pages_browser import ARTIFACTS, Site, accessible, browser, page, shot, sign_in, site
@@ -104,8 +105,8 @@ def test_the_pupil_page_says_why_the_risk_changed(page: Any, site: Site) -> None
     section = page.locator("[data-change]")
     section.wait_for(state="visible")
     assert french.percent(change["risk"]) in section.inner_text()
-    ups = [s for s in change["detail"]["signals"] if s["contribution_change"] > 0.001][:3]
-    downs = [s for s in change["detail"]["signals"] if s["contribution_change"] < -0.001][:3]
+    ups = [s for s in change["detail"]["signals"] if s["contribution_change"] >= SHOWN_CHANGE][:3]
+    downs = [s for s in change["detail"]["signals"] if s["contribution_change"] <= -SHOWN_CHANGE][:3]
     up_items = page.locator("[data-change-up] [data-change-signal]")
     assert up_items.evaluate_all("items => items.map(i => i.dataset.changeSignal)") == [s["signal"] for s in ups]
     down_items = page.locator("[data-change-down] [data-change-signal]")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from features import french
 from features.catalog import FEATURES, SOURCE_TABLES, tables_of
 from features.school import Tier
-from models.explanation import InputContribution, ScoreChange, pupil_contributions, score_change
+from models.explanation import InputContribution, ScoreChange, SignalChange, pupil_contributions, score_change
 from models.operating_point import OperatingPoint, parse_operating_point
 from serving.api.schemas import Change
 from serving.api.service.context import AccessContext
@@ -45,6 +45,8 @@ OUTCOMES_FR: Final = (
     "n'entrent pas dans le calcul de ce score."
 )
 _LABELS = {f.name: f.label_fr for f in FEATURES}
+#: The smallest change of contribution (log-odds) the pupil page shows: it shows two decimals.
+SHOWN_CHANGE: Final = 0.005
 
 
 class SourceTableUse(BaseModel):
@@ -103,6 +105,14 @@ class PupilChange(BaseModel):
     why_not: str | None = Field(default=None, description="In French, why the change is not broken down.")
     scale: Literal["log-odds"] = "log-odds"
     detail: ScoreChange | None = Field(default=None, description="Both raw scores and every signal's change.")
+
+    def moved(self, direction: Literal["up", "down"], k: int = 3) -> list[SignalChange]:
+        """The ``k`` signals that moved the risk most ``direction``, as the pupil page lists them:
+        a change too small to show at two decimals is not one."""
+        if self.detail is None:
+            return []
+        sign = 1 if direction == "up" else -1
+        return [s for s in self.detail.signals if sign * s.contribution_change >= SHOWN_CHANGE][:k]
 
 
 def operating_point(served: Serving) -> OperatingPoint:
