@@ -74,6 +74,9 @@ def test_the_explanation_document_lists_every_input_prints_and_is_traced(page: A
     box = page.locator("#contributions").bounding_box()
     assert page.locator("#contributions").is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
     shot(page, "explication-impression.png")
+    # the docs' screenshot (docs/take_screenshots.py copies it): the document's first printed screens
+    top = {"x": 0, "y": 0, "width": 1280, "height": 2300}
+    page.screenshot(path=str(ARTIFACTS / "explication-document.png"), clip=top, full_page=True)
     pdf = page.pdf(format="A4", print_background=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "explication.pdf").write_bytes(pdf)
