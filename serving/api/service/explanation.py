@@ -145,7 +145,15 @@ def _contribution_sentence(point: OperatingPoint) -> str:
     )
 
 
-def _scale_sentence(explained_score: float, base: float, risk: float, method: str) -> str:
+def _scale_sentence(explained_score: float, base: float, risk: float, method: str, *, weighted: bool) -> str:
+    raw = float(1 / (1 + np.exp(-explained_score)))
+    why = (
+        f" Avant calibration, ce score brut se lit comme une probabilité de {french.percent(raw, 1)} : "
+        "l'apprentissage donne plus de poids aux élèves qui ont décroché, pour mieux les reconnaître, et la "
+        "calibration ramène ce chiffre à la fréquence réellement observée."
+        if weighted
+        else ""
+    )
     return (
         "Les contributions sont des valeurs de Shapley exactes, exprimées en log-cotes (le logarithme du "
         "rapport entre le risque et son contraire), l'échelle sur laquelle elles s'additionnent exactement : "
@@ -155,6 +163,7 @@ def _scale_sentence(explained_score: float, base: float, risk: float, method: st
         f"affiché ({french.percent(risk, 1)}) est obtenu à partir de ce score brut par une calibration "
         f"({method}) ajustée sur des données plus récentes que celles de l'apprentissage : elle conserve "
         "l'ordre des scores, mais les contributions ne s'additionnent pas en points de pourcentage."
+        f"{why}"
     )
 
 
@@ -222,7 +231,9 @@ def pupil_explanation(served: Serving, ctx: AccessContext, pupil_id: str) -> Pup
         legal_basis=LEGAL_BASIS_FR,
         contribution_fr=_contribution_sentence(point),
         tiers_fr=_tier_sentence(served, point, str(batch.tier[position]), school),
-        scale_fr=_scale_sentence(explained.score, explained.base_value, risk, method),
+        scale_fr=_scale_sentence(
+            explained.score, explained.base_value, risk, method, weighted=model.estimator.positive_weight != "none"
+        ),  # fmt: skip
         data_fr=(
             f"Le modèle lit {len(batch.features)} indicateurs, calculés à partir des tables ci-dessous, "
             "et seulement des colonnes qu'ils utilisent. Il ne lit ni le nom de l'élève, ni son identifiant "
