@@ -233,7 +233,7 @@ def pupil_explanation(served: Serving, ctx: AccessContext, pupil_id: str) -> Pup
         tiers_fr=_tier_sentence(served, point, str(batch.tier[position]), school),
         scale_fr=_scale_sentence(
             explained.score, explained.base_value, risk, method, weighted=model.estimator.positive_weight != "none"
-        ),  # fmt: skip
+        ),
         data_fr=(
             f"Le modèle lit {len(batch.features)} indicateurs, calculés à partir des tables ci-dessous, "
             "et seulement des colonnes qu'ils utilisent. Il ne lit ni le nom de l'élève, ni son identifiant "
