@@ -3,6 +3,7 @@ risk changed, on a real model trained on the synthetic district and its two real
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from datetime import date
@@ -23,6 +24,7 @@ from serving.api.state import Serving, load_batch
 from serving.app import create_app
 from serving.batch import history_dates, read_history_batch
 from tests.serving.conftest import ServedDistrict, Service, service_settings, token
+from tests.serving.test_pages import _signed_in
 
 pytestmark = pytest.mark.integration
 LABELS = {f.name: f.label_fr for f in FEATURES}
@@ -217,3 +219,24 @@ def test_a_change_is_not_broken_down_across_models_nor_for_a_newcomer(service: S
     if newcomers.size:
         first = change_of(served, int(newcomers[0]))
         assert not first.explained and first.change == "first" and first.why_not
+
+
+def test_the_explanation_page_shows_every_input_and_is_traced(service: Service) -> None:
+    d = service.district
+    client = _signed_in(service)
+    page = client.get(f"/eleves/{d.own_pupil}/explication")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    text = html.unescape(page.text)
+    served = _served(service)
+    for feature in served.model.estimator.feature_names_in_:
+        assert f'data-input="{feature}"' in text and LABELS[feature] in text
+    assert all(f" {word}" not in text for word in AUDIT_WORDS_FR)
+    assert f'href="/eleves/{d.own_pupil}/explication"' in html.unescape(client.get(f"/eleves/{d.own_pupil}").text)
+    assert client.get(f"/eleves/{d.other_pupil}/explication").status_code == 404
+    today = date.today().isoformat()
+    log = service.client.get(
+        f"/api/v1/access-log?from={today}&to={today}&format=json", headers=service.headers("admin")
+    ).json()
+    page_route = "GET /eleves/{pupil_id}/explication"
+    issued = {(e["pupil_id"], e["status"]) for e in log if e["endpoint"] == page_route}
+    assert {(d.own_pupil, 200), (d.other_pupil, 404)} <= issued
