@@ -122,7 +122,7 @@ def main() -> None:
                     "contributions_rows_per_s": round(rows / contribution_seconds),
                     "national_contributions_minutes_per_batch": round(NATIONAL / (rows / contribution_seconds) / 60, 1),
                     "recompute_align_at_load_s": {g: round(t, 3) for g, (_, t) in kept.items()},
-                    "recompute_align_memory_mb_national": round(8 * NATIONAL / 1e6),
+                    "recompute_align_memory_mb_national": round(4 * NATIONAL / 1e6),
                     "recompute_change_ms_median": {g: round(1000 * m, 1) for g, (m, _) in latency.items()},
                     "recompute_change_ms_p95": {g: round(1000 * p, 1) for g, (_, p) in latency.items()},
                     "chosen": "recompute from the kept inputs: no storage growth",

@@ -411,7 +411,7 @@ class KeptInputs:
     as_of: date
     model_version: str
     path: Path
-    rows: np.ndarray  # int64, by position in the served batch
+    rows: np.ndarray  # int32, by position in the served batch
     group_starts: np.ndarray  # the first row of each row group, and the total at the end
 
     @classmethod
@@ -424,7 +424,7 @@ class KeptInputs:
         kept = pd.Index(source.read(columns=["pupil_id"]).column("pupil_id").to_numpy(zero_copy_only=False))
         sizes = [source.metadata.row_group(g).num_rows for g in range(source.num_row_groups)]
         rows = kept.get_indexer(pupils) if kept.is_unique else np.full(len(pupils), -1)
-        return cls(as_of, model_version, path, rows.astype(np.int64), np.concatenate([[0], np.cumsum(sizes)]))
+        return cls(as_of, model_version, path, rows.astype(np.int32), np.concatenate([[0], np.cumsum(sizes)]))
 
     def row(self, position: int, features: list[str]) -> np.ndarray | None:
         """The encoded inputs (1 x features) of the pupil at ``position``; None if not in that batch."""
