@@ -56,6 +56,7 @@ class TierConfig(OperatingPoint):
 
     @classmethod
     def of(cls, point: OperatingPoint, **settings: Any) -> TierConfig:
+        """The tier config of ``point`` with ``settings`` (chunk size) for this run."""
         return cls(**point.model_dump(), **settings)
 
     def point(self) -> OperatingPoint:
@@ -154,6 +155,9 @@ def read_batch_metadata(batch_file: Path) -> BatchMetadata:
 
 @dataclass
 class ScoreBatch:
+    """One as-of date's scores with their thresholds, model version, model inputs and operating point: what batch
+    scoring hands to the score history."""
+
     scores: pa.Table
     thresholds: Thresholds
     model_version: str
@@ -165,6 +169,7 @@ class ScoreBatch:
     operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the batch file."""
         counts = {str(k): int(v) for k, v in pd.Series(self.scores.column("tier").to_pylist()).value_counts().items()}
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.scores.num_rows, tiers=counts,
@@ -184,6 +189,7 @@ class BatchSummary:
     operating_point: OperatingPoint
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the streamed batch's file."""
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.rows, tiers=self.tier_counts,
             thresholds=self.thresholds, operating_point=self.operating_point,

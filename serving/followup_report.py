@@ -47,10 +47,12 @@ class Rate:
 
     @classmethod
     def withheld(cls) -> Rate:
+        """A rate not shown: too few pupils behind it or its complement."""
         return cls(None, None, None, None, None)
 
     @classmethod
     def of(cls, events: int, pupils: int) -> Rate:
+        """``events`` out of ``pupils`` with its Wilson interval, withheld when either side rests on too few pupils."""
         if not shown(events, pupils):
             return cls.withheld()
         interval = binomtest(events, pupils).proportion_ci(confidence_level=0.95, method="wilson")
@@ -170,6 +172,9 @@ class ScoredBatch:
 
 @dataclass
 class FollowUpReport:
+    """The follow-up report of a school year for school staff: the batches it covers, whether their outcomes are all
+    known, and the figures per school."""
+
     school_year: str
     first_day: date
     last_day: date
@@ -184,6 +189,7 @@ class FollowUpReport:
         return " ou ".join(french.horizon(h) for h in horizons) if horizons else "l'horizon du modèle"
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as its JSON holds it."""
         out = asdict(self)
         out["first_day"], out["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
         out["batches"] = [

@@ -70,9 +70,11 @@ class ServedBatch:
 
     @property
     def pupils(self) -> int:
+        """How many pupils the batch scored."""
         return len(self.index)
 
     def position(self, pupil_id: str) -> int | None:
+        """The pupil's row in the batch, or None if the batch does not hold them."""
         found = self.index.get_indexer(pd.Index([pupil_id]))[0]
         return None if found < 0 else int(found)
 
@@ -199,6 +201,9 @@ def _changes(
 
 @dataclass(frozen=True)
 class Serving:
+    """What the service answers from: the model version, its batch, model card and fairness summary, and when they were
+    loaded."""
+
     model: LoadedModel
     batch: ServedBatch
     model_card: str  # Markdown, French
@@ -234,6 +239,8 @@ def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
 
 
 def load_serving(model_name: str, reference: str, history: Path, change_threshold: float) -> Serving:
+    """The model ``model_name@reference`` (an alias or version) and its newest batch from the score history, ready to
+    serve; NothingToServeError when either cannot be read."""
     try:
         model = load_registered(model_name, reference)
     except ModelNotFoundError as error:

@@ -217,6 +217,8 @@ def _exchange(s: ServiceSettings, code: str, verifier: str, redirect_uri: str) -
 async def oidc_callback(
     request: Request, code: Annotated[str, Query(max_length=2048)], state: Annotated[str, Query(max_length=256)]
 ) -> Response:
+    """The provider's redirect back: check the flow, exchange the code for a token, then open a session as the sign-in
+    form does."""
     s = settings(request)
     if not s.oidc_pages:
         raise HTTPException(404, "Introuvable.")

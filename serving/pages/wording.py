@@ -29,10 +29,12 @@ CHANGE_TITLES = {
 
 
 def grade_level(code: str) -> str:
+    """The French label of a grade level code (the code itself if unknown)."""
     return GRADE_LEVEL_LABELS_FR.get(code, code)
 
 
 def track(code: str) -> str:
+    """The French label of a track code (the code itself if unknown)."""
     return TRACK_LABELS_FR.get(code, code)
 
 
