@@ -61,7 +61,7 @@ class TierConfig(OperatingPoint):
 
     def point(self) -> OperatingPoint:
         """The operating point alone, as the batch records it."""
-        return OperatingPoint.model_validate(self.model_dump(exclude={"chunk_rows"}))
+        return OperatingPoint(**self.model_dump(exclude={"chunk_rows"}))
 
 
 @dataclass(frozen=True)
@@ -369,9 +369,35 @@ def _csv_rows(scores: pa.Table) -> pd.DataFrame:
 INPUTS_FOLDER = "inputs"
 
 
+_AS_OF, _VERSION = "as_of=", "model_version="
+
+
 def history_file(history: Path, as_of: date, model_version: str) -> Path:
     """Where the score history keeps the batch of ``model_version`` at ``as_of``."""
-    return history / f"as_of={as_of.isoformat()}" / f"model_version={model_version.replace('/', '_')}.parquet"
+    return history / f"{_AS_OF}{as_of.isoformat()}" / f"{_VERSION}{model_version.replace('/', '_')}.parquet"
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """One batch file of the score history: its as-of date, the model version that scored it, its path."""
+
+    as_of: date
+    model_version: str
+    path: Path
+
+
+def kept_batches(history: Path) -> list[KeptBatch]:
+    """Every batch the score history keeps, by as-of date then file name: with :func:`history_file`,
+    the one place that knows the history's ``as_of=D/model_version=V.parquet`` layout."""
+    found = [
+        KeptBatch(
+            date.fromisoformat(path.parent.name.removeprefix(_AS_OF)),
+            path.stem.removeprefix(_VERSION).replace("_", "/", 1),
+            path,
+        )
+        for path in history.glob(f"{_AS_OF}*/{_VERSION}*.parquet")
+    ]
+    return sorted(found, key=lambda kept: (kept.as_of, kept.path.name))
 
 
 def inputs_file(batch_file: Path) -> Path:
@@ -394,8 +420,8 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
 
 def history_dates(history: Path, model_version: str) -> list[date]:
     """The as-of dates of the batches ``model_version`` scored, oldest first."""
-    found = history.glob(f"as_of=*/{history_file(history, date.min, model_version).name}")
-    return sorted(date.fromisoformat(p.parent.name.removeprefix("as_of=")) for p in found)
+    name = history_file(history, date.min, model_version).name
+    return [kept.as_of for kept in kept_batches(history) if kept.path.name == name]
 
 
 def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -409,7 +435,7 @@ def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[
 
 def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     """One pupil's risk and tier over successive batches, oldest first."""
-    files = sorted(history.glob("as_of=*/*.parquet"))
+    files = [kept.path for kept in kept_batches(history)]
     frames = [
         pq.read_table(
             f, columns=["pupil_id", "as_of", "risk", "tier", "model_version"], filters=[("pupil_id", "=", pupil_id)]

@@ -23,7 +23,7 @@ from scipy.stats import binomtest
 from features import french
 from features.school import school_year_end, school_year_start
 from serving.api.plans import ACTIONS, PlanStore
-from serving.batch import read_batch_metadata, read_history_batch
+from serving.batch import kept_batches, read_batch_metadata, read_history_batch
 
 
 def shown(part: int, whole: int) -> bool:
@@ -215,17 +215,14 @@ def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame
     horizon_days of that batch's operating point)."""
     frames: list[pd.DataFrame] = []
     batches: list[ScoredBatch] = []
-    for folder in sorted(history.glob("as_of=*")):
-        day = date.fromisoformat(folder.name.removeprefix("as_of="))
-        if not first <= day <= last:
+    for kept in kept_batches(history):
+        if not first <= kept.as_of <= last:
             continue
-        for path in sorted(folder.glob("model_version=*.parquet")):
-            version = path.stem.removeprefix("model_version=").replace("_", "/", 1)
-            scores, _ = read_history_batch(history, day, version)
-            horizon = read_batch_metadata(path).operating_point.horizon_days
-            high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]]
-            frames.append(high.assign(first_flag=day, horizon_days=horizon))
-            batches.append(ScoredBatch(day, version, horizon))
+        scores, _ = read_history_batch(history, kept.as_of, kept.model_version)
+        horizon = read_batch_metadata(kept.path).operating_point.horizon_days
+        high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]]
+        frames.append(high.assign(first_flag=kept.as_of, horizon_days=horizon))
+        batches.append(ScoredBatch(kept.as_of, kept.model_version, horizon))
     if not frames:
         return pd.DataFrame(columns=["pupil_id", "school_id", "first_flag", "horizon_days"]), batches
     flags = pd.concat(frames, ignore_index=True).sort_values("first_flag")
