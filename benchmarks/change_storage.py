@@ -45,7 +45,7 @@ def main() -> None:
     from features.signals import FeatureConfig, build_features
     from models.explanation import score_change
     from models.matrix import encoded_matrix
-    from serving.batch import KeptInputs, TierConfig, inputs_file, score_frame
+    from serving.batch import KeptBatch, KeptInputs, TierConfig, inputs_file, score_frame
     from training.config import load_train_config
     from training.train import load_feature_set, train
 
@@ -77,7 +77,7 @@ def main() -> None:
             pq.write_table(table, inputs_file(batch_file), row_group_size=group)
             sizes[group] = {"scores": batch_file.stat().st_size, "inputs": inputs_file(batch_file).stat().st_size}
             began = time.perf_counter()
-            found = KeptInputs.of(batch_file, date(2024, 1, 1), "benchmark/1", index)
+            found = KeptInputs.of(KeptBatch(date(2024, 1, 1), "benchmark/1", batch_file), index)
             assert found is not None
             kept[group] = (found, time.perf_counter() - began)
         # what storing every contribution with the batch would cost (pupil_id + features + bias)

@@ -23,7 +23,7 @@ from features import french
 from features.catalog import FEATURES, SOURCE_TABLES, tables_of
 from features.school import Tier
 from models.explanation import InputContribution, ScoreChange, SignalChange, pupil_contributions, score_change
-from models.operating_point import OperatingPoint, parse_operating_point
+from models.operating_point import OperatingPoint
 from serving.api.schemas import Change
 from serving.api.service.context import AccessContext
 from serving.api.service.reads import reach_pupil
@@ -115,21 +115,14 @@ class PupilChange(BaseModel):
         return [s for s in self.detail.signals if sign * s.contribution_change >= SHOWN_CHANGE][:k]
 
 
-def operating_point(served: Serving) -> OperatingPoint:
-    """The operating point the served batch was cut at (its metadata), else the model's own."""
-    values = served.batch.thresholds.get("operating_point")
-    if values is None:
-        return served.model.operating_point
-    return parse_operating_point(values, f"batch metadata of {served.batch.as_of}")
-
-
-def _tier_sentence(served: Serving, point: OperatingPoint, tier: str, school_id: str) -> str:
-    cuts: dict[str, float] = served.batch.thresholds.get("thresholds", {}).get("high", {})
+def _tier_sentence(served: Serving, tier: str, school_id: str) -> str:
+    metadata = served.batch.metadata
+    cuts = metadata.thresholds.high
     cut = cuts.get(school_id, cuts.get("all"))
     at = "" if cut is None else f" À ce lot, le niveau « élevé » commence à un risque de {french.percent(cut, 1)}."
     return (
-        f"{point.describe_fr()}{at} Le {french.day(served.batch.as_of)}, cet élève est au niveau "
-        f"« {TIER_WORDS[tier]} ». Ces niveaux disent à l'équipe vers qui se tourner d'abord, selon ce "
+        f"{metadata.operating_point.describe_fr()}{at} Le {french.day(served.batch.as_of)}, cet élève est au "
+        f"niveau « {TIER_WORDS[tier]} ». Ces niveaux disent à l'équipe vers qui se tourner d'abord, selon ce "
         "qu'elle peut accompagner ; ils ne sont pas un diagnostic."
     )
 
@@ -209,7 +202,7 @@ def pupil_explanation(served: Serving, ctx: AccessContext, pupil_id: str) -> Pup
     values = batch.inputs[position : position + 1]
     explained = pupil_contributions(model.estimator.contributions(values)[0], values[0], batch.features, level,
                                     batch.references)  # fmt: skip
-    point = operating_point(served)
+    point = batch.metadata.operating_point  # the point the batch's tiers were cut at
     method = CALIBRATION_FR.get(model.estimator.calibration, model.estimator.calibration)
     risk = float(batch.risk[position])
     ctx.trace(200, school_id=school, pupil_id=pupil_id)
@@ -230,7 +223,7 @@ def pupil_explanation(served: Serving, ctx: AccessContext, pupil_id: str) -> Pup
         tables=_tables(batch.features),
         legal_basis=LEGAL_BASIS_FR,
         contribution_fr=_contribution_sentence(point),
-        tiers_fr=_tier_sentence(served, point, str(batch.tier[position]), school),
+        tiers_fr=_tier_sentence(served, str(batch.tier[position]), school),
         scale_fr=_scale_sentence(
             explained.score, explained.base_value, risk, method, weighted=model.estimator.positive_weight != "none"
         ),
