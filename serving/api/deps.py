@@ -24,6 +24,7 @@ bearer = HTTPBearer(auto_error=False, description="A Vigie token ('vigie token')
 
 
 def settings(request: Request) -> ServiceSettings:
+    """The service's settings (FastAPI dependency)."""
     return request.app.state.settings
 
 
@@ -112,6 +113,7 @@ DPOS = Depends(require_role(Role.DPO))
 
 
 async def access_log(request: Request) -> AccessLog:
+    """The access log every pupil-level answer is traced in (FastAPI dependency)."""
     return request.app.state.access_log
 
 
@@ -127,6 +129,7 @@ Context = Annotated[AccessContext, Depends(api_context)]
 
 
 async def plan_store(request: Request) -> PlanStore:
+    """The follow-up plans' store (FastAPI dependency)."""
     return request.app.state.plans
 
 
