@@ -74,6 +74,8 @@ def _everything_about(service: Service, pupil: str) -> dict[str, object]:
     return {
         "api": client.get(f"/api/v1/pupils/{pupil}", headers=staff).status_code,
         "plans": client.get(f"/api/v1/pupils/{pupil}/plans", headers=staff).status_code,
+        "explanation": client.get(f"/api/v1/pupils/{pupil}/explanation", headers=staff).status_code,
+        "change": client.get(f"/api/v1/pupils/{pupil}/change", headers=staff).status_code,
         "in_list": pupil in {p["pupil_id"] for p in listing["pupils"]},
         "total": listing["total"],
         "count": sum(listing["counts"]["by_tier"].values()),
@@ -82,6 +84,7 @@ def _everything_about(service: Service, pupil: str) -> dict[str, object]:
         "aggregates": aggregates["pupils"],
         "batch_pupils": model["batch_pupils"],
         "page": page_client.get(f"/eleves/{pupil}").status_code,
+        "explanation_page": page_client.get(f"/eleves/{pupil}/explication").status_code,
         "in_school_page": pupil in school_page.text or pupil in pupil_page.text,
     }
 
@@ -89,7 +92,8 @@ def _everything_about(service: Service, pupil: str) -> dict[str, object]:
 def test_an_objected_pupil_is_absent_everywhere_and_back_after_withdrawal(rights_service: Service) -> None:
     service, pupil = rights_service, rights_service.district.own_pupil
     before = _everything_about(service, pupil)
-    assert before["api"] == 200 and before["in_list"] and before["in_export"] and before["page"] == 200
+    assert before["api"] == before["explanation"] == before["page"] == before["explanation_page"] == 200
+    assert before["in_list"] and before["in_export"]
 
     recorded = service.client.post("/api/v1/objections", json={"pupil_id": pupil}, headers=service.headers("dpo"))
     assert recorded.status_code == 201, recorded.text
@@ -98,7 +102,8 @@ def test_an_objected_pupil_is_absent_everywhere_and_back_after_withdrawal(rights
     assert again.status_code == 409
 
     after = _everything_about(service, pupil)
-    assert after["api"] == 404 and after["plans"] == 404 and after["page"] == 404  # as for an unknown pupil
+    for output in ("api", "plans", "explanation", "change", "page", "explanation_page"):
+        assert after[output] == 404, output  # as for an unknown pupil
     assert not after["in_list"] and not after["in_export"] and not after["in_school_page"]
     for counted in ("total", "count", "export_total", "aggregates", "batch_pupils"):
         assert after[counted] == before[counted] - 1, counted  # type: ignore[operator]
