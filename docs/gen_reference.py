@@ -287,7 +287,8 @@ def cli_page() -> str:
         text=True,
         check=True,
         cwd=ROOT,
-        env={"TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200", "PATH": str(typer.parent)},
+        # PYTHONPATH: this checkout's CLI, whichever checkout the editable install points at
+        env={"TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200", "PATH": str(typer.parent), "PYTHONPATH": str(ROOT)},
     )
     title, _, rest = result.stdout.partition("\n")
     intro = (
