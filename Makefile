@@ -41,7 +41,7 @@ setup: $(STAMP) $(DSFR_STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e '.[impact]'
 	touch $(STAMP)
 
 # The DSFR and Swagger UI from npm (package-lock.json), only the files the service serves, nothing
@@ -126,7 +126,7 @@ test-fast: setup
 
 lock:
 	rm -rf .lockenv && $(PY) -m venv .lockenv
-	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt 'setuptools==80.9.0' -e '.[dev]'
+	.lockenv/bin/pip install --quiet -c ../shared/reference/constraints-tested.txt 'setuptools==80.9.0' -e '.[dev,impact]'
 	{ echo "# Vigie lock file: every package the project installs, pinned exactly."; \
 	  echo "# Resolved from pyproject.toml within ../shared/reference/constraints-tested.txt; regenerate with 'make lock'."; \
 	  .lockenv/bin/pip freeze --all | grep -v -E '^(-e|pip==|vigie|# Editable)'; } > requirements.lock
