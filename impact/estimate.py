@@ -82,7 +82,7 @@ def rd_fit(
     try:
         with _quiet():
             result = rdrobust(y, x, c=0, fuzzy=fuzzy, h=h, cluster=codes, vce="cr1", masspoints="adjust")
-    except Exception:  # noqa: BLE001 - rdrobust raises bare exceptions on degenerate samples
+    except Exception:
         return None
     bandwidth = float(result.bws.iloc[0, 0])
     inside = np.abs(x) <= bandwidth
@@ -144,11 +144,19 @@ def estimate(design: Design, name: EstimateName, cut: Cut, *, h: float | None = 
         return Estimate.not_shown(name, cut, fit.n_left if fit else 0, fit.n_right if fit else 0), None
     return (
         Estimate(
-            name=name, cut=cut, estimate=fit.estimate, ci_low=fit.ci_low, ci_high=fit.ci_high,
-            n_left=fit.n_left, n_right=fit.n_right, bandwidth=fit.bandwidth, clusters=fit.clusters,
+            name=name,
+            cut=cut,
+            estimate=fit.estimate,
+            ci_low=fit.ci_low,
+            ci_high=fit.ci_high,
+            n_left=fit.n_left,
+            n_right=fit.n_right,
+            bandwidth=fit.bandwidth,
+            clusters=fit.clusters,
             mde=minimum_detectable_effect(fit.se) if name != "flag_to_plan" else None,
-            p_value=fit.p_value, rate_below=None if np.isnan(fit.below) else fit.below,
-        ),  # fmt: skip
+            p_value=fit.p_value,
+            rate_below=None if np.isnan(fit.below) else fit.below,
+        ),
         fit,
     )
 
@@ -162,7 +170,7 @@ def density_check(sample: pd.DataFrame, cut: Cut, *, seed: int = 0) -> Check:
         with _quiet():
             test = rddensity(X=r, c=0.0).test
         p_value = float(test["p_jk"])
-    except Exception:  # noqa: BLE001 - rddensity raises bare exceptions on degenerate samples
+    except Exception:
         p_value = float("nan")
     passed = None if np.isnan(p_value) else p_value >= ALPHA
     return Check(name="density", cut=cut, subject="risk_distance", p_value=None if np.isnan(p_value) else p_value,
@@ -199,7 +207,9 @@ def bandwidth_check(design: Design, cut: Cut, base: Estimate, factor: float) -> 
     if fit is None:
         return Check(name="bandwidth", cut=cut, subject=subject, passed=None)
     # Robust: the estimate at another bandwidth agrees when its interval holds the main estimate.
-    agrees = found.ci_low is not None and found.ci_high is not None and found.ci_low <= (base.estimate or 0) <= found.ci_high
+    agrees = (
+        found.ci_low is not None and found.ci_high is not None and found.ci_low <= (base.estimate or 0) <= found.ci_high
+    )
     return Check.of_fit("bandwidth", cut, subject, fit, passed=agrees)
 
 

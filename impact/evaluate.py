@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
+
 from features import french
 from impact.estimate import (
     PLACEBO_SIGNALS,
@@ -21,8 +23,6 @@ from impact.estimate import (
 from impact.sample import CUTS, Cut
 from impact.schema import Check, Estimate, ImpactResult, Verdict
 from models.operating_point import OperatingPoint
-
-import pandas as pd
 
 TOO_SMALL_FR = "échantillon trop petit pour conclure"
 
@@ -47,7 +47,9 @@ def evaluate(sample: pd.DataFrame, run: Run) -> ImpactResult:
     checks: list[Check] = []
     verdicts: dict[Cut, Verdict] = {}
     for cut in CUTS:
-        found = {name: estimate(design, name, cut)[0] for name in ("flag_to_plan", "flag_to_dropout", "plan_to_dropout")}
+        found = {
+            name: estimate(design, name, cut)[0] for name in ("flag_to_plan", "flag_to_dropout", "plan_to_dropout")
+        }
         estimates += found.values()
         checks.append(density_check(sample, cut))
         checks += [placebo_signal(design, signal, cut) for signal in PLACEBO_SIGNALS if signal in sample]
@@ -70,15 +72,18 @@ def verdict(itt: Estimate, cut: Cut, point: OperatingPoint) -> Verdict:
     where = "au seuil du niveau « élevé »" if cut == "high" else "au seuil du niveau « moyen »"
     horizon = point.within_fr()
     if itt.withheld or itt.mde is None or itt.rate_below is None or itt.estimate is None:
-        return Verdict(code="too_small", text=f"{TOO_SMALL_FR.capitalize()} : trop peu d'élèves près du seuil "
-                       f"pour estimer quoi que ce soit {where} (cellules sous {french.MIN_CELL} élèves retenues).")  # fmt: skip
+        return Verdict(code="too_small", text=(
+            f"{TOO_SMALL_FR.capitalize()} : trop peu d'élèves près du seuil pour estimer quoi que ce soit {where} "
+            f"(cellules sous {french.MIN_CELL} élèves retenues)."
+        ))  # fmt: skip
     rate = max(itt.rate_below, 0.0)
     mde = f"{french.number(100 * itt.mde, 1)} points"
     if itt.mde > TOO_SMALL_SHARE * rate:
         return Verdict(code="too_small", text=(
             f"{TOO_SMALL_FR.capitalize()} : {where}, seul un écart d'au moins {mde} sur le décrochage {horizon} "
             f"aurait été vu 8 fois sur 10, plus de la moitié du taux de décrochage au seuil "
-            f"({french.percent(rate, 1)}). L'absence d'écart observée ne montre pas que les signalements sont sans effet."
+            f"({french.percent(rate, 1)}). L'absence d'écart observée ne montre pas que les signalements sont "
+            "sans effet."
         ))  # fmt: skip
     interval = f"[{french.signed(100 * itt.ci_low, 1)} ; {french.signed(100 * itt.ci_high, 1)}] points"  # type: ignore[operator]
     if itt.excludes_zero:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from impact.sample import Batch, Cut, running_variables
 from impact.schema import EstimateName
-from models.operating_point import OperatingPoint
 from models.metrics import capacity_count, capacity_rank
+from models.operating_point import OperatingPoint
 
 TIER_PLAN_PROBABILITY = {"high": 0.6, "medium": 0.1, "low": 0.02}
 
@@ -57,7 +57,8 @@ def simulate_world(spec: WorldSpec) -> World:
     """One batch per date (distinct pupils each: first batches of distinct school years)."""
     rng = np.random.default_rng(spec.seed)
     point, n = spec.point, spec.pupils_per_batch
-    batches, plans, outcomes, at_cut = [], [], [], {"high": [], "medium": []}
+    batches, plans, outcomes = [], [], []
+    at_cut: dict[Cut, list[np.ndarray]] = {"high": [], "medium": []}
     for index, day in enumerate(spec.batch_dates):
         risk, school = _risk(rng, n, spec.schools)
         pupils = np.char.add(f"p{index}-", np.arange(n).astype(str))
@@ -70,8 +71,8 @@ def simulate_world(spec: WorldSpec) -> World:
         schools = np.char.add("S", school.astype(str))
         scores = pd.DataFrame({"pupil_id": pupils, "school_id": schools, "as_of": day, "risk": risk, "tier": tier})
         distance = running_variables(scores, point)
-        for cut in at_cut:
-            at_cut[cut].append(risk[np.abs(distance[f"x_{cut}"].to_numpy()) < 0.01])
+        for cut, near in at_cut.items():
+            near.append(risk[np.abs(distance[f"x_{cut}"].to_numpy()) < 0.01])
         chance = np.vectorize(spec.plan_probability.get)(tier)
         planned = rng.uniform(size=n) < chance
         start = [day + timedelta(days=int(d)) for d in rng.integers(0, 45, planned.sum())]
@@ -79,7 +80,9 @@ def simulate_world(spec: WorldSpec) -> World:
         dropout_probability = risk * np.where(planned, 1 - spec.prevented_share, 1.0)
         dropped = rng.uniform(size=n) < dropout_probability
         days = rng.integers(1, point.horizon_days + 1, dropped.sum())
-        outcomes.append(pd.DataFrame({"pupil_id": pupils[dropped], "event_date": [day + timedelta(days=int(d)) for d in days]}))
+        outcomes.append(
+            pd.DataFrame({"pupil_id": pupils[dropped], "event_date": [day + timedelta(days=int(d)) for d in days]})
+        )
         signals = pd.DataFrame({
             "pupil_id": pupils,
             "unjustified_absence_rate_12w": np.clip(0.3 * risk + rng.normal(0, 0.03, n), 0, 1),
@@ -88,10 +91,11 @@ def simulate_world(spec: WorldSpec) -> World:
         batches.append(Batch(day, "vigie-dropout/1", point, scores, signals))
     truth: dict[tuple[EstimateName, Cut], float] = {}
     p = spec.plan_probability
-    for cut, (above, below) in {"high": ("high", "medium"), "medium": ("medium", "low")}.items():
+    neighbours: dict[Cut, tuple[str, str]] = {"high": ("high", "medium"), "medium": ("medium", "low")}
+    for cut, (above, below) in neighbours.items():
         rate = float(np.mean(np.concatenate(at_cut[cut])))
         jump = p[above] - p[below]
-        truth[("flag_to_plan", cut)] = jump  # type: ignore[index]
-        truth[("flag_to_dropout", cut)] = -spec.prevented_share * rate * jump  # type: ignore[index]
-        truth[("plan_to_dropout", cut)] = -spec.prevented_share * rate  # type: ignore[index]
+        truth[("flag_to_plan", cut)] = jump
+        truth[("flag_to_dropout", cut)] = -spec.prevented_share * rate * jump
+        truth[("plan_to_dropout", cut)] = -spec.prevented_share * rate
     return World(batches, pd.concat(plans, ignore_index=True), pd.concat(outcomes, ignore_index=True), truth)

@@ -1,6 +1,6 @@
 """The ``vigie`` command line: parse, call the packages, format. No logic lives here.
 
-One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``service``), the
+One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``impact``, ``service``), the
 console plumbing in ``console``; this module assembles them into ``app``, in the order
 ``vigie --help`` lists them. Each command imports the packages it needs when it runs, so that
 ``vigie --help`` (and a bad flag) answer at once instead of after loading MLflow, LightGBM and
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from vigie.cli import extract, model, prepare, scoring, service
+from vigie.cli import extract, impact, model, prepare, scoring, service
 from vigie.cli.console import NoTracebacks, setup_logging
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ for command in (
     scoring.score,
     model.audit,
     scoring.monitor,
+    impact.impact,
     prepare.features,
     service.token,
     service.serve,
