@@ -121,3 +121,17 @@ def log_to_mlflow(result: ImpactResult, files: list[Path]) -> str:
         for path in files:
             mlflow.log_artifact(str(path), artifact_path="impact")
         return str(run.info.run_id)
+
+
+def summary_lines(result: ImpactResult) -> list[str]:
+    """What ``vigie impact`` prints: each estimate in one line, then the verdict (French, as the report)."""
+    lines = []
+    for e in result.estimates:
+        shown = (
+            french.SUPPRESSED
+            if e.withheld
+            else f"{french.signed(100 * (e.estimate or 0), 1)} points "
+            f"[{french.signed(100 * (e.ci_low or 0), 1)} ; {french.signed(100 * (e.ci_high or 0), 1)}]"
+        )
+        lines.append(f"  {CUTS_FR[e.cut]} — {NAMES_FR[e.name]} : {shown} (n {e.n_left} / {e.n_right})")
+    return [*lines, f"Verdict : {result.verdict.text}"]

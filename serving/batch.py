@@ -471,3 +471,33 @@ def top_of_batch(scores: pa.Table, n: int = 5) -> list[dict[str, Any]]:
         }
         for r in top.itertuples()
     ]
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """A batch of the score history read back whole: scores, model inputs and operating point."""
+
+    as_of: date
+    model_version: str
+    point: OperatingPoint
+    scores: pd.DataFrame  # pupil_id, school_id, grade_level, risk, tier, as_of
+    inputs: pd.DataFrame  # pupil_id and the model inputs measured at as_of
+
+
+def kept_batches(
+    history: Path, model_version: str, first: date, last: date, *, keep: Callable[[date, OperatingPoint], bool]
+) -> tuple[list[KeptBatch], list[date]]:
+    """The batches ``model_version`` scored between ``first`` and ``last`` inclusive that ``keep``
+    accepts (read), and the dates it refused (not read)."""
+    kept: list[KeptBatch] = []
+    refused: list[date] = []
+    for day in history_dates(history, model_version):
+        if not first <= day <= last:
+            continue
+        point = read_batch_metadata(history_file(history, day, model_version)).operating_point
+        if not keep(day, point):
+            refused.append(day)
+            continue
+        scores, inputs = read_history_batch(history, day, model_version)
+        kept.append(KeptBatch(day, model_version, point, scores.assign(as_of=day), inputs.drop(columns="school_id")))
+    return kept, refused

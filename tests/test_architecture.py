@@ -1,5 +1,5 @@
-"""Imports run one way: features <- models <- training/fairness/monitoring; serving never sees
-training or fairness; inside features, the stages (ingest, signals, synthetic) meet only through
+"""Imports run one way: features <- models <- training/fairness/monitoring/impact; serving never sees
+training, fairness or impact; inside features, the stages (ingest, signals, synthetic) meet only through
 their public names."""
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"features", "models", "training", "serving", "fairness", "monitoring", "vigie"}
+OURS = {"features", "models", "training", "serving", "fairness", "monitoring", "impact", "vigie"}
 ALLOWED = {
     "features": set(),
     "models": {"features"},
     "training": {"features", "models"},
     "fairness": {"features", "models"},
     "monitoring": {"features", "models", "fairness"},
+    "impact": {"features", "models"},
     "serving": {"features", "models"},
     "vigie": OURS - {"vigie"},
 }
@@ -366,3 +367,17 @@ def test_fairness_summary_and_reasons_cross_stages_typed() -> None:
     # One home for the report's file name: the writer and the reader both take it from models/.
     named = [p for p in _code_files() if f'"{FAIRNESS_REPORT_ARTIFACT}"' in p.read_text(encoding="utf-8")]
     assert [str(p.relative_to(ROOT)) for p in named] == ["models/fairness_summary.py"]
+
+
+def test_only_impact_imports_the_gpl_libraries() -> None:
+    """The rdrobust family (GPL-3.0, a recorded licence exception: docs/licence.md) stays in impact/:
+    every other package runs without the optional extra."""
+    gpl = {"rdrobust", "rddensity", "rdpower", "lpdensity"}
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in _code_files()
+        if path.relative_to(ROOT).parts[0] != "impact"
+        and any(module.split(".")[0] in gpl for module, _ in _import_nodes(path))
+    ]
+    assert not wrong, wrong
+    assert any("rdrobust" in m for p in (ROOT / "impact").rglob("*.py") for m, _ in _import_nodes(p))
