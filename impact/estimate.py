@@ -26,7 +26,7 @@ from scipy.stats import norm
 
 from features import french
 from impact.sample import CUTS, Cut
-from impact.schema import Check, Estimate, EstimateName
+from models.impact_result import Check, Estimate, EstimateName
 
 #: Power and level of the minimum detectable effect (a two-sided 5 % test seen 8 times in 10).
 POWER: Final = 0.8
@@ -106,6 +106,15 @@ def rd_fit(
     )
 
 
+def check_of_fit(name: str, cut: Cut, subject: str, fit: Fit, *, passed: bool | None = None) -> Check:
+    """A placebo or robustness fit as a reported check: passed when its interval holds zero, unless said."""
+    holds_zero = fit.ci_low <= 0 <= fit.ci_high
+    return Check.model_validate({
+        "name": name, "cut": cut, "subject": subject, "estimate": fit.estimate, "ci_low": fit.ci_low,
+        "ci_high": fit.ci_high, "p_value": fit.p_value, "passed": holds_zero if passed is None else passed,
+    })  # fmt: skip
+
+
 def minimum_detectable_effect(se: float) -> float:
     """The smallest effect a two-sided test at ALPHA detects with probability POWER, given the robust
     standard error: rdpower's Newton-Raphson (``rdmde``'s own step, on the fit already made)."""
@@ -183,7 +192,7 @@ def placebo_signal(design: Design, signal: str, cut: Cut) -> Check:
     fit = rd_fit(s[signal].to_numpy(dtype=float), s[f"x_{cut}"].to_numpy(dtype=float), s[design.cluster].to_numpy())
     if fit is None or not publishable(fit, binary=False):
         return Check(name="placebo_signal", cut=cut, subject=signal, passed=None)
-    return Check.of_fit("placebo_signal", cut, signal, fit)
+    return check_of_fit("placebo_signal", cut, signal, fit)
 
 
 def placebo_cut(design: Design, cut: Cut, side: Literal["below", "above"], at: float) -> Check:
@@ -195,7 +204,7 @@ def placebo_cut(design: Design, cut: Cut, side: Literal["below", "above"], at: f
     subject = f"dropout at {at:+.3f}"
     if fit is None or not publishable(fit, binary=True):
         return Check(name="placebo_cut", cut=cut, subject=subject, passed=None)
-    return Check.of_fit("placebo_cut", cut, subject, fit)
+    return check_of_fit("placebo_cut", cut, subject, fit)
 
 
 def bandwidth_check(design: Design, cut: Cut, base: Estimate, factor: float) -> Check:
@@ -210,7 +219,7 @@ def bandwidth_check(design: Design, cut: Cut, base: Estimate, factor: float) -> 
     agrees = (
         found.ci_low is not None and found.ci_high is not None and found.ci_low <= (base.estimate or 0) <= found.ci_high
     )
-    return Check.of_fit("bandwidth", cut, subject, fit, passed=agrees)
+    return check_of_fit("bandwidth", cut, subject, fit, passed=agrees)
 
 
 def placebo_cut_points(cut: Cut, high: float, medium: float) -> dict[Literal["below", "above"], float]:

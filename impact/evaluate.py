@@ -1,4 +1,4 @@
-"""``vigie impact``'s stage: from the RD sample to :class:`~impact.schema.ImpactResult` (estimates,
+"""``vigie impact``'s stage: from the RD sample to :class:`~models.impact_result.ImpactResult` (estimates,
 checks and a verdict that never claims more than the design supports)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from impact.estimate import (
     placebo_signal,
 )
 from impact.sample import CUTS, Cut
-from impact.schema import Check, Estimate, ImpactResult, Verdict
+from models.impact_result import Check, Estimate, ImpactResult, Verdict
 from models.operating_point import OperatingPoint
 
 TOO_SMALL_FR = "échantillon trop petit pour conclure"

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from features import french
 from impact.sample import CUTS, Cut
-from impact.schema import IMPACT_FILE, ImpactResult
+from models.impact_result import IMPACT_FILE, ImpactResult
 
 REPORT_FILE: Final = "impact.html"
 EXPERIMENT: Final = "vigie-impact"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from impact.sample import Batch, Cut, running_variables
-from impact.schema import EstimateName
+from models.impact_result import EstimateName
 from models.metrics import capacity_count, capacity_rank
 from models.operating_point import OperatingPoint
 

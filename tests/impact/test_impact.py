@@ -14,8 +14,8 @@ import pytest
 
 from impact import Batch, Run, evaluate, rd_sample, read_impact
 from impact.report import write_report
-from impact.schema import ImpactResult
 from impact.simulate import World, WorldSpec, simulate_world
+from models.impact_result import ImpactResult
 from models.operating_point import OperatingPoint
 
 

@@ -1,6 +1,7 @@
-"""``impact.json``: the stable, documented schema other tools read (the model card, the gate's log,
-the dossier). Version 1; a reader refuses another version. Estimates are in probability units
-(0.45, not 45), above the cut minus below. The pooled estimates carry no ``as_of``.
+"""``impact.json``: the stable, documented schema ``vigie impact`` (impact/) writes and other stages
+read (training's card and gate log, the dossier): a typed hand-off with its home in models/.
+Version 1; a reader refuses another version. Estimates are in probability units (0.45, not 45),
+above the cut minus below. The pooled estimates carry no ``as_of``.
 """
 
 from __future__ import annotations
@@ -8,15 +9,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.operating_point import OperatingPoint
 from models.stored import parse_stored
-
-if TYPE_CHECKING:
-    from impact.estimate import Fit
 
 IMPACT_VERSION: Final = 1
 IMPACT_FILE: Final = "impact.json"
@@ -70,15 +68,6 @@ class Check(BaseModel):
     p_value: float | None = None
     #: True: nothing suspicious; False: the check failed; None: could not be run or withheld.
     passed: bool | None = None
-
-    @classmethod
-    def of_fit(cls, name: str, cut: CutName, subject: str, fit: Fit, *, passed: bool | None = None) -> Check:
-        """A placebo or robustness fit: passed when its interval holds zero, unless said otherwise."""
-        holds_zero = fit.ci_low <= 0 <= fit.ci_high
-        return cls.model_validate({
-            "name": name, "cut": cut, "subject": subject, "estimate": fit.estimate, "ci_low": fit.ci_low,
-            "ci_high": fit.ci_high, "p_value": fit.p_value, "passed": holds_zero if passed is None else passed,
-        })  # fmt: skip
 
 
 class Verdict(BaseModel):
