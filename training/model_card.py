@@ -56,6 +56,8 @@ class CardContext:
     synthetic: bool
     #: The fairness audit's summary sentences (empty: no audit with this version).
     fairness: tuple[str, ...] = ()
+    #: What the model learned, and from which world (training/learning_conditions.py, issue 28).
+    learning: tuple[str, ...] = ()
 
 
 def versus_logistic(gaps: dict[str, Interval]) -> str | None:

@@ -39,6 +39,7 @@ from models.registry import (
 )
 from training.config import TrainConfig
 from training.gate import GATE_ARTIFACT, ChampionComparison, FairnessOutcome, GateDecision, promotion_gate
+from training.learning_conditions import accountability_checks, card_lines, high_tier_overlap, learning_conditions
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
@@ -61,9 +62,14 @@ FairnessCheck = Callable[[pd.DataFrame, np.ndarray, OperatingPoint], FairnessOut
 
 
 def compare_with_champion(
-    name: str, test: pd.DataFrame, capacities: tuple[float, ...], operating: float
+    name: str,
+    test: pd.DataFrame,
+    capacities: tuple[float, ...],
+    operating: float,
+    candidate: np.ndarray | None = None,
 ) -> ChampionComparison:
-    """The current champion's figures on the candidate's test fold, or why there are none."""
+    """The current champion's figures on the candidate's test fold, or why there are none; with the
+    ``candidate``'s risks, how much of its high tier the champion's holds too."""
     client = MlflowClient()
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
@@ -76,7 +82,12 @@ def compare_with_champion(
         detail = f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
         return ChampionComparison("unscorable", detail)
     metrics = evaluate(test, risk, capacities, operating).metrics
-    return ChampionComparison("compared", f"champion : version {version.version}", metrics)
+    overlap = (
+        None
+        if candidate is None
+        else high_tier_overlap(candidate, risk, test["pupil_id"].to_numpy(), OperatingPoint(high=operating))
+    )
+    return ChampionComparison("compared", f"champion : version {version.version}", metrics, overlap)
 
 
 def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +133,11 @@ def log_training(
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
     champion = (
         compare_with_champion(
-            config.registered_model, result.test, config.reported_capacities, result.operating_point.high
+            config.registered_model,
+            result.test,
+            config.reported_capacities,
+            result.operating_point.high,
+            result.evaluations["model"].probability,
         )
         if register
         else ChampionComparison("not_registered", "modèle non enregistré")
@@ -140,6 +155,8 @@ def log_training(
         review,
         result.versus_logistic,
     )
+    conditions = learning_conditions(result.split, data_dir)
+    gate = gate.model_copy(update={"checks": [*gate.checks, *accountability_checks(result, champion, conditions)]})
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
         tempfile.TemporaryDirectory() as tmp,
@@ -150,8 +167,9 @@ def log_training(
         version = _log_model(result, config, folder, register=register)
         label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
         card_paths = _log_model_card(
-            result, features, config, run.info.run_id, version, config_hash, gate, review, folder
-        )
+            result, features, config, run.info.run_id, version, config_hash, gate, review, folder,
+            learning=card_lines(result, champion, conditions),
+        )  # fmt: skip
         fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
             _update_registry(config.registered_model, version, gate, review, card_paths[0])
@@ -206,9 +224,12 @@ def _log_evaluation(
                 "test.model.lead_days_p75": float(lead.quantile(0.75)),
             }
         )
-    for metric, gap in result.versus_logistic.items():  # the model minus the logistic baseline, with its interval
-        bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
-        mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
+    for baseline, gaps in (("logistic", result.versus_logistic), ("environment", result.versus_environment)):
+        for metric, gap in gaps.items():  # the model minus a baseline, with its paired interval
+            bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
+            mlflow.log_metrics(
+                {f"test.model_minus_{baseline}.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)}
+            )
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
     mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
@@ -248,6 +269,8 @@ def _log_model_card(
     gate: GateDecision,
     review: FairnessOutcome | None,
     folder: Path,
+    *,
+    learning: tuple[str, ...] = (),
 ) -> list[Path]:
     card = CardContext(
         name=config.registered_model,
@@ -260,6 +283,7 @@ def _log_model_card(
         gate=gate,
         synthetic=config.synthetic_data,
         fairness=tuple(review.summary_lines()) if review is not None else (),
+        learning=learning,
     )
     shown = reported_metrics(config.capacities, result.operating_point.high)
     paths = write_model_card(result, card, features.metadata, shown, folder / "card")
