@@ -24,7 +24,8 @@ from models.impact_result import IMPACT_FILE, ImpactResult
 
 REPORT_FILE: Final = "impact.html"
 EXPERIMENT: Final = "vigie-impact"
-#: Bins of the RD plots on each side of a cut.
+#: Bins of the RD plots on each side of a cut, at most; fewer when events are rare, so that each bin
+#: can expect twice the disclosure threshold of events and non-events.
 BINS_PER_SIDE: Final = 20
 OUTCOME_FR: Final = {"had_plan": "Part avec un plan de suivi", "dropout": "Part ayant décroché"}
 NAMES_FR: Final = {
@@ -49,9 +50,11 @@ def binned(sample: pd.DataFrame, cut: Cut, outcome: str, width: float) -> pd.Dat
     count or complement is under the disclosure threshold is withheld (mean NaN)."""
     x = sample[f"x_{cut}"].to_numpy(dtype=float)
     inside = np.abs(x) <= width
-    edges = np.linspace(-width, width, 2 * BINS_PER_SIDE + 1)
-    which = np.clip(np.digitize(x[inside], edges) - 1, 0, len(edges) - 2)
     y = sample[outcome].to_numpy(dtype=float)[inside]
+    rarest = min((min(y[side].sum(), (1 - y[side]).sum()) for side in (x[inside] < 0, x[inside] >= 0)), default=0.0)
+    per_side = int(np.clip(rarest // (2 * french.MIN_CELL), 2, BINS_PER_SIDE))
+    edges = np.linspace(-width, width, 2 * per_side + 1)
+    which = np.clip(np.digitize(x[inside], edges) - 1, 0, len(edges) - 2)
     bins = pd.DataFrame({
         "centre": (edges[:-1] + edges[1:]) / 2,
         "sum": np.bincount(which, weights=y, minlength=len(edges) - 1),
