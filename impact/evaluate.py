@@ -57,12 +57,12 @@ def evaluate(sample: pd.DataFrame, run: Run) -> ImpactResult:
         checks += [placebo_cut(design, cut, side, at) for side, at in points.items()]
         checks += [bandwidth_check(design, cut, found["flag_to_dropout"], factor) for factor in (0.5, 2.0)]
         verdicts[cut] = verdict(found["flag_to_dropout"], cut, run.point)
-    return ImpactResult.model_validate({
-        "model_version": run.model_version, "operating_point": run.point, "from": run.first, "to": run.last,
-        "batches": run.batches, "plan_window_days": run.plan_window_days, "all_batches": run.all_batches,
-        "rows": len(sample), "clusters": int(sample["cluster"].nunique()), "estimates": estimates, "checks": checks,
-        "verdict": verdicts["high"], "verdict_by_cut": verdicts,
-    })  # fmt: skip
+    return ImpactResult(
+        model_version=run.model_version, operating_point=run.point, from_=run.first, to=run.last,
+        batches=run.batches, plan_window_days=run.plan_window_days, all_batches=run.all_batches,
+        rows=len(sample), clusters=int(sample["cluster"].nunique()), estimates=estimates, checks=checks,
+        verdict=verdicts["high"], verdict_by_cut=verdicts,
+    )  # fmt: skip
 
 
 def verdict(itt: Estimate, cut: Cut, point: OperatingPoint) -> Verdict:

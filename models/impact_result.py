@@ -103,6 +103,7 @@ class ImpactResult(BaseModel):
         return next(e for e in self.estimates if e.name == name and e.cut == cut and e.as_of is None)
 
     def to_json(self) -> str:
+        """``impact.json``'s text: the fields by their schema names (``from``, not ``from_``)."""
         return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
 
     @property

@@ -12,6 +12,7 @@ the card includes this module's section (``templates/_learning_conditions.md.j2`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,17 +84,17 @@ def _year_fr(year: int) -> str:
     return f"{year}-{year + 1}"
 
 
-def learning_conditions(split: TrainingSplit, data_dir: Path) -> LearningConditions:
-    """From the training fold's dates, the score history's batch dates and the last ``impact.json``."""
+def learning_conditions(split: TrainingSplit, scored: Sequence[date], data_dir: Path) -> LearningConditions:
+    """From the training fold's dates, the dates of the batches the score history keeps (``scored``:
+    serving's reader, handed in by the CLI) and the last ``impact.json`` under ``data_dir``."""
     training = sorted({school_year_of(d) for d in split.train})
-    history = Paths(data_dir).score_history
-    scored = {school_year_of(date.fromisoformat(p.name.removeprefix("as_of="))) for p in history.glob("as_of=*")}
+    deployed = {school_year_of(day) for day in scored}
     impact_file = Paths(data_dir).impact / IMPACT_FILE
     try:
         impact = read_impact(impact_file) if impact_file.exists() else None
     except ContractError:
         impact = None  # an evaluation from another Vigie: not read, not claimed
-    return LearningConditions(tuple(training), tuple(y for y in training if y in scored), impact)
+    return LearningConditions(tuple(training), tuple(y for y in training if y in deployed), impact)
 
 
 def high_tier_overlap(candidate: np.ndarray, champion: np.ndarray, pupils: np.ndarray, point: OperatingPoint) -> float:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,9 @@ def _signature() -> ModelSignature:
 
 @dataclass
 class TrackedRun:
+    """What ``vigie train`` logged: the run, the registered version (if any), the gate's decision, the card and fairness
+    report kept under the data folder."""
+
     run_id: str
     version: str | None
     gate: GateDecision
@@ -126,6 +129,7 @@ def log_training(
     data_dir: Path,
     register: bool = True,
     fairness: FairnessCheck | None = None,
+    scored: Sequence[date] = (),
 ) -> TrackedRun:
     """Log the run, register the pyfunc model, apply the gate and write the model card."""
     uri = use_tracking_store(data_dir)
@@ -155,7 +159,7 @@ def log_training(
         review,
         result.versus_logistic,
     )
-    conditions = learning_conditions(result.split, data_dir)
+    conditions = learning_conditions(result.split, scored, data_dir)
     gate = gate.model_copy(update={"checks": [*gate.checks, *accountability_checks(result, champion, conditions)]})
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
@@ -166,10 +170,20 @@ def log_training(
         _log_evaluation(result, features.metadata, config_json, gate, folder)
         version = _log_model(result, config, folder, register=register)
         label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
-        card_paths = _log_model_card(
-            result, features, config, run.info.run_id, version, config_hash, gate, review, folder,
+        card = CardContext(
+            name=config.registered_model,
+            version=version or "non enregistrée",
+            run_id=run.info.run_id,
+            created_at=datetime.now(UTC),
+            code_version=code_version(),
+            data_hash=features.metadata.input_hash,
+            config_hash=config_hash,
+            gate=gate,
+            synthetic=config.synthetic_data,
+            fairness=tuple(review.summary_lines()) if review is not None else (),
             learning=card_lines(result, champion, conditions),
-        )  # fmt: skip
+        )
+        card_paths = _log_model_card(result, features, config, card, folder)
         fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
             _update_registry(config.registered_model, version, gate, review, card_paths[0])
@@ -260,31 +274,9 @@ def _log_model(result: TrainingResult, config: TrainConfig, folder: Path, *, reg
 
 
 def _log_model_card(
-    result: TrainingResult,
-    features: FeatureSet,
-    config: TrainConfig,
-    run_id: str,
-    version: str | None,
-    config_hash: str,
-    gate: GateDecision,
-    review: FairnessOutcome | None,
-    folder: Path,
-    *,
-    learning: tuple[str, ...] = (),
+    result: TrainingResult, features: FeatureSet, config: TrainConfig, card: CardContext, folder: Path
 ) -> list[Path]:
-    card = CardContext(
-        name=config.registered_model,
-        version=version or "non enregistrée",
-        run_id=run_id,
-        created_at=datetime.now(UTC),
-        code_version=code_version(),
-        data_hash=features.metadata.input_hash,
-        config_hash=config_hash,
-        gate=gate,
-        synthetic=config.synthetic_data,
-        fairness=tuple(review.summary_lines()) if review is not None else (),
-        learning=learning,
-    )
+    """Write the model card for ``card``'s run and log it as the run's artifact."""
     shown = reported_metrics(config.capacities, result.operating_point.high)
     paths = write_model_card(result, card, features.metadata, shown, folder / "card")
     for path in paths:

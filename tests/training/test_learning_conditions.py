@@ -31,12 +31,11 @@ SPLIT = TrainingSplit(
 
 
 def test_the_card_names_the_target_and_the_years_vigie_was_deployed(tmp_path: Path) -> None:
-    alone = learning_conditions(SPLIT, tmp_path)
+    alone = learning_conditions(SPLIT, [], tmp_path)
     assert alone.deployed_years == () and TARGET_FR in alone.lines_fr()[0]
     assert "2020-2021, 2021-2022, 2022-2023" in alone.lines_fr()[0]
     assert "aucune des années d'apprentissage" in alone.lines_fr()[1]
-    (Paths(tmp_path).score_history / "as_of=2022-03-31").mkdir(parents=True)  # a batch scored in 2021-2022
-    deployed = learning_conditions(SPLIT, tmp_path)
+    deployed = learning_conditions(SPLIT, [date(2022, 3, 31), date(2025, 3, 31)], tmp_path)  # scored batches
     assert deployed.training_years == (2020, 2021, 2022) and deployed.deployed_years == (2021,)
     assert deployed.lines_fr()[1].startswith("Vigie était déployé pendant 2021-2022")
     assert deployed.gate_check().passed is None  # informational: never blocks promotion
@@ -53,14 +52,14 @@ def _impact(tmp_path: Path, prevented: float) -> None:
 
 def test_training_says_when_the_last_impact_evaluation_found_an_effect(tmp_path: Path) -> None:
     _impact(tmp_path, prevented=0.8)
-    found = learning_conditions(SPLIT, tmp_path)
+    found = learning_conditions(SPLIT, [], tmp_path)
     assert found.effect_found
     said = " ".join(found.lines_fr())
     assert "a trouvé un écart de décrochage au seuil du niveau « élevé »" in said
     assert "ce modèle apprend en partie l'effet des suivis" in said and said in " ".join(found.lines_fr())
     assert "apprend en partie l'effet des suivis" in found.gate_check().detail
     (Paths(tmp_path).impact / "impact.json").write_text('{"version": 9}', encoding="utf-8")
-    assert learning_conditions(SPLIT, tmp_path).impact is None  # another Vigie's file: not claimed
+    assert learning_conditions(SPLIT, [], tmp_path).impact is None  # another Vigie's file: not claimed
 
 
 def test_high_tier_overlap() -> None:

@@ -38,7 +38,7 @@ def impact(
     from models.registry import load_registered, use_tracking_store
     from serving.api.access_log import migrated_engine
     from serving.api.plans import PlanStore
-    from serving.batch import kept_batches
+    from serving.batch import read_history_batches
 
     if to < from_:
         raise typer.BadParameter(f"--to {to} is before --from {from_}")
@@ -52,7 +52,7 @@ def impact(
     _, known_until = observed_span(data)
     history = Paths(settings.data_dir).score_history
     closed = partial(horizon_closed, known_until=known_until)
-    kept, still_open = kept_batches(history, loaded.label, from_, to, keep=closed)
+    kept, still_open = read_history_batches(history, loaded.label, from_, to, keep=closed)
     if still_open:
         console.print(f"Left out, horizon not closed by {known_until}: {', '.join(map(str, still_open))}.")
     if not kept:
