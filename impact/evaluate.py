@@ -20,7 +20,7 @@ from impact.estimate import (
     placebo_cut_points,
     placebo_signal,
 )
-from impact.sample import CUTS, Cut
+from impact.sample import CUTS, Cut, cut_window
 from models.impact_result import Check, Estimate, ImpactResult, Verdict
 from models.operating_point import OperatingPoint
 
@@ -42,17 +42,18 @@ class Run:
 
 def evaluate(sample: pd.DataFrame, run: Run) -> ImpactResult:
     """Every estimate at both cuts, the checks, the verdict per cut (the high cut's is the verdict)."""
-    design = Design(sample)
     estimates: list[Estimate] = []
     checks: list[Check] = []
     verdicts: dict[Cut, Verdict] = {}
     for cut in CUTS:
+        window = cut_window(sample, cut, run.point)
+        design = Design(window)
         found = {
             name: estimate(design, name, cut)[0] for name in ("flag_to_plan", "flag_to_dropout", "plan_to_dropout")
         }
         estimates += found.values()
-        checks.append(density_check(sample, cut))
-        checks += [placebo_signal(design, signal, cut) for signal in PLACEBO_SIGNALS if signal in sample]
+        checks.append(density_check(window, cut))
+        checks += [placebo_signal(design, signal, cut) for signal in PLACEBO_SIGNALS if signal in window]
         points = placebo_cut_points(cut, run.point.high, run.point.medium)
         checks += [placebo_cut(design, cut, side, at) for side, at in points.items()]
         checks += [bandwidth_check(design, cut, found["flag_to_dropout"], factor) for factor in (0.5, 2.0)]

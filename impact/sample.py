@@ -139,3 +139,18 @@ def _any_within(
 def horizon_closed(batch_day: date, point: OperatingPoint, known_until: date) -> bool:
     """Whether a batch's outcomes are all known: D + horizon on or before the extract's last day."""
     return batch_day + timedelta(days=point.horizon_days) <= known_until
+
+
+#: Below a cut, rows as far as the tier below reaches, but at most this many times the tier above's width.
+WINDOW_BELOW_CAP: Final = 2.0
+
+
+def cut_window(sample: pd.DataFrame, cut: Cut, point: OperatingPoint) -> pd.DataFrame:
+    """The rows an RD at ``cut`` reads: the tier just above and the tier just below (capped at
+    ``WINDOW_BELOW_CAP`` times the width above). Beyond them lies another cut — the medium cut is a
+    discontinuity of its own, 20 % below the high one — which a local fit at this cut must not see."""
+    above = point.high if cut == "high" else point.medium
+    below_tier = point.medium if cut == "high" else 1 - point.high - point.medium
+    below = min(below_tier, WINDOW_BELOW_CAP * above)
+    x = sample[f"x_{cut}"]
+    return sample[(x >= -below) & (x <= above)]
