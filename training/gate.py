@@ -75,7 +75,7 @@ class ChampionComparison:
 GateCheckKind = Literal[
     "beats_abc", "calibrated", "beats_champion", "not_worse_than_logistic", "fair",
     # Informational, added after the decision (training/learning_conditions.py): never block.
-    "beats_environment", "learning_conditions",
+    "beats_environment", "learning_conditions", "pre_deployment",
 ]  # fmt: skip
 
 

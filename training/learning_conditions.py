@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -158,3 +158,31 @@ def accountability_checks(
             -1
         ].detail += f" Recouvrement des niveaux « élevé » avec le champion : {french.percent(champion.high_overlap)}."
     return checks
+
+
+def last_pre_deployment_date(labelled: Sequence[date], scored: Sequence[date], horizon_days: int) -> date | None:
+    """The last as-of date whose whole horizon ended before Vigie's first batch: the newest cohort whose
+    outcomes no flag could have changed; None when Vigie never scored or no such cohort is labelled."""
+    if not scored:
+        return None
+    first = min(scored)
+    before = [d for d in labelled if d + timedelta(days=horizon_days) <= first]
+    return max(before) if before else None
+
+
+def pre_deployment_check(cohort: date | None, comparison: ChampionComparison | None, ours: float | None) -> GateCheck:
+    """For the gate's log (informational): the challenger and the champion on the last pre-deployment
+    cohort, where outcomes are those of a world without flags."""
+    label = "Comparaison avec le champion sur la dernière cohorte d'avant le déploiement"
+    if cohort is None or comparison is None or comparison.metrics is None or ours is None:
+        why = "aucune cohorte d'avant le déploiement" if cohort is None else "champion absent ou non comparable"
+        return GateCheck("pre_deployment", label, None, why)
+    theirs = next(v for k, v in comparison.metrics.items() if k.startswith("precision_at_") and "school" not in k)
+    return GateCheck(
+        "pre_deployment",
+        label,
+        None,
+        f"cohorte du {french.day(cohort)} : précision {french.number(ours, 3)} contre {french.number(theirs, 3)} "
+        "pour le champion (cette cohorte peut avoir servi à l'entraînement de l'un ou de l'autre : à lire avec "
+        "prudence)",
+    )

@@ -25,8 +25,8 @@ from mlflow.types import ColSpec, Schema
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
-from models.matrix import model_input
-from models.metrics import reported_metrics
+from models.matrix import feature_matrix, model_input
+from models.metrics import metric_name, reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
 from models.paths import Paths
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
@@ -38,8 +38,22 @@ from models.registry import (
     use_tracking_store,
 )
 from training.config import TrainConfig
-from training.gate import GATE_ARTIFACT, ChampionComparison, FairnessOutcome, GateDecision, promotion_gate
-from training.learning_conditions import accountability_checks, card_lines, high_tier_overlap, learning_conditions
+from training.gate import (
+    GATE_ARTIFACT,
+    ChampionComparison,
+    FairnessOutcome,
+    GateCheck,
+    GateDecision,
+    promotion_gate,
+)
+from training.learning_conditions import (
+    accountability_checks,
+    card_lines,
+    high_tier_overlap,
+    last_pre_deployment_date,
+    learning_conditions,
+    pre_deployment_check,
+)
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
@@ -160,7 +174,11 @@ def log_training(
         result.versus_logistic,
     )
     conditions = learning_conditions(result.split, scored, data_dir)
-    gate = gate.model_copy(update={"checks": [*gate.checks, *accountability_checks(result, champion, conditions)]})
+    informational = [
+        *accountability_checks(result, champion, conditions),
+        _pre_deployment(result, features, config, scored),
+    ]
+    gate = gate.model_copy(update={"checks": [*gate.checks, *informational]})
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
         tempfile.TemporaryDirectory() as tmp,
@@ -190,6 +208,24 @@ def log_training(
         kept = Paths(data_dir).model_cards(config.registered_model, version or run.info.run_id)
         cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
     return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
+
+
+def _pre_deployment(
+    result: TrainingResult, features: FeatureSet, config: TrainConfig, scored: Sequence[date]
+) -> GateCheck:
+    """Challenger and champion on the last cohort whose outcomes no flag could have changed (issue 28)."""
+    labelled = features.frame[features.frame["label"].notna()]
+    days = sorted(pd.to_datetime(labelled["as_of"]).dt.date.unique())
+    cohort = last_pre_deployment_date(days, scored, features.metadata.horizon_days)
+    if cohort is None:
+        return pre_deployment_check(None, None, None)
+    rows = labelled[pd.to_datetime(labelled["as_of"]).dt.date == cohort].assign(as_of=cohort)
+    rows = rows.assign(track=feature_matrix(rows)["track"].astype(str))
+    ours = result.model.predict_proba(feature_matrix(rows))[:, 1]
+    point = result.operating_point.high
+    comparison = compare_with_champion(config.registered_model, rows, config.reported_capacities, point)
+    figures = evaluate(rows, ours, config.reported_capacities, point).metrics
+    return pre_deployment_check(cohort, comparison, figures[metric_name("precision", point)])
 
 
 def _log_provenance(

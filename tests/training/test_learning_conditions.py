@@ -16,11 +16,14 @@ from models.metrics import Interval
 from models.operating_point import OperatingPoint
 from models.paths import Paths
 from models.registry import TrainingSplit
+from training.gate import ChampionComparison
 from training.learning_conditions import (
     TARGET_FR,
     environment_sentence,
     high_tier_overlap,
+    last_pre_deployment_date,
     learning_conditions,
+    pre_deployment_check,
 )
 
 SPLIT = TrainingSplit(
@@ -80,3 +83,16 @@ def test_the_card_says_plainly_when_individual_signals_add_little() -> None:
     assert "apportent nettement plus" in (environment_sentence(clear, point) or "")
     assert "au seuil de 10 %" in (environment_sentence(clear, point) or "")
     assert environment_sentence({}, point) is None
+
+
+def test_the_last_pre_deployment_cohort() -> None:
+    labelled = [date(2021, 12, 15), date(2022, 3, 31), date(2022, 12, 15), date(2023, 12, 15)]
+    # Vigie's first batch on 2023-03-31: the 2022-03-31 cohort's 12 months ended before it.
+    assert last_pre_deployment_date(labelled, [date(2024, 3, 31), date(2023, 3, 31)], 365) == date(2022, 3, 31)
+    assert last_pre_deployment_date(labelled, [], 365) is None  # never deployed: no such cohort
+    assert last_pre_deployment_date(labelled, [date(2021, 1, 1)], 365) is None
+    none = pre_deployment_check(None, None, None)
+    assert none.passed is None and "aucune cohorte" in none.detail
+    compared = ChampionComparison("compared", "champion : version 1", {"precision_at_10pct": 0.2, "roc_auc": 0.8})
+    line = pre_deployment_check(date(2022, 3, 31), compared, 0.25)
+    assert line.passed is None and "cohorte du 31/03/2022 : précision 0,250 contre 0,200" in line.detail
