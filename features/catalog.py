@@ -71,6 +71,13 @@ TRACK_LABELS_FR = {
     "lycee_gt": "lycée général et technologique",
     "lycee_pro": "lycée professionnel",
 }
+#: The families of signals as reviewers and staff name them.
+FAMILY_LABELS_FR: dict[str, str] = {
+    "attendance": "assiduité",
+    "course": "résultats scolaires",
+    "behaviour": "comportement",
+    "trajectory": "parcours",
+}
 #: Grade levels as French staff write them.
 GRADE_LEVEL_LABELS_FR = {
     "6E": "6e",
