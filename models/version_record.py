@@ -178,9 +178,7 @@ def version_record(name: str, reference: str) -> VersionRecord:
 def previous_version(record: VersionRecord) -> VersionRecord | None:
     """The version registered just before ``record`` (the highest lower number), if any."""
     client = MlflowClient()
-    numbers = sorted(
-        (int(v.version) for v in client.search_model_versions(f"name = '{record.name}'")), reverse=True
-    )
+    numbers = sorted((int(v.version) for v in client.search_model_versions(f"name = '{record.name}'")), reverse=True)
     earlier = [n for n in numbers if n < int(record.version)]
     if not earlier:
         return None

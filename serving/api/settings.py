@@ -62,6 +62,10 @@ class ServiceSettings(BaseModel):
         "protection des données de votre académie"
     )
 
+    #: The deployer's part of the public notice of the algorithm (``configs/notice.yaml``: administration,
+    #: contact, legal basis...); None: every such field reads « [À COMPLÉTER PAR LE DÉPLOYEUR] ».
+    notice_file: Path | None = None
+
     # --- what is served ---
     model_name: str = DEFAULT_MODEL_NAME
     model_reference: str = "champion"
