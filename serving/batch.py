@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from features.catalog import FEATURE_NAMES
 from features.ingest import ContractError
+from features.school import retained_until
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
@@ -384,6 +385,51 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)
     return path
+
+
+def history_version(batch_file: Path) -> str:
+    """The model version a batch file of the score history was scored by (``vigie-dropout/3``)."""
+    return batch_file.stem.removeprefix("model_version=").replace("_", "/", 1)
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """A batch of the score history and the files it is made of (scores, metadata, model inputs)."""
+
+    as_of: date
+    model_version: str
+    files: tuple[Path, ...]
+    retained_until: date
+
+
+def history_batches(history: Path, retention_school_years: int) -> list[KeptBatch]:
+    """Every batch kept in the score history, oldest first, with the last day its retention
+    allows (:func:`features.school.retained_until` of its as-of date)."""
+    found = []
+    for path in sorted(history.glob("as_of=*/model_version=*.parquet")):
+        as_of = date.fromisoformat(path.parent.name.removeprefix("as_of="))
+        files = tuple(p for p in (path, path.with_suffix(".json"), inputs_file(path)) if p.exists())
+        found.append(KeptBatch(as_of, history_version(path), files, retained_until(as_of, retention_school_years)))
+    return found
+
+
+def batches_due(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """The batches whose retention ended before ``today`` (GDPR art. 5(1)(e))."""
+    return [b for b in history_batches(history, retention_school_years) if b.retained_until < today]
+
+
+def purge_history(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """Delete the batches past retention, each with its metadata and model inputs, and the
+    folders left empty; what went. The service stops serving a purged batch at its next reload."""
+    due = batches_due(history, retention_school_years, today)
+    for batch in due:
+        for path in batch.files:
+            path.unlink()
+        folder = batch.files[0].parent
+        for empty in (folder / INPUTS_FOLDER, folder):
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
+    return due
 
 
 def history_dates(history: Path, model_version: str) -> list[date]:

@@ -304,7 +304,7 @@ def group_gaps(record: VersionRecord) -> list[GroupFigure]:
             estimate = gaps.get(key)
             if not isinstance(estimate, dict):
                 continue
-            value, lower, upper = (_float(estimate.get(k)) for k in ("value", "lower", "upper"))
+            value, lower, upper = (as_float(estimate.get(k)) for k in ("value", "lower", "upper"))
             name = str(attribute.get("attribute", ""))
             rows.append(
                 GroupFigure(
@@ -315,7 +315,8 @@ def group_gaps(record: VersionRecord) -> list[GroupFigure]:
     return rows
 
 
-def _float(value: object) -> float | None:
+def as_float(value: object) -> float | None:
+    """A number of a stored audit (JSON), None for anything else (a suppressed cell's marker)."""
     return float(value) if isinstance(value, int | float) else None
 
 

@@ -35,7 +35,7 @@ from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
 from models.version_record import newest_fairness_summary
-from serving.batch import history_file, inputs_file, references
+from serving.batch import history_file, history_version, inputs_file, references
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +91,6 @@ def _batch_at(history: Path, day: date, preferred_version: str) -> Path | None:
     return others[-1] if others else None
 
 
-def _version_of(path: Path) -> str:
-    return path.stem.removeprefix("model_version=").replace("_", "/", 1)
-
-
 def _shared(values: Any) -> np.ndarray:
     """A text column as an object array whose rows share one string per distinct value (a
     million rows of a few hundred schools: 8 MB of references, not a million strings)."""
@@ -144,7 +140,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
             continue
         past = pq.read_table(path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
         past = past[~past.index.duplicated()].reindex(index)
-        history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+        history_rows.append((day, history_version(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
     risk = scores.column("risk").to_numpy()
     tier = _shared(scores.column("tier"))
     previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
