@@ -4,6 +4,7 @@ sign-in at a stable address, free of pupil data, every figure the registry's."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from features import french
 from models import DEFAULT_MODEL_NAME
 from models.version_record import version_record
 from serving.notice import TO_COMPLETE, NoticeConfig, build_notice
-from tests.serving.conftest import Service, ServedDistrict
+from tests.serving.conftest import ServedDistrict, Service
 from vigie.cli import app
 
 FULL_CONFIG = {
@@ -102,9 +103,9 @@ def test_the_deployers_fields_come_from_the_config_file(served_district: ServedD
     assert TO_COMPLETE not in json.dumps(written, ensure_ascii=False)
     assert written["administration"] == FULL_CONFIG["administration"]
     assert written["code_source"] == FULL_CONFIG["source_code_url"]
-    html = (tmp_path / "out" / "algorithme.html").read_text(encoding="utf-8")
-    assert FULL_CONFIG["legal_basis"] in html and "data-to-complete" not in html
-    _no_pupil_in(html, served_district)
+    page = html.unescape((tmp_path / "out" / "algorithme.html").read_text(encoding="utf-8"))
+    assert FULL_CONFIG["legal_basis"] in page and "data-to-complete" not in page
+    _no_pupil_in(page, served_district)
     bad = tmp_path / "bad.yaml"
     bad.write_text("administration: x\nbudget: 3\n")
     refused = CliRunner().invoke(app, ["notice", "--out", str(tmp_path / "o2"), "--config", str(bad)], env=env)
@@ -154,7 +155,8 @@ def test_dossier_figures_equal_the_registrys_for_the_version(dossier: Path, serv
     assert model_keys <= set(figures["figures"])  # every test figure of the model is documented
     assert all(figures["figures"][key] == metrics[key] for key in figures["figures"])
     technical = (dossier / "documentation-technique.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| `(test\.model\.[a-z0-9_]+)` \|$", technical, re.M)
+    row = r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| `(test\.model\.[a-z0-9_]+)` \|$"
+    rows = re.findall(row, technical, re.M)
     assert {row[4] for row in rows} == model_keys
     for label, model, abc, logistic, key in rows:
         metric = key.removeprefix("test.model.")
@@ -162,15 +164,16 @@ def test_dossier_figures_equal_the_registrys_for_the_version(dossier: Path, serv
         assert model.strip() == french.number(metrics[key], digits), label
         assert abc.strip() == french.number(metrics.get(f"test.abc_rule.{metric}"), digits), label
         assert logistic.strip() == french.number(metrics.get(f"test.logistic.{metric}"), digits), label
-    gap = metrics["test.model_minus_logistic.roc_auc"]
-    assert f"| {french.number(gap, 3)} [{french.number(metrics['test.model_minus_logistic.roc_auc_lower'], 3)} ;" in technical
+    gap, lower = metrics["test.model_minus_logistic.roc_auc"], metrics["test.model_minus_logistic.roc_auc_lower"]
+    assert f"| {french.number(gap, 3)} [{french.number(lower, 3)} ;" in technical
     # by group, with intervals, as the version's fairness audit in MLflow holds them
     record = version_record(DEFAULT_MODEL_NAME, version)
     assert record.fairness is not None
     sex = next(a for a in record.fairness.audit.attributes if a["attribute"] == "sex")
     girls = sex["groups"]["filles"]  # type: ignore[index, call-overload]
     recall = girls["tpr"]
-    expected = f"{french.number(recall['value'], 3)} [{french.number(recall['lower'], 3)} ; {french.number(recall['upper'], 3)}]"
+    value, low, high = (french.number(recall[k], 3) for k in ("value", "lower", "upper"))
+    expected = f"{value} [{low} ; {high}]"
     assert re.search(rf"^\| filles \| [^|]+ \| [^|]+ \| [^|]+ \| {re.escape(expected)} \|", technical, re.M)
 
 
@@ -184,9 +187,9 @@ def test_dossier_follows_annex_iv_and_writes_every_document(dossier: Path, serve
     assert "Dernières surveillances de cette version" in technical.split(ANNEX_IV[-1])[1]
     for stem in ("documentation-technique", "notice-utilisation", "aipd", "analyse-impact-droits-fondamentaux"):
         markdown = (dossier / f"{stem}.md").read_text(encoding="utf-8")
-        html = (dossier / f"{stem}.html").read_text(encoding="utf-8")
-        assert markdown.startswith("# ") and html.startswith("<!doctype html>") and 'lang="fr"' in html
-        _no_pupil_in(markdown + html, served_district)
+        page = (dossier / f"{stem}.html").read_text(encoding="utf-8")
+        assert markdown.startswith("# ") and page.startswith("<!doctype html>") and 'lang="fr"' in page
+        _no_pupil_in(markdown + page, served_district)
     instructions = (dossier / "notice-utilisation.md").read_text(encoding="utf-8")
     assert "art. 13(3)(b)(ii)" in instructions and "Usages exclus" in instructions
 
@@ -196,12 +199,13 @@ def test_the_deployers_parts_of_the_aipd_and_fria_are_marked(
 ) -> None:
     for stem in ("aipd", "analyse-impact-droits-fondamentaux"):
         markdown = (dossier / f"{stem}.md").read_text(encoding="utf-8")
-        html = (dossier / f"{stem}.html").read_text(encoding="utf-8")
+        page = (dossier / f"{stem}.html").read_text(encoding="utf-8")
         marks = markdown.count(TO_COMPLETE)
         assert marks >= 8, stem
-        # each marker is in bold with a hint of what to write, and highlighted in the HTML
-        assert len(re.findall(rf"\*\*{re.escape(TO_COMPLETE)}\*\* \*\([^)]+\)\*", markdown)) == marks - 1  # + the legend
-        assert html.count(f'<mark class="to-complete"><strong>{TO_COMPLETE}</strong></mark>') == marks - 1
+        # each marker (but the legend's, in the header) in bold with a hint of what to write, highlighted in HTML
+        hinted = re.findall(rf"\*\*{re.escape(TO_COMPLETE)}\*\* \*\([^)]+\)\*", markdown)
+        assert len(hinted) == marks - 1, stem
+        assert page.count(f'<mark class="to-complete"><strong>{TO_COMPLETE}</strong></mark>') == marks - 1
     aipd = (dossier / "aipd.md").read_text(encoding="utf-8")
     assert "jusqu'à la fin de l'année scolaire qui suit celle de sa date" in aipd  # what Vigie knows: filled
     assert "365 jours" in aipd

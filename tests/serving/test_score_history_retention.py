@@ -66,7 +66,7 @@ def test_purge_deletes_exactly_what_is_due(tmp_path: Path) -> None:
 
 
 def test_the_purge_command_lists_then_deletes(tmp_path: Path) -> None:
-    history, files = _history(tmp_path / "data")
+    _, files = _history(tmp_path / "data")
     env = {"VIGIE_DATA_DIR": str(tmp_path / "data"), "VIGIE_REFERENCE_DATE": "2024-09-01"}
     runner = CliRunner()
     listed = runner.invoke(app, ["score-history", "purge", "--dry-run"], env=env)
