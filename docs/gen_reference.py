@@ -158,6 +158,7 @@ def settings_page() -> str:
     from fairness.config import FairnessConfig
     from features.signals import FeatureConfig
     from monitoring.config import MonitoringConfig
+    from serving.notice import NoticeConfig
     from training.config import TrainConfig
     from vigie.settings import VigieSettings
 
@@ -181,6 +182,12 @@ def settings_page() -> str:
         ("Training (`configs/train.yaml`)", "training.config.TrainConfig", TrainConfig, ""),
         ("Fairness audit (`configs/fairness.yaml`)", "fairness.config.FairnessConfig", FairnessConfig, ""),
         ("Monitoring (`configs/monitoring.yaml`)", "monitoring.config.MonitoringConfig", MonitoringConfig, ""),
+        (
+            "Public notice and dossier, the deployer's fields (`configs/notice.yaml`)",
+            "serving.notice.NoticeConfig",
+            NoticeConfig,
+            "A field left empty is printed « [À COMPLÉTER PAR LE DÉPLOYEUR] ».",
+        ),
     )
     for title, dotted, model, note in configs:
         parts += [

@@ -85,6 +85,9 @@ _ROWS_FR: Final = {
     "pr_auc": "PR AUC (précision moyenne)",
     "brier": "Score de Brier (plus bas = mieux)",
     "ece": "Erreur de calibration (ECE, plus bas = mieux)",
+    "lead_days_median": "Délai d'alerte avant le décrochage, médiane (jours)",
+    "lead_days_p25": "Délai d'alerte, premier quartile (jours)",
+    "lead_days_p75": "Délai d'alerte, troisième quartile (jours)",
 }
 _KIND_FR: Final = {"precision": "Précision", "recall": "Rappel"}
 #: Per-group figures of the fairness audit shown in the documentation, in order.
@@ -115,7 +118,7 @@ def _metric_order(record: VersionRecord) -> list[str]:
     """The model's test-fold metrics the registry holds, in the model card's order."""
     names = {key.split(".", 2)[2] for key in record.metrics if key.startswith("test.model.")}
     first = ["n", "positives", "roc_auc", "pr_auc"]
-    capacities = sorted(n for n in names if capacity_of(n) is not None)
+    capacities = sorted((n for n in names if capacity_of(n) is not None), key=lambda n: capacity_of(n) or ())
     last = ["brier", "ece", "lead_days_median", "lead_days_p25", "lead_days_p75"]
     return [n for n in first if n in names] + capacities + [n for n in last if n in names]
 
@@ -128,10 +131,9 @@ def metric_rows(record: VersionRecord) -> list[dict[str, Any]]:
     """One row per test-fold metric: label, the three rankers' values (French) and registry keys."""
     rows = []
     for metric in _metric_order(record):
-        label = row_label(metric) if not metric.startswith("lead_days") else f"Délai d'alerte ({metric[10:]}), jours"
         rows.append(
             {
-                "label": label,
+                "label": row_label(metric),
                 "metric": metric,
                 "values": [_cell(record, ranker, metric) for ranker, _ in _RANKERS],
                 "key": f"test.model.{metric}",
@@ -253,7 +255,7 @@ def context(
         "retention": retention,
         "score_retention": school_years_fr(retention.score_school_years),
         "followup_retention": school_years_fr(retention.followup_school_years),
-        "audit_columns": AUDIT_COLUMNS,
+        "audit_attributes": [ATTRIBUTE_LABELS_FR.get(c, c) for c in AUDIT_COLUMNS],
         "high": point.high_share_fr(),
         "precision_key": f"test.model.{metric_name('precision', point.high)}",
         "recall_key": f"test.model.{metric_name('recall', point.high)}",

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import BaseModel, ConfigDict, Field
 
 from features import french
-from features.catalog import AUDIT_COLUMNS, FAMILY_LABELS_FR, GRADE_LEVEL_LABELS_FR
+from features.catalog import FAMILY_LABELS_FR, GRADE_LEVEL_LABELS_FR
 from features.configfile import load_config_file
 from models.fairness_summary import ATTRIBUTE_LABELS_FR
 from models.metrics import metric_name
@@ -156,7 +156,7 @@ def not_used_fr() -> str:
     return (
         "Le sexe, la bourse, le plan d'accompagnement (PAP, PPS, ULIS), l'éducation prioritaire et "
         "l'allophonie ne sont pas des données du modèle : ils servent uniquement à vérifier qu'il traite "
-        f"les groupes d'élèves équitablement (audits d'équité ; colonnes {', '.join(AUDIT_COLUMNS)}). "
+        "les groupes d'élèves équitablement (audits d'équité). "
         "Les noms, l'INE et la date de naissance ne parviennent jamais à Vigie. Les plans de suivi ne "
         "sont pas des données du modèle."
     )

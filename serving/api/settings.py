@@ -63,7 +63,7 @@ class ServiceSettings(BaseModel):
     )
 
     #: The deployer's part of the public notice of the algorithm (``configs/notice.yaml``: administration,
-    #: contact, legal basis...); None: every such field reads « [À COMPLÉTER PAR LE DÉPLOYEUR] ».
+    #: contact, legal basis...); None: every such field reads the marker ``serving.notice.TO_COMPLETE``.
     notice_file: Path | None = None
 
     # --- what is served ---

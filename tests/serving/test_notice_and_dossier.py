@@ -203,7 +203,7 @@ def test_the_deployers_parts_of_the_aipd_and_fria_are_marked(
         marks = markdown.count(TO_COMPLETE)
         assert marks >= 8, stem
         # each marker (but the legend's, in the header) in bold with a hint of what to write, highlighted in HTML
-        hinted = re.findall(rf"\*\*{re.escape(TO_COMPLETE)}\*\* \*\([^)]+\)\*", markdown)
+        hinted = re.findall(rf"\*\*{re.escape(TO_COMPLETE)}\*\* — \*[^*\n]+\*", markdown)
         assert len(hinted) == marks - 1, stem
         assert page.count(f'<mark class="to-complete"><strong>{TO_COMPLETE}</strong></mark>') == marks - 1
     aipd = (dossier / "aipd.md").read_text(encoding="utf-8")
