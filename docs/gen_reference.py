@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -294,7 +295,14 @@ def cli_page() -> str:
         text=True,
         check=True,
         cwd=ROOT,
-        env={"TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200", "PATH": str(typer.parent)},
+        # PYTHONPATH kept: a worktree sharing another checkout's editable install documents its own code
+        env={
+            "TERM": "dumb",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "PATH": str(typer.parent),
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
     )
     title, _, rest = result.stdout.partition("\n")
     intro = (

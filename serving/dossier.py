@@ -213,13 +213,13 @@ def figures(record: VersionRecord) -> dict[str, float]:
     return {key: record.metrics[key] for key in keys if key in record.metrics}
 
 
-def school_years_fr(years: int) -> str:
-    """How long a retention in school years keeps something, in words."""
+def school_years_fr(years: int, dated_by: str) -> str:
+    """How long a retention in school years keeps something dated by ``dated_by``, in words."""
     if years == 0:
-        return "jusqu'à la fin de l'année scolaire de sa date"
+        return f"jusqu'à la fin de l'année scolaire {dated_by}"
     if years == 1:
-        return "jusqu'à la fin de l'année scolaire qui suit celle de sa date (l'année en cours et la précédente)"
-    return f"jusqu'à la fin de la {years}e année scolaire qui suit celle de sa date"
+        return f"jusqu'à la fin de l'année scolaire qui suit celle {dated_by}"
+    return f"jusqu'à la fin de la {years}e année scolaire qui suit celle {dated_by}"
 
 
 def context(
@@ -244,8 +244,8 @@ def context(
         "not_used": public.not_used_fr(),
         "model_type": public.model_type_fr(record),
         "operations": public.operations_fr(record),
-        "rights": public.rights_fr(),
         "fairness_lines": public.fairness_fr(record),
+        "reading": public.reading_fr(record),
         "rankers": [label for _, label in _RANKERS],
         "metric_rows": metric_rows(record),
         "versus_logistic": versus_logistic(record),
@@ -253,8 +253,8 @@ def context(
         "group_tables": group_tables(record),
         "changes": changes(record, previous),
         "retention": retention,
-        "score_retention": school_years_fr(retention.score_school_years),
-        "followup_retention": school_years_fr(retention.followup_school_years),
+        "score_retention": school_years_fr(retention.score_school_years, "de leur date d'observation"),
+        "followup_retention": school_years_fr(retention.followup_school_years, "de leur clôture"),
         "audit_attributes": [ATTRIBUTE_LABELS_FR.get(c, c) for c in AUDIT_COLUMNS],
         "high": point.high_share_fr(),
         "precision_key": f"test.model.{metric_name('precision', point.high)}",

@@ -45,7 +45,7 @@ class NoticeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     administration: str | None = Field(default=None, description="the administration (académie, rectorat)")
-    service: str | None = Field(default=None, description="the service in charge of the processing")
+    service_name: str | None = Field(default=None, description="the service in charge of the processing")
     contact: str | None = Field(default=None, description="where to ask for the rules (CRPA L311-3-1)")
     data_protection_officer: str | None = Field(default=None, description="the DPO's contact (GDPR art. 37-39)")
     legal_basis: str | None = Field(default=None, description="the legal basis of the processing (GDPR art. 6(1)(e))")
@@ -113,6 +113,7 @@ class Notice(BaseModel):
     operations: list[str]
     performances: list[Figure]
     periode_de_test: str
+    lecture_performances: str
     equite: list[str]
     equite_par_groupe: list[GroupFigure]
     donnees_synthetiques: bool
@@ -260,6 +261,21 @@ def _shown_metrics(record: VersionRecord) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
+def reading_fr(record: VersionRecord) -> str:
+    """The operating figures in a sentence anyone can read (CRPA R311-3-1-2: « sous une forme intelligible »)."""
+    point = record.operating_point
+    precision = record.test_metric("model", metric_name("precision", point.high))
+    recall = record.test_metric("model", metric_name("recall", point.high))
+    if precision is None or recall is None:
+        return "Les chiffres de précision et de rappel de cette version ne sont pas enregistrés."
+    return (
+        f"Lecture : au test, parmi {point.high_group_fr()}, {french.percent(precision)} ont effectivement "
+        f"décroché {point.within_fr()} ; cette liste contenait {french.percent(recall)} des élèves qui ont "
+        "décroché. Les autres décrocheurs n'étaient pas au niveau « élevé » : ne pas être signalé ne veut pas "
+        "dire ne pas être en risque."
+    )
+
+
 def figure_of(record: VersionRecord, label: str, ranker: str, metric: str) -> Figure:
     """One figure, exactly as the registry holds it (``test.<ranker>.<metric>``)."""
     value = record.test_metric(ranker, metric)
@@ -344,7 +360,7 @@ def build_notice(record: VersionRecord, config: NoticeConfig, today: date) -> No
     split = record.split
     return Notice(
         administration=filled(config.administration),
-        service=filled(config.service),
+        service=filled(config.service_name),
         contact=filled(config.contact),
         delegue_protection_donnees=filled(config.data_protection_officer),
         date_mise_a_jour=today,
@@ -368,6 +384,7 @@ def build_notice(record: VersionRecord, config: NoticeConfig, today: date) -> No
             f"Chiffres mesurés sur des dates d'observation que le modèle n'a pas vues à l'entraînement : "
             f"{french.days(split.test)} (entraînement : {french.days(split.train)})."
         ),
+        lecture_performances=reading_fr(record),
         equite=fairness_fr(record),
         equite_par_groupe=group_gaps(record),
         donnees_synthetiques=record.synthetic_data,

@@ -23,7 +23,7 @@ from vigie.cli import app
 
 FULL_CONFIG = {
     "administration": "Académie de Test — rectorat",
-    "service": "Mission de lutte contre le décrochage scolaire",
+    "service_name": "Mission de lutte contre le décrochage scolaire",
     "contact": "decrochage@ac-test.fr",
     "data_protection_officer": "dpd@ac-test.fr",
     "legal_basis": "Mission d'intérêt public (RGPD art. 6(1)(e)), code de l'éducation L313-7",
@@ -207,7 +207,7 @@ def test_the_deployers_parts_of_the_aipd_and_fria_are_marked(
         assert len(hinted) == marks - 1, stem
         assert page.count(f'<mark class="to-complete"><strong>{TO_COMPLETE}</strong></mark>') == marks - 1
     aipd = (dossier / "aipd.md").read_text(encoding="utf-8")
-    assert "jusqu'à la fin de l'année scolaire qui suit celle de sa date" in aipd  # what Vigie knows: filled
+    assert "jusqu'à la fin de l'année scolaire qui suit celle de leur date d'observation" in aipd  # known: filled
     assert "365 jours" in aipd
     # with the deployer's file, its fields are filled and fewer markers remain
     config_file = tmp_path / "notice.yaml"
