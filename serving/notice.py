@@ -336,6 +336,11 @@ def as_float(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _sentence(text: str) -> str:
+    """A criterion of the audit as a line of its own: capital first, as the notice's other lines."""
+    return text[:1].upper() + text[1:]
+
+
 def fairness_fr(record: VersionRecord) -> list[str]:
     """The newest audit's verdict in sentences."""
     audit = record.fairness
@@ -346,24 +351,29 @@ def fairness_fr(record: VersionRecord) -> list[str]:
         f"({french.integer(audit.audit.snapshots)} instantanés), au niveau « élevé » "
         f"({french.percent(audit.audit.capacity)} des élèves) : "
         f"{'critères respectés' if audit.gate.passed else 'critères non respectés'}.",
-        *audit.gate.judged,
-        *audit.gate.breaches,
-        *audit.audit.alerts,
+        *(_sentence(line) for line in (*audit.gate.judged, *audit.gate.breaches, *audit.audit.alerts)),
         f"Intervalles de confiance à {french.percent(audit.audit.confidence)} ; toute case reposant sur moins de "
         f"{audit.audit.min_cell} élèves est masquée (« {audit.audit.suppressed_marker} »).",
     ]
     return lines
 
 
-def build_notice(record: VersionRecord, config: NoticeConfig, today: date) -> Notice:
-    """The notice of ``record``, the deployer's fields from ``config``, dated ``today``."""
+def updated_on(record: VersionRecord) -> date:
+    """The notice's date: the last change of what it says of the version (its registration, its
+    newest fairness audit), so that the same version gives the same notice wherever it is made."""
+    audited = date.fromisoformat(record.fairness.generated_at[:10]) if record.fairness else None
+    return max(d for d in (record.registered_at.date(), audited) if d is not None)
+
+
+def build_notice(record: VersionRecord, config: NoticeConfig) -> Notice:
+    """The notice of ``record``, the deployer's fields from ``config``."""
     split = record.split
     return Notice(
         administration=filled(config.administration),
         service=filled(config.service_name),
         contact=filled(config.contact),
         delegue_protection_donnees=filled(config.data_protection_officer),
-        date_mise_a_jour=today,
+        date_mise_a_jour=updated_on(record),
         nom=NAME,
         version_modele=record.label,
         contexte=CONTEXT,

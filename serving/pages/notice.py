@@ -37,7 +37,7 @@ def _notice_of(request: Request, served: Serving) -> Notice:
         if key not in _made:
             service = settings(request)
             record = version_record(served.model.name, served.model.version)
-            notice = build_notice(record, load_notice_config(service.notice_file), served.loaded_at.date())
+            notice = build_notice(record, load_notice_config(service.notice_file))
             _made.clear()
             _made[key] = notice
         return _made[key]

@@ -8,6 +8,7 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -169,9 +170,8 @@ def test_dossier_figures_equal_the_registrys_for_the_version(dossier: Path, serv
     # by group, with intervals, as the version's fairness audit in MLflow holds them
     record = version_record(DEFAULT_MODEL_NAME, version)
     assert record.fairness is not None
-    sex = next(a for a in record.fairness.audit.attributes if a["attribute"] == "sex")
-    girls = sex["groups"]["filles"]  # type: ignore[index, call-overload]
-    recall = girls["tpr"]
+    sex: Any = next(a for a in record.fairness.audit.attributes if a["attribute"] == "sex")  # JSON as logged
+    recall = sex["groups"]["filles"]["tpr"]
     value, low, high = (french.number(recall[k], 3) for k in ("value", "lower", "upper"))
     expected = f"{value} [{low} ; {high}]"
     assert re.search(rf"^\| filles \| [^|]+ \| [^|]+ \| [^|]+ \| {re.escape(expected)} \|", technical, re.M)
@@ -223,5 +223,5 @@ def test_the_deployers_parts_of_the_aipd_and_fria_are_marked(
 def test_notice_without_a_fairness_audit_says_it_must_be_done(served_district: ServedDistrict) -> None:
     version, _ = _champion_metrics(served_district)
     record = version_record(DEFAULT_MODEL_NAME, version).model_copy(update={"fairness": None})
-    made = build_notice(record, NoticeConfig(), record.registered_at.date())
+    made = build_notice(record, NoticeConfig())
     assert made.equite_par_groupe == [] and "doit être fait avant tout usage" in made.equite[0]

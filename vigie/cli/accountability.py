@@ -32,7 +32,7 @@ def notice(
     use_tracking_store(settings.data_dir)
     with console.status("Reading the version from the registry..."):
         record = version_record(*parse_model_reference(model, DEFAULT_MODEL_NAME))
-    made = build_notice(record, load_notice_config(config), settings.today())
+    made = build_notice(record, load_notice_config(config))
     paths = write_notice(made, out)
     missing = made.as_json().count(TO_COMPLETE)
     console.print(f"Notice of {record.label}: {bold(paths[0])} (JSON beside it).")
