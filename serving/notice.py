@@ -237,8 +237,9 @@ def rights_fr() -> list[str]:
     """How a person exercises their rights."""
     return [
         "Communication des règles et des principales caractéristiques du traitement appliquées à la situation "
-        "de l'élève, sur demande (CRPA L311-3-1 et R311-3-1-2) ; en cas de refus ou de silence d'un mois, "
-        "saisine de la CADA.",
+        "de l'élève, sur demande auprès du contact indiqué dans cette notice ou du chef d'établissement (CRPA "
+        "L311-3-1 et R311-3-1-2) ; en cas de refus ou de silence d'un mois, saisine de la Commission d'accès "
+        "aux documents administratifs (CADA).",
         "Accès, rectification, limitation et opposition (RGPD, articles 15, 16, 18 et 21) auprès du chef "
         "d'établissement ou du délégué à la protection des données ; réclamation auprès de la CNIL.",
         "Aucune décision n'est fondée exclusivement sur le score (RGPD, article 22).",
