@@ -5,6 +5,10 @@ downloaded), with the flags that stop background networking. Every request is re
 if a page asks anything of another host, so a screenshot is also a check that the site works offline.
 
 Usage: ``.venv/bin/python docs/take_screenshots.py``
+
+The service's own pages (the school list, a pupil, the public notice ``/algorithme``, a dossier document)
+are shot by the browser tests, against a real model, into ``tests/artifacts/pages/``; the guides show copies
+of those (``liste.png``, ``eleve.png``, ``algorithme.png``, ``dossier-aipd.png``).
 """
 
 from __future__ import annotations
