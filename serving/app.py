@@ -69,6 +69,7 @@ class HeaderLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 431 at once when the target and headers are too large, else pass the request on."""
         if scope["type"] == "http":
             size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
             size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
@@ -85,6 +86,7 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413 when the declared or streamed body passes the limit, else pass the request on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -309,6 +311,7 @@ class Hygiene:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, adding the headers to its answer and logging one line when it ends."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -57,11 +57,12 @@ class TierConfig(OperatingPoint):
 
     @classmethod
     def of(cls, point: OperatingPoint, **settings: Any) -> TierConfig:
+        """The tier config of ``point`` with ``settings`` (chunk size) for this run."""
         return cls(**point.model_dump(), **settings)
 
     def point(self) -> OperatingPoint:
         """The operating point alone, as the batch records it."""
-        return OperatingPoint.model_validate(self.model_dump(exclude={"chunk_rows"}))
+        return OperatingPoint(**self.model_dump(exclude={"chunk_rows"}))
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,9 @@ def read_batch_metadata(batch_file: Path) -> BatchMetadata:
 
 @dataclass
 class ScoreBatch:
+    """One as-of date's scores with their thresholds, model version, model inputs and operating point: what batch
+    scoring hands to the score history."""
+
     scores: pa.Table
     thresholds: Thresholds
     model_version: str
@@ -166,6 +170,7 @@ class ScoreBatch:
     operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the batch file."""
         counts = {str(k): int(v) for k, v in pd.Series(self.scores.column("tier").to_pylist()).value_counts().items()}
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.scores.num_rows, tiers=counts,
@@ -185,6 +190,7 @@ class BatchSummary:
     operating_point: OperatingPoint
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the streamed batch's file."""
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.rows, tiers=self.tier_counts,
             thresholds=self.thresholds, operating_point=self.operating_point,
@@ -364,9 +370,35 @@ def _csv_rows(scores: pa.Table) -> pd.DataFrame:
 INPUTS_FOLDER = "inputs"
 
 
+_AS_OF, _VERSION = "as_of=", "model_version="
+
+
 def history_file(history: Path, as_of: date, model_version: str) -> Path:
     """Where the score history keeps the batch of ``model_version`` at ``as_of``."""
-    return history / f"as_of={as_of.isoformat()}" / f"model_version={model_version.replace('/', '_')}.parquet"
+    return history / f"{_AS_OF}{as_of.isoformat()}" / f"{_VERSION}{model_version.replace('/', '_')}.parquet"
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """One batch file of the score history: its as-of date, the model version that scored it, its path."""
+
+    as_of: date
+    model_version: str
+    path: Path
+
+
+def kept_batches(history: Path) -> list[KeptBatch]:
+    """Every batch the score history keeps, by as-of date then file name: with :func:`history_file`,
+    the one place that knows the history's ``as_of=D/model_version=V.parquet`` layout."""
+    found = [
+        KeptBatch(
+            date.fromisoformat(path.parent.name.removeprefix(_AS_OF)),
+            path.stem.removeprefix(_VERSION).replace("_", "/", 1),
+            path,
+        )
+        for path in history.glob(f"{_AS_OF}*/{_VERSION}*.parquet")
+    ]
+    return sorted(found, key=lambda kept: (kept.as_of, kept.path.name))
 
 
 def inputs_file(batch_file: Path) -> Path:
@@ -387,35 +419,16 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
     return path
 
 
-def history_version(batch_file: Path) -> str:
-    """The model version a batch file of the score history was scored by (``vigie-dropout/3``)."""
-    return batch_file.stem.removeprefix("model_version=").replace("_", "/", 1)
-
-
-@dataclass(frozen=True)
-class KeptBatch:
-    """A batch of the score history and the files it is made of (scores, metadata, model inputs)."""
-
-    as_of: date
-    model_version: str
-    files: tuple[Path, ...]
-    retained_until: date
-
-
-def history_batches(history: Path, retention_school_years: int) -> list[KeptBatch]:
-    """Every batch kept in the score history, oldest first, with the last day its retention
-    allows (:func:`features.school.retained_until` of its as-of date)."""
-    found = []
-    for path in sorted(history.glob("as_of=*/model_version=*.parquet")):
-        as_of = date.fromisoformat(path.parent.name.removeprefix("as_of="))
-        files = tuple(p for p in (path, path.with_suffix(".json"), inputs_file(path)) if p.exists())
-        found.append(KeptBatch(as_of, history_version(path), files, retained_until(as_of, retention_school_years)))
-    return found
+def batch_files(batch: KeptBatch) -> tuple[Path, ...]:
+    """What a kept batch is made of: its scores, the metadata beside them, its model inputs."""
+    return tuple(p for p in (batch.path, batch.path.with_suffix(".json"), inputs_file(batch.path)) if p.exists())
 
 
 def batches_due(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
-    """The batches whose retention ended before ``today`` (GDPR art. 5(1)(e))."""
-    return [b for b in history_batches(history, retention_school_years) if b.retained_until < today]
+    """The kept batches whose retention ended before ``today``: kept until the end of the
+    ``retention_school_years``-th school year after their as-of date's (GDPR art. 5(1)(e);
+    :func:`features.school.retained_until`, the plans' rule too)."""
+    return [b for b in kept_batches(history) if retained_until(b.as_of, retention_school_years) < today]
 
 
 def purge_history(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
@@ -423,10 +436,9 @@ def purge_history(history: Path, retention_school_years: int, today: date) -> li
     folders left empty; what went. The service stops serving a purged batch at its next reload."""
     due = batches_due(history, retention_school_years, today)
     for batch in due:
-        for path in batch.files:
+        for path in batch_files(batch):
             path.unlink()
-        folder = batch.files[0].parent
-        for empty in (folder / INPUTS_FOLDER, folder):
+        for empty in (batch.path.parent / INPUTS_FOLDER, batch.path.parent):
             if empty.is_dir() and not any(empty.iterdir()):
                 empty.rmdir()
     return due
@@ -434,8 +446,8 @@ def purge_history(history: Path, retention_school_years: int, today: date) -> li
 
 def history_dates(history: Path, model_version: str) -> list[date]:
     """The as-of dates of the batches ``model_version`` scored, oldest first."""
-    found = history.glob(f"as_of=*/{history_file(history, date.min, model_version).name}")
-    return sorted(date.fromisoformat(p.parent.name.removeprefix("as_of=")) for p in found)
+    name = history_file(history, date.min, model_version).name
+    return [kept.as_of for kept in kept_batches(history) if kept.path.name == name]
 
 
 def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -449,7 +461,7 @@ def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[
 
 def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     """One pupil's risk and tier over successive batches, oldest first."""
-    files = sorted(history.glob("as_of=*/*.parquet"))
+    files = [kept.path for kept in kept_batches(history)]
     frames = [
         pq.read_table(
             f, columns=["pupil_id", "as_of", "risk", "tier", "model_version"], filters=[("pupil_id", "=", pupil_id)]

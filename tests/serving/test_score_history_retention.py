@@ -11,7 +11,15 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from features.school import retained_until
-from serving.batch import SCORE_SCHEMA, batches_due, history_batches, history_file, inputs_file, purge_history
+from serving.batch import (
+    SCORE_SCHEMA,
+    batch_files,
+    batches_due,
+    history_file,
+    inputs_file,
+    kept_batches,
+    purge_history,
+)
 from vigie.cli import app
 
 VERSION = "vigie-dropout/2"
@@ -46,7 +54,7 @@ def test_one_retention_rule_for_plans_and_scores() -> None:
 
 def test_purge_deletes_exactly_what_is_due(tmp_path: Path) -> None:
     history, files = _history(tmp_path)
-    assert len(history_batches(history, 1)) == 6
+    assert len(kept_batches(history)) == 6 and all(len(batch_files(b)) == 3 for b in kept_batches(history))
     # 31 August 2024, last day of school year 2023: the batches of school year 2021 are due, no other
     due = batches_due(history, 1, date(2024, 8, 31))
     assert [(b.as_of, b.model_version) for b in due] == [(DATES[0], VERSION)]
@@ -58,7 +66,7 @@ def test_purge_deletes_exactly_what_is_due(tmp_path: Path) -> None:
         assert not any(p.exists() for p in files[day]) and not history_file(history, day, VERSION).parent.exists()
     for day in DATES[3:]:
         assert all(p.exists() for p in files[day]), day
-    assert {(b.as_of, b.model_version) for b in history_batches(history, 1)} == {
+    assert {(b.as_of, b.model_version) for b in kept_batches(history)} == {
         (DATES[3], VERSION), (DATES[3], "vigie-dropout/1"), (DATES[4], VERSION)
     }  # fmt: skip
     assert purge_history(history, 1, date(2024, 9, 1)) == []  # nothing left that is due

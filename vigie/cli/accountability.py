@@ -75,12 +75,14 @@ def history_purge(
 ) -> None:
     """Delete the score batches past retention (service.score_history_retention_school_years after
     the school year of their as-of date), with their metadata and model inputs."""
+    from features.school import retained_until
     from serving.batch import batches_due, purge_history
 
     settings = get_settings()
     history, years = Paths(settings.data_dir).score_history, settings.service.score_history_retention_school_years
     due = (batches_due if dry_run else purge_history)(history, years, settings.today())
     for batch in due:
-        console.print(f"  as of {batch.as_of}, {batch.model_version}: kept until {batch.retained_until}", markup=False)
+        until = retained_until(batch.as_of, years)
+        console.print(f"  as of {batch.as_of}, {batch.model_version}: kept until {until}", markup=False)
     verb = "would be deleted (dry run)" if dry_run else "deleted"
     console.print(f"{len(due):,} score {'batch' if len(due) == 1 else 'batches'} past retention {verb}.")
