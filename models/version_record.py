@@ -26,11 +26,11 @@ from features.signals import FeatureMetadata
 from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, parse_fairness_summary
 from models.operating_point import OperatingPoint
 from models.registry import (
-    TRAINING_SPLIT_ARTIFACT,
     ModelNotFoundError,
     TrainingSplit,
     feature_metadata_of_run,
     operating_point_of_run,
+    training_split,
 )
 
 log = logging.getLogger(__name__)
@@ -148,12 +148,12 @@ def version_record(name: str, reference: str) -> VersionRecord:
         raise ModelNotFoundError(f"model {name!r} has no version or alias {reference!r}") from None
     run_id = str(found.run_id)
     run = client.get_run(run_id)
+    split = training_split(run_id)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            split = TrainingSplit.model_validate(_download_json(run_id, TRAINING_SPLIT_ARTIFACT, tmp))
             train_config = _download_json(run_id, "train_config.json", tmp)
         except (MlflowException, OSError, ValueError) as error:
-            raise ContractError(f"run {run_id}: its split or training config cannot be read ({error})") from None
+            raise ContractError(f"run {run_id}: its training config cannot be read ({error})") from None
     aliases = [alias for alias, v in client.get_registered_model(name).aliases.items() if str(v) == str(found.version)]
     return VersionRecord(
         name=name,

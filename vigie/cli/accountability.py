@@ -82,7 +82,9 @@ def history_purge(
     history, years = Paths(settings.data_dir).score_history, settings.service.score_history_retention_school_years
     due = (batches_due if dry_run else purge_history)(history, years, settings.today())
     for batch in due:
-        until = retained_until(batch.as_of, years)
-        console.print(f"  as of {batch.as_of}, {batch.model_version}: kept until {until}", markup=False)
+        console.print(
+            f"  as of {batch.as_of}, {batch.model_version}: kept until {retained_until(batch.as_of, years)}",
+            markup=False,
+        )
     verb = "would be deleted (dry run)" if dry_run else "deleted"
     console.print(f"{len(due):,} score {'batch' if len(due) == 1 else 'batches'} past retention {verb}.")
