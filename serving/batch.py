@@ -459,6 +459,42 @@ def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[
     return scores, pd.read_parquet(inputs_file(path))
 
 
+@dataclass(frozen=True)
+class KeptInputs:
+    """Where each pupil of a served batch sits in the model inputs of a kept batch (the previous
+    one): a row number per pupil (-1: absent), so that one pupil's inputs are read back with one
+    row group, not the whole file. Contributions are recomputed from them, exactly, rather than
+    stored: the history keeps the inputs already (see benchmarks/change_storage.py)."""
+
+    as_of: date
+    model_version: str
+    path: Path
+    rows: np.ndarray  # int32, by position in the served batch
+    group_starts: np.ndarray  # the first row of each row group, and the total at the end
+
+    @classmethod
+    def of(cls, batch: KeptBatch, pupils: pd.Index) -> KeptInputs | None:
+        """The inputs kept with ``batch``, aligned to ``pupils``; None when it kept none."""
+        path = inputs_file(batch.path)
+        if not path.exists():
+            return None
+        source = pq.ParquetFile(path)
+        kept = pd.Index(source.read(columns=["pupil_id"]).column("pupil_id").to_numpy(zero_copy_only=False))
+        sizes = [source.metadata.row_group(g).num_rows for g in range(source.num_row_groups)]
+        rows = kept.get_indexer(pupils) if kept.is_unique else np.full(len(pupils), -1)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        return cls(batch.as_of, batch.model_version, path, rows.astype(np.int32), starts)
+
+    def row(self, position: int, features: list[str]) -> np.ndarray | None:
+        """The encoded inputs (1 x features) of the pupil at ``position``; None if not in that batch."""
+        row = int(self.rows[position])
+        if row < 0:
+            return None
+        group = int(np.searchsorted(self.group_starts, row, side="right") - 1)
+        table = pq.ParquetFile(self.path).read_row_group(group).slice(row - int(self.group_starts[group]), 1)
+        return encoded_matrix(table.to_pandas(), features)
+
+
 def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     """One pupil's risk and tier over successive batches, oldest first."""
     files = [kept.path for kept in kept_batches(history)]

@@ -37,6 +37,7 @@ from models.version_record import newest_fairness_summary
 from serving.batch import (
     BatchMetadata,
     KeptBatch,
+    KeptInputs,
     history_file,
     inputs_file,
     kept_batches,
@@ -77,6 +78,8 @@ class ServedBatch:
     #: The metadata written beside the batch: the operating point its tiers were cut at and the
     #: risk thresholds of each tier, which the pages and the API explain a tier with.
     metadata: BatchMetadata
+    #: The previous batch's model inputs, when one is kept: why a risk changed.
+    previous_inputs: KeptInputs | None = None
 
     @property
     def pupils(self) -> int:
@@ -140,7 +143,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         raise NothingToServeError(f"{current}: a pupil appears twice in the batch")
     table = pd.read_parquet(inputs_file(current)).set_index("pupil_id").reindex(index)
     inputs = encoded_matrix(table, features)
-    history_rows = []
+    history_rows, history_batches = [], []
     for day in sorted({batch.as_of for batch in kept if batch.as_of <= dates[-1]}):
         batch = _batch_at(kept, day, model_version)
         if batch is None:
@@ -148,11 +151,14 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         past = pq.read_table(batch.path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
         past = past[~past.index.duplicated()].reindex(index)
         history_rows.append((day, batch.model_version, past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+        history_batches.append(batch)
     risk = scores.column("risk").to_numpy()
     tier = _shared(scores.column("tier"))
     previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
+    previous_inputs = None
     if len(history_rows) > 1:
         previous_risk, previous_tier = history_rows[-2][2], history_rows[-2][3]
+        previous_inputs = KeptInputs.of(history_batches[-2], index)
     school = _shared(scores.column("school_id"))
     level = _shared(scores.column("grade_level"))
     order = np.lexsort((index.to_numpy(), -risk))
@@ -183,6 +189,7 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         counts=_school_counts(school, level, tier),
         history=history_rows,
         metadata=metadata,
+        previous_inputs=previous_inputs,
     )
 
 

@@ -32,6 +32,7 @@ from serving.api.deps import Log, Plans, Served, Today, settings
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
 from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, ServiceError, context_of, reads
 from serving.api.service import plans as rules
+from serving.api.service.explanation import change_of
 from serving.api.service.reads import ListFilters
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
@@ -346,6 +347,7 @@ def _pupil_page(
         today=day,
         default_review=day + REVIEW_AFTER,
         plan_error=plan_error,
+        change=change_of(served, served.batch.position(detail.pupil_id) or 0),
     )
 
 
