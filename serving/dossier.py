@@ -142,14 +142,28 @@ def metric_rows(record: VersionRecord) -> list[dict[str, Any]]:
     return rows
 
 
-def versus_logistic(record: VersionRecord) -> list[dict[str, str]]:
-    """The model minus the logistic baseline, with the intervals training logged."""
+#: The baselines the model is compared with, pairwise, in the registry (``test.model_minus_<name>.*``):
+#: the logistic regression on the same inputs, and the environment alone (school, level, track and their
+#: past dropout rates, no individual signal: whether profiling each pupil is needed, GDPR art. 5(1)(c)).
+BASELINES_FR: Final = (("logistic", "régression logistique"), ("environment", "environnement seul"))
+
+
+def versus_baselines(record: VersionRecord) -> list[dict[str, str]]:
+    """The model minus each baseline, with the paired intervals training logged."""
     rows = []
-    for metric in ("roc_auc", metric_name("precision", record.operating_point.high)):
-        base = f"test.model_minus_logistic.{metric}"
-        if base in record.metrics:
-            value, lower, upper = (record.metrics.get(base + s) for s in ("", "_lower", "_upper"))
-            rows.append({"label": row_label(metric), "shown": public.interval_fr(value, lower, upper), "key": base})
+    for baseline, baseline_fr in BASELINES_FR:
+        for metric in ("roc_auc", metric_name("precision", record.operating_point.high)):
+            base = f"test.model_minus_{baseline}.{metric}"
+            if base in record.metrics:
+                value, lower, upper = (record.metrics.get(base + s) for s in ("", "_lower", "_upper"))
+                rows.append(
+                    {
+                        "baseline": baseline_fr,
+                        "label": row_label(metric),
+                        "shown": public.interval_fr(value, lower, upper),
+                        "key": base,
+                    }
+                )
     return rows
 
 
@@ -209,7 +223,7 @@ def changes(record: VersionRecord, previous: VersionRecord | None) -> list[str]:
 def figures(record: VersionRecord) -> dict[str, float]:
     """Every registry figure the documents print, by its registry key (``chiffres.json``)."""
     keys = [f"test.{ranker}.{metric}" for metric in _metric_order(record) for ranker, _ in _RANKERS]
-    keys += [row["key"] + s for row in versus_logistic(record) for s in ("", "_lower", "_upper")]
+    keys += [row["key"] + s for row in versus_baselines(record) for s in ("", "_lower", "_upper")]
     return {key: record.metrics[key] for key in keys if key in record.metrics}
 
 
@@ -248,7 +262,7 @@ def context(
         "reading": public.reading_fr(record),
         "rankers": [label for _, label in _RANKERS],
         "metric_rows": metric_rows(record),
-        "versus_logistic": versus_logistic(record),
+        "versus_baselines": versus_baselines(record),
         "group_columns": list(GROUP_FIGURES_FR.values()),
         "group_tables": group_tables(record),
         "changes": changes(record, previous),

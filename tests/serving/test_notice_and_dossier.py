@@ -167,6 +167,15 @@ def test_dossier_figures_equal_the_registrys_for_the_version(dossier: Path, serv
         assert logistic.strip() == french.number(metrics.get(f"test.logistic.{metric}"), digits), label
     gap, lower = metrics["test.model_minus_logistic.roc_auc"], metrics["test.model_minus_logistic.roc_auc_lower"]
     assert f"| {french.number(gap, 3)} [{french.number(lower, 3)} ;" in technical
+    # and to the environment-only baseline (issue 28): is profiling each pupil needed?
+    env_key = "test.model_minus_environment.roc_auc"
+    env_gap, env_lower = metrics[env_key], metrics[env_key + "_lower"]
+    assert re.search(
+        rf"^\| environnement seul \| ROC AUC \| {re.escape(french.number(env_gap, 3))} "
+        rf"\[{re.escape(french.number(env_lower, 3))} ;[^|]+\| `{re.escape(env_key)}` \|$",
+        technical,
+        re.M,
+    )
     # by group, with intervals, as the version's fairness audit in MLflow holds them
     record = version_record(DEFAULT_MODEL_NAME, version)
     assert record.fairness is not None
