@@ -33,6 +33,7 @@ from features.ingest.pseudonymise import (
     pseudonym,
     pseudonymise_extract,
 )
+from features.ingest.spark import Engine, concatenate_parts, spark_session
 
 if TYPE_CHECKING:
     from features.ingest.validation import (
@@ -81,12 +82,14 @@ __all__ = [
     "TABLES",
     "UAI_PATTERN",
     "ContractError",
+    "Engine",
     "EngineLimits",
     "KeyFileError",
     "PseudonymisationReport",
     "TableSpec",
     "ValidatedExtract",
     "ValidationReport",
+    "concatenate_parts",
     "contract",
     "correspondence_file",
     "find_partitions",
@@ -101,6 +104,7 @@ __all__ = [
     "read_table",
     "render_report",
     "school_days",
+    "spark_session",
     "validate_extract",
     "validate_to_folder",
     "write_table",

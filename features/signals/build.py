@@ -24,7 +24,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
-from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, find_partitions, school_days
+from features.ingest import (
+    ARROW_TYPES,
+    TABLES,
+    ContractError,
+    TableSpec,
+    concatenate_parts,
+    find_partitions,
+    school_days,
+)
 from features.school import school_year_start
 from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
@@ -148,16 +156,6 @@ def snapshot_expressions(
     return table, audit
 
 
-def _concatenate_parts(parts: list[Path], target: Path) -> None:
-    """One Parquet file from Spark's ordered part files, a row group at a time."""
-    schema = pq.read_schema(parts[0])
-    with pq.ParquetWriter(target, schema) as writer:
-        for part in parts:
-            table = pq.ParquetFile(part)
-            for group in range(table.num_row_groups):
-                writer.write_table(table.read_row_group(group).cast(schema))
-
-
 def input_hash(extract_dir: Path) -> str:
     """A digest of a validated extract's tables: what a feature table was built from. A
     partitioned extract's is the digest of its partitions' (:func:`_combined_hash`)."""
@@ -225,7 +223,7 @@ def build_features(
         else:  # Spark writes a folder of sorted parts; stream them into one file, never through the driver
             parts = out_dir / f".{name}.parts"
             con.to_parquet(expr, parts)
-            _concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
+            concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
             shutil.rmtree(parts)
     rows = pq.read_metadata(out_dir / FEATURE_TABLE).num_rows
     metadata = FeatureMetadata(
@@ -281,11 +279,11 @@ def _build_partitioned(
             raise ContractError(f"partition {part.name}: {error}") from None
     for stale in (out_dir / FEATURE_TABLE, out_dir / AUDIT_TABLE, out_dir / METADATA):
         stale.unlink(missing_ok=True)
-    _concatenate_parts([b.features for b in built], out_dir / FEATURE_TABLE)
+    concatenate_parts([b.features for b in built], out_dir / FEATURE_TABLE)
     audit = None
     if purpose == "training":
         audit = out_dir / AUDIT_TABLE
-        _concatenate_parts([b.audit for b in built if b.audit is not None], audit)
+        concatenate_parts([b.audit for b in built if b.audit is not None], audit)
     shutil.rmtree(work)
     per_as_of: dict[date, AsOfCounts] = {}
     for b in built:
