@@ -398,8 +398,9 @@ def validate_to_folder(
     a table at a time, kept rows streamed from the engine to Parquet.
 
     Memory is bounded by ``limits`` (DuckDB's memory limit; it spills past it), whatever the size
-    of the extract. A partitioned extract (:mod:`features.ingest.partitions`) is validated
-    partition by partition, in ``jobs`` processes, into the same partitions of ``out_dir``; the
+    of the extract; ``limits.engine="spark"`` runs the same rules on Spark. A partitioned extract
+    (:mod:`features.ingest.partitions`) is validated partition by partition, in ``jobs``
+    processes on DuckDB (one after the other on Spark), into the same partitions of ``out_dir``; the
     report at the top sums them (rows read = kept + quarantined still holds per table) and its
     examples name the partition. ``on_part`` is told each table (plain extract) or partition done.
     """
@@ -413,6 +414,7 @@ def validate_to_folder(
     report = ValidationReport(str(extract_dir), reference.isoformat())
     clear_stale_partitions(out_dir, partitions, "validation_report.json")
     work = [(part, out_dir / part.name, reference, require_outcomes, limits) for part in partitions]
+    jobs = 1 if limits.engine == "spark" else jobs  # Spark spreads each partition over its executors
     for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
         for name, table in done.tables.items():
             if name not in report.tables:
