@@ -38,7 +38,7 @@ from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
 from features.signals.engines import connect
 from features.signals.metadata import METADATA, AsOfCounts, FeatureInfo, FeatureMetadata, Purpose
-from features.signals.population import KEYS, Tables, attach, labels, population, trajectory
+from features.signals.population import KEYS, Tables, attach, current_enrolments, labels, population, trajectory
 
 FEATURE_TABLE = "features.parquet"
 AUDIT_TABLE = "audit.parquet"
@@ -148,9 +148,11 @@ def snapshot_expressions(
     table = table.select(*ordered, *(LABEL_COLUMNS if purpose == "training" else ())).order_by(KEYS)
     if purpose == "scoring":
         return table, None
-    audit = attach(
-        base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
-        t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"),
+    # the same rows as the features' (their keys), from the current enrolments alone: the
+    # history join and the signals are not needed, and the audit query no longer pays for them
+    current = current_enrolments(t, dates)
+    audit = current.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]).left_join(
+        t.pupils.select("pupil_id", "sex"), "pupil_id"
     )
     audit = audit.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS).order_by(KEYS)
     return table, audit
