@@ -1,7 +1,7 @@
 """From an export to a validated, pseudonymised extract in the contract's form.
 
 The contract as data (:mod:`~features.ingest.contract`), reading CSV and Parquet exports as
-they really come, parsing and rule checks (Ibis expressions run inside DuckDB), quarantine with
+they really come, parsing and rule checks (Ibis expressions run inside DuckDB, or Spark), quarantine with
 file, row and column, pseudonymisation with a secret key, the school calendar, and partitioned (national) extracts
 streamed one partition at a time.
 """

@@ -4,6 +4,7 @@ spreadsheet export, Parquet) and on a small synthetic district written to a fold
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,9 +63,18 @@ def test_cascade_overlaps_french_export_and_parquet_alike_on_spark(extract_copy:
 
 
 def test_a_district_written_by_spark_is_the_one_duckdb_writes(extract: Path, tmp_path: Path) -> None:
+    """Through the command a user runs: ``vigie validate --engine spark``."""
+    from typer.testing import CliRunner
+
+    from vigie.cli import app
+
     duck = validate_to_folder(extract, tmp_path / "duckdb")
-    spark = validate_to_folder(extract, tmp_path / "spark", limits=SPARK)
-    assert spark.to_json() == duck.to_json()
+    command = ["validate", str(extract), "--out", str(tmp_path / "spark"), "--engine", "spark",
+               "--spark-master", "local[2]", "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    spark = json.loads((tmp_path / "spark" / "validation_report.json").read_text())
+    assert spark == json.loads(duck.to_json())
     for name in duck.tables:
         written = pq.read_table(tmp_path / "spark" / f"{name}.parquet")
         expected = pq.read_table(tmp_path / "duckdb" / f"{name}.parquet")
