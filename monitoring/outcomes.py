@@ -39,6 +39,7 @@ class OutcomeCheck:
     fairness_breaches: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The check as the verdict's JSON holds it."""
         out = asdict(self)
         out["as_of"] = [d.isoformat() for d in self.as_of]
         out["operating_point"] = self.operating_point.model_dump(mode="json")
@@ -46,6 +47,7 @@ class OutcomeCheck:
 
     @property
     def capacity(self) -> float:
+        """The high tier's share the figures are measured at."""
         return self.operating_point.high
 
 
@@ -76,6 +78,7 @@ def check_outcomes(
     audit: pd.DataFrame,
     test_fold: dict[str, float],
     settings: OutcomeSettings,
+    *,
     fairness: FairnessConfig,
     model_label: str,
     model_point: OperatingPoint,

@@ -22,6 +22,9 @@ class SplitError(ValueError):
 
 
 def temporal_split(labelled_dates: list[date], *, horizon_days: int, config: SplitConfig) -> TemporalSplit:
+    """Train, validation and test as-of dates in time order; an earlier fold keeps only the dates whose horizon
+    (``horizon_days``) closes by the next fold's first date, so no label it learns from lies in the later fold's future.
+    """
     dates = sorted(set(labelled_dates))
     if len(dates) < config.test_dates + config.valid_dates + 1:
         raise SplitError(
