@@ -153,7 +153,7 @@ def past_outcomes(
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     label = model.label
     check = check_outcomes(
-        frame, frame["risk"].to_numpy(), audit, record.test_metrics, config.outcomes, fairness, label,
+        frame, frame["risk"].to_numpy(), audit, record, config.outcomes, fairness, label,
         model.operating_point,
     )  # fmt: skip
     return check, f"{len(closed)} lot(s) dont les résultats sont connus"

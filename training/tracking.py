@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from mlflow.types import ColSpec, Schema
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
+from models.base_rates import BASE_RATES_ARTIFACT
 from models.matrix import model_input
 from models.metrics import reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
@@ -38,10 +40,19 @@ from models.registry import (
     use_tracking_store,
 )
 from training.config import TrainConfig
-from training.gate import GATE_ARTIFACT, ChampionComparison, FairnessOutcome, GateDecision, promotion_gate
+from training.gate import (
+    GATE_ARTIFACT,
+    ChampionComparison,
+    FairnessOutcome,
+    GateDecision,
+    promotion_gate,
+    with_base_rate_cause,
+)
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
+
+log = logging.getLogger(__name__)
 
 PIP_REQUIREMENTS = [
     f"{p}=={v}"
@@ -140,6 +151,9 @@ def log_training(
         review,
         result.versus_logistic,
     )
+    gate = with_base_rate_cause(gate, result.base_rates.test_shift())
+    for line in result.base_rates.log_lines():
+        log.info("gate, base rate: %s", line)
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
         tempfile.TemporaryDirectory() as tmp,
@@ -211,6 +225,7 @@ def _log_evaluation(
         mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
     mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
+    mlflow.log_dict(result.base_rates.model_dump(mode="json"), BASE_RATES_ARTIFACT)  # read back by monitoring
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
     mlflow.log_dict(json.loads(config_json), "train_config.json")
     mlflow.log_dict(gate.model_dump(mode="json"), GATE_ARTIFACT)
