@@ -70,7 +70,7 @@ def test_no_split_names_the_dates_and_school_years_and_what_would_work() -> None
     assert message.startswith("5 labelled as-of dates over 2 school years (2020-2021, 2021-2022)")
     assert "features.horizon_days: 182" in message  # 2021-06-15 is 182 and 289 days from either end
     assert "three school years" in message
-    with pytest.raises(SplitError, match="remove split.test_dates and split.valid_dates"):
+    with pytest.raises(SplitError, match=r"remove split\.test_dates and split\.valid_dates"):
         temporal_split(DATES, horizon_days=365, config=SplitConfig(test_dates=9, valid_dates=3))
 
 
