@@ -55,27 +55,45 @@ class BaseRateShift(BaseModel):
     low: float
     high: float
     direction: Literal["up", "down"]
+    #: Compared on the same days of the year only (the dates the two sides share).
+    same_days: bool = False
 
     def sentence_fr(self, judged: str) -> str:
         """``judged``: what the rate is of (« le pli de test », « ce lot »)."""
         moved = "au-dessus" if self.direction == "up" else "au-dessous"
+        days = " aux mêmes jours de l'année" if self.same_days else ""
         return (
             f"Le taux de décrochage observé sur {judged} ({french.percent(self.rate, 1)}) est {moved} de la plage "
-            f"des dates d'apprentissage ({french.percent(self.low, 1)} à {french.percent(self.high, 1)}) : "
+            f"des dates d'apprentissage{days} "
+            f"({french.percent(self.low, 1)} à {french.percent(self.high, 1)}) : "
             "un calibrateur ajusté sur le passé ne peut pas prévoir ce déplacement du taux de base ; une erreur "
             "de calibration en découle probablement, sans que le classement des élèves soit en cause."
         )
 
 
+def _season(rate: DateRate) -> tuple[int, int]:
+    return rate.as_of.month, rate.as_of.day
+
+
 def shift_from(learnt: tuple[DateRate, ...], judged: tuple[DateRate, ...]) -> BaseRateShift | None:
-    """The shift of ``judged`` (pooled) out of the range of ``learnt``'s dates; None if inside."""
+    """The shift of ``judged`` (pooled) out of the range of ``learnt``'s dates; None if inside.
+
+    Dropout rates follow the calendar (fewer pupils leave after March than after December), so
+    the judged dates are compared with the learnt dates of the same day of the year when there
+    are some; with none in common, with all of them."""
     if not learnt or not judged:
         return None
+    seasons = {_season(r) for r in learnt} & {_season(r) for r in judged}
+    if seasons:
+        learnt = tuple(r for r in learnt if _season(r) in seasons)
+        judged = tuple(r for r in judged if _season(r) in seasons)
     low, high = min(r.observed for r in learnt), max(r.observed for r in learnt)
     rate = pooled_rate(judged)
     if low <= rate <= high:
         return None
-    return BaseRateShift(rate=rate, low=low, high=high, direction="up" if rate > high else "down")
+    return BaseRateShift(
+        rate=rate, low=low, high=high, direction="up" if rate > high else "down", same_days=bool(seasons)
+    )
 
 
 class BaseRates(BaseModel):
