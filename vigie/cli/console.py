@@ -57,12 +57,10 @@ def raised_by_us(error: BaseException) -> bool:
 
     if isinstance(error, ValidationError):
         return True
-    frame = error.__traceback__
-    if frame is None:
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
         return True
-    while frame.tb_next is not None:
-        frame = frame.tb_next
-    path = Path(frame.tb_frame.f_code.co_filename).resolve()
+    path = Path(frames[-1].filename).resolve()
     return any(path.is_relative_to(root) for root in _OUR_PACKAGES_ROOTS)
 
 
