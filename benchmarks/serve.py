@@ -158,7 +158,10 @@ def main() -> None:
                               "service_rss_mb_loaded": round(_rss_mb(server.pid))}), flush=True)  # fmt: skip
             for rate in (float(r) for r in args.rates.split(",")):
                 for scenario in args.scenarios.split(","):
-                    print(json.dumps(_load(base, scenario, rate, args, token, root, server.pid)), flush=True)
+                    print(
+                        json.dumps(_load(base, scenario, rate, args, token=token, root=root, pid=server.pid)),
+                        flush=True,
+                    )
             server_log.flush()
         finally:
             server.terminate()
@@ -166,7 +169,7 @@ def main() -> None:
 
 
 def _load(
-    base: str, scenario: str, rate: float, args: argparse.Namespace, token: str, root: Path, pid: int
+    base: str, scenario: str, rate: float, args: argparse.Namespace, *, token: str, root: Path, pid: int
 ) -> dict[str, object]:
     out = root / f"locust_{scenario}_{int(rate)}"
     env = {

@@ -4,6 +4,10 @@ Serves ``site/`` on loopback and opens it in Debian's Chromium through Playwrigh
 downloaded), with the flags that stop background networking. Every request is recorded: the script fails
 if a page asks anything of another host, so a screenshot is also a check that the site works offline.
 
+The service's own pages are shot by its browser tests (``tests/serving/test_*browser.py``, real model,
+real Chromium) into ``tests/artifacts/pages/``; this script then copies those the docs show
+(:data:`APP_SHOTS`), saying which are missing (run the browser tests first).
+
 Usage: ``.venv/bin/python docs/take_screenshots.py``
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +24,9 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = {"site-accueil.png": "index.html", "site-guide-personnels.png": "guides/personnels.html"}
+#: Screenshots of the service's pages taken by the browser tests: docs name -> test artifact.
+APP_SHOTS = {"explication.png": "explication-document.png"}
+APP_ARTIFACTS = ROOT / "tests" / "artifacts" / "pages"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -55,6 +63,18 @@ def main() -> None:
         server.shutdown()
     if elsewhere:
         raise SystemExit(f"the site asked other hosts: {sorted(set(elsewhere))}")
+    copy_app_shots()
+
+
+def copy_app_shots() -> None:
+    """The service pages' screenshots the browser tests took, into the docs."""
+    missing = [artifact for artifact in APP_SHOTS.values() if not (APP_ARTIFACTS / artifact).exists()]
+    for name, artifact in APP_SHOTS.items():
+        if (APP_ARTIFACTS / artifact).exists():
+            shutil.copyfile(APP_ARTIFACTS / artifact, ROOT / "docs" / "screenshots" / name)
+            print(f"docs/screenshots/{name} <- tests/artifacts/pages/{artifact}")
+    if missing:
+        raise SystemExit(f"run the browser tests first (pytest -m browser): missing {missing}")
 
 
 if __name__ == "__main__":

@@ -90,16 +90,22 @@ DISPARITIES: dict[str, tuple[tuple[str, ...], str]] = {
 
 @dataclass
 class Estimate:
+    """A figure with its bootstrap interval; None where a group is too small to show it."""
+
     value: float | None
     lower: float | None
     upper: float | None
 
     def as_dict(self) -> dict[str, float | None]:
+        """The estimate as the report's JSON holds it."""
         return {"value": self.value, "lower": self.lower, "upper": self.upper}
 
 
 @dataclass
 class AttributeAudit:
+    """The audit of one sensitive attribute: each group's figures, the disparities between groups with their intervals,
+    the alerts they raise and each group's reliability curve."""
+
     attribute: str
     groups: list[str]
     cells: dict[str, dict[str, Estimate | None]]  # group -> metric -> estimate (None: suppressed)
@@ -120,6 +126,7 @@ class AttributeAudit:
         return None
 
     def as_dict(self) -> dict[str, Any]:
+        """The attribute's audit as the report's JSON holds it, suppressed cells marked as such."""
         return {
             "attribute": self.attribute,
             "status": self.status,
@@ -136,6 +143,9 @@ class AttributeAudit:
 
 @dataclass
 class AuditResult:
+    """A whole fairness audit at one capacity: how many snapshots, pupils and dropouts it judged, with how many
+    bootstrap draws, and one audit per attribute."""
+
     capacity: float
     n: int
     positives: int
@@ -147,9 +157,11 @@ class AuditResult:
 
     @property
     def alerts(self) -> list[str]:
+        """Every attribute's alerts, in attribute order."""
         return [alert for a in self.attributes for alert in a.alerts]
 
     def as_dict(self) -> dict[str, Any]:
+        """The audit as the report's JSON holds it."""
         return {
             "capacity": self.capacity,
             "snapshots": self.n,
@@ -256,6 +268,7 @@ def _bootstrap(
     risk: np.ndarray,
     as_of: np.ndarray,
     pupils: np.ndarray,
+    *,
     config: FairnessConfig,
     capacity: float,
 ) -> list[np.ndarray]:
@@ -316,7 +329,7 @@ def _attribute_audit(
         disparities,
         compared,
         _alerts(f.attribute, cells, config.calibration_tolerance, config.calibration_ratio_tolerance),
-        _reliability(y[f.inside], risk[f.inside], labels, f.order, counts["n"], config.min_cell),
+        _reliability(y[f.inside], risk[f.inside], labels, f.order, counts["n"], min_cell=config.min_cell),
     )
 
 
@@ -337,7 +350,7 @@ def audit_predictions(
     as_of, pupils = np.asarray(as_of), np.asarray(pupils)
     flagged = top_k_mask(risk, capacity, as_of, pupils=pupils)
     figures = [_point_figures(str(a), groups[a], y, risk, flagged) for a in groups.columns]
-    boots = _bootstrap(figures, y, risk, as_of, pupils, config, capacity)
+    boots = _bootstrap(figures, y, risk, as_of, pupils, config=config, capacity=capacity)
     return AuditResult(
         capacity,
         len(y),
@@ -383,7 +396,7 @@ def _alerts(
 
 
 def _reliability(
-    y: np.ndarray, risk: np.ndarray, labels: pd.Series, order: list[str], n: np.ndarray, min_cell: int, bins: int = 5
+    y: np.ndarray, risk: np.ndarray, labels: pd.Series, order: list[str], n: np.ndarray, *, min_cell: int, bins: int = 5
 ) -> dict[str, list[tuple[float, float]]]:
     """Reliability points of the groups large enough for every bin to hold ``min_cell`` pupils."""
     curves = {}

@@ -37,6 +37,9 @@ class GateThresholds(_Strict):
 
 
 class FairnessConfig(_Strict):
+    """The fairness audit's config (``configs/fairness.yaml``): capacity override, bootstrap draws, the smallest group
+    shown, and the tolerances the gate judges disparities by."""
+
     version: Literal[1] = 1
     #: The share of pupils flagged at each as-of date. Empty: the model's operating point (its
     #: high tier); set, an explicit override of it, recorded in the report.

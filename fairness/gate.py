@@ -17,12 +17,15 @@ LABELS_FR = {
 
 @dataclass
 class FairnessVerdict:
+    """Whether the audit passes its tolerances, with each breach and what was checked, in French."""
+
     passed: bool
     breaches: list[str] = field(default_factory=list)
     judged: list[str] = field(default_factory=list)  # what was checked, in words
 
     @property
     def detail(self) -> str:
+        """The verdict in one French sentence: the thresholds checked if it passed, the breaches if not."""
         if self.passed:
             return "seuils respectés : " + " ; ".join(self.judged)
         return "seuils dépassés : " + " | ".join(self.breaches)

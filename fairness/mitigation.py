@@ -30,6 +30,8 @@ class RiskAsScore(ClassifierMixin, BaseEstimator):
     """A prefit 'estimator' whose input is the calibrated risk itself (one column)."""
 
     def fit(self, X: Any, y: Any = None) -> RiskAsScore:
+        """Nothing to learn: the risk is already calibrated; this records the classes, as Fairlearn's post-processing
+        expects of a fitted estimator."""
         self.classes_ = np.array([0, 1])
         return self
 
@@ -37,12 +39,16 @@ class RiskAsScore(ClassifierMixin, BaseEstimator):
         return True
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """The input risk as both classes' probabilities, so that Fairlearn thresholds the model's own risk."""
         risk = np.asarray(X, dtype=float).reshape(len(X), -1)[:, 0]
         return np.column_stack([1 - risk, risk])
 
 
 @dataclass
-class OperatingPoint:
+class MitigationPoint:
+    """One way of flagging pupils (unconstrained, or a Fairlearn constraint at a tolerance) and what it costs:
+    precision, recall, the gaps between groups, and whether it needs the sensitive attribute when scoring."""
+
     method: str  # "sans correction" or the constraint and tolerance
     selection_rate: float
     precision: float
@@ -54,16 +60,18 @@ class OperatingPoint:
 
 @dataclass
 class MitigationResult:
+    """The mitigation trade-offs for one attribute, measured on pupils held out from those Fairlearn fitted on."""
+
     attribute: str
     groups: list[str]
     fit_pupils: int
     eval_pupils: int
-    points: list[OperatingPoint]
+    points: list[MitigationPoint]
     #: Groups left out of the comparison: one outcome only among their fitting half's pupils.
     left_out: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form (the review's summary)."""
+        """The trade-offs as the report's JSON holds them."""
         return {
             "attribute": self.attribute,
             "groups": self.groups,
@@ -79,7 +87,7 @@ def _half(pupils: np.ndarray) -> np.ndarray:
     return np.array([hashlib.sha256(str(p).encode()).digest()[0] % 2 == 0 for p in pupils])
 
 
-def _point(method: str, y: np.ndarray, flagged: np.ndarray, groups: np.ndarray, needs: bool) -> OperatingPoint:
+def _point(method: str, y: np.ndarray, flagged: np.ndarray, groups: np.ndarray, needs: bool) -> MitigationPoint:
     tprs, rates = [], []
     for g in np.unique(groups):
         rows = groups == g
@@ -87,7 +95,7 @@ def _point(method: str, y: np.ndarray, flagged: np.ndarray, groups: np.ndarray, 
             tprs.append(flagged[rows & (y == 1)].mean())
         if rows.sum() >= MIN_GROUP:
             rates.append(flagged[rows].mean())
-    return OperatingPoint(
+    return MitigationPoint(
         method,
         float(flagged.mean()),
         float(y[flagged].mean()) if flagged.any() else float("nan"),

@@ -225,6 +225,8 @@ def summary_lines(review: FairnessReview) -> list[str]:
 
 
 def write_report(review: FairnessReview, folder: Path) -> list[Path]:
+    """Write the fairness report (self-contained report.html in French for ethics reviewers, and report.json) into
+    ``folder``; return both paths."""
     folder.mkdir(parents=True, exist_ok=True)
     env = Environment(loader=PackageLoader("fairness", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(french.JINJA_FILTERS)

@@ -35,6 +35,9 @@ KEYS = list(SNAPSHOT_KEY)
 
 @dataclass
 class ReviewContext:
+    """What the report says it is about: the model, the as-of dates audited, the data hash, whether the data is
+    synthetic, and when it was made."""
+
     model: str
     as_of: list[str]
     data_hash: str
@@ -44,6 +47,9 @@ class ReviewContext:
 
 @dataclass
 class FairnessReview:
+    """A fairness review as training and ``vigie audit`` hand it on: the audit, the gate's verdict on it, the mitigation
+    trade-offs, and the context, config and operating point it was made at."""
+
     audit: AuditResult
     verdict: FairnessVerdict
     mitigation: MitigationResult | None
@@ -54,10 +60,12 @@ class FairnessReview:
 
     @property
     def passed(self) -> bool:
+        """Whether the audit passed its tolerances (what the promotion gate reads)."""
         return self.verdict.passed
 
     @property
     def detail(self) -> str:
+        """The verdict in one French sentence, for the gate's report."""
         return self.verdict.detail
 
     def summary_lines(self) -> list[str]:

@@ -492,3 +492,53 @@ KEY_COLUMNS = SNAPSHOT_KEY
 CONTEXT_COLUMNS = ("school_id", "school_year")
 LABEL_COLUMNS = ("label", "event_date")
 AUDIT_COLUMNS = ("sex", "scholarship", "disability_plan", "priority_education", "allophone")
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A table of the data contract the model inputs are computed from, and the system it comes
+    from, in French: what the explanation a family may ask for names (CRPA R311-3-1-2, 2°)."""
+
+    name: str
+    content_fr: str
+    source_fr: str
+
+
+#: The contract's tables the model inputs read (``outcomes`` serves training only), with only the
+#: columns the inputs use: the audit columns of ``pupils`` and ``enrolments`` are never read by them.
+SOURCE_TABLES: Final = (
+    SourceTable("pupils", "Élève : mois de naissance (pour l'âge)", "SIECLE (base élèves de l'établissement)"),
+    SourceTable(
+        "enrolments",
+        "Inscriptions : établissement, niveau, voie, redoublement, dates d'entrée et de sortie",
+        "SIECLE (base élèves de l'établissement)",
+    ),
+    SourceTable(
+        "attendance",
+        "Absences, retards et exclusions de cours, par demi-journée, avec leur justification",
+        "Logiciel de vie scolaire de l'établissement (Pronote ou équivalent)",
+    ),
+    SourceTable(
+        "grades",
+        "Notes et moyennes de période, par matière",
+        "Logiciel de notes (Pronote ou équivalent) et Livret scolaire unique (LSU)",
+    ),
+    SourceTable(
+        "incidents",
+        "Incidents et sanctions (punitions, avertissements, exclusions, conseils de discipline)",
+        "Logiciel de vie scolaire de l'établissement (Pronote ou équivalent)",
+    ),
+    SourceTable("calendar", "Calendrier des vacances (s'il est fourni) : les jours d'école", "Calendrier scolaire"),
+)
+#: The tables each family of inputs is computed from (rates count school half-days of enrolment).
+FAMILY_TABLES: Final[dict[Family, tuple[str, ...]]] = {
+    "attendance": ("attendance", "enrolments", "calendar"),
+    "course": ("grades", "enrolments"),
+    "behaviour": ("incidents",),
+    "trajectory": ("enrolments", "pupils"),
+}
+
+
+def tables_of(feature: str) -> tuple[str, ...]:
+    """The contract tables one model input is computed from."""
+    return FAMILY_TABLES[next(f.family for f in FEATURES if f.name == feature)]

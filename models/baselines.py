@@ -22,10 +22,13 @@ class ABCRule(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: pd.Series | None = None) -> ABCRule:
+        """Nothing to learn: the rule's flags are fixed; this records the classes, as scikit-learn expects of a fitted
+        classifier."""
         self.classes_ = np.array([0, 1])
         return self
 
     def flags(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The three flags of each row: an attendance month, a low course mean, a repeated year."""
         return pd.DataFrame(
             {
                 "attendance": X["months_with_4_unjustified_halfdays"].fillna(0) >= 1,
@@ -35,12 +38,15 @@ class ABCRule(ClassifierMixin, BaseEstimator):
         )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """The flag count as a score in [0, 1], ties broken by the seeded jitter, so that the rule can be ranked and cut
+        at a capacity like the model."""
         count = self.flags(X).sum(axis=1).to_numpy(dtype=float)
         jitter = np.random.default_rng(self.random_state).random(len(X)) * 1e-3
         score = (count + jitter) / 3.001
         return np.column_stack([1 - score, score])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1 for a row with at least one flag: the rule as schools apply it by hand."""
         return self.flags(X).any(axis=1).to_numpy(dtype=int)
 
 

@@ -111,12 +111,15 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
         return X
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities of not dropping out and of dropping out within the horizon."""
         return np.asarray(self.calibrated_.predict_proba(self._check(X)))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Dropout within the horizon at probability 0.5, for scikit-learn's API; scoring ranks by risk instead."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """LightGBM's uncalibrated raw score (log-odds), as SHAP explains it."""
         return np.asarray(self.lgbm_.predict(self._check(X), raw_score=True))
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -133,6 +136,7 @@ class DropoutRiskModel(ClassifierMixin, BaseEstimator):
         return np.asarray(self.lgbm_.predict(self._check(X), pred_contrib=True))
 
     def feature_importance(self) -> pd.Series:
+        """LightGBM's gain per feature, largest first, for the model card."""
         check_is_fitted(self)
         gain = self.lgbm_.booster_.feature_importance(importance_type="gain")
         return pd.Series(gain, index=self.feature_names_in_, name="gain").sort_values(ascending=False)

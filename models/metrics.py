@@ -112,6 +112,8 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int
 
 
 def reliability_curve(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """The observed dropout rate against the mean predicted risk in ``bins`` equal-count bins: the points of a
+    reliability diagram."""
     observed, predicted = calibration_curve(y, probability, n_bins=bins, strategy="quantile")
     return pd.DataFrame({"predicted": predicted, "observed": observed})
 
@@ -219,6 +221,7 @@ class WeightedFigures:
         self.y_ranked = y[self.ranked]
 
     def roc_auc(self, weight: np.ndarray) -> float:
+        """The Mann-Whitney ROC AUC of the score under ``weight`` (ties count half)."""
         w = weight[self.ascending]
         positives = np.bincount(self.tie_group, weights=w * self.y_ascending)
         negatives = np.bincount(self.tie_group, weights=w * (1 - self.y_ascending))
@@ -227,6 +230,7 @@ class WeightedFigures:
         return float((positives * (below + 0.5 * negatives)).sum() / pairs) if pairs else float("nan")
 
     def precision_recall_at(self, weight: np.ndarray, capacity: float) -> tuple[float, float]:
+        """Precision and recall of the top ``capacity`` share under ``weight``, the row at the cut counted in part."""
         w = weight[self.ranked]
         k = int(capacity_count(int(w.sum()), capacity))
         before = np.cumsum(w) - w
@@ -235,6 +239,7 @@ class WeightedFigures:
         return (hits / k if k else float("nan")), (hits / positives if positives else float("nan"))
 
     def ece(self, weight: np.ndarray, bins: int = 10) -> float:
+        """The expected calibration error under ``weight``, over ``bins`` equal-count bins as the unweighted ECE."""
         w = weight[self.ascending]
         total = int(w.sum())
         end = np.cumsum(w)
@@ -248,6 +253,8 @@ class WeightedFigures:
         return gap / total if total else float("nan")
 
     def figures(self, weight: np.ndarray, capacity: float) -> dict[str, float]:
+        """ROC AUC, precision and recall at ``capacity``, and ECE under ``weight``, named as the metrics of the test
+        fold are."""
         precision, recall = self.precision_recall_at(weight, capacity)
         return {
             "roc_auc": self.roc_auc(weight),

@@ -75,6 +75,7 @@ class OperatingPoint(TierShares):
         return OperatingPoint.model_validate(values)
 
     def tiers(self) -> TierShares:
+        """The shares the model was trained for, as the training config states them (the horizon is the features')."""
         return TierShares(high=self.high, medium=self.medium, scope=self.scope, reasons=self.reasons)
 
     # --- French, the one place these phrases are made ---------------------------------------
@@ -92,6 +93,7 @@ class OperatingPoint(TierShares):
         return french.percent(self.high)
 
     def medium_share_fr(self) -> str:
+        """``20 %``: the medium tier's share."""
         return french.percent(self.medium)
 
     def high_group_fr(self) -> str:
@@ -99,6 +101,7 @@ class OperatingPoint(TierShares):
         return f"les {self.high_share_fr()} d'élèves au risque le plus élevé"
 
     def scope_fr(self) -> str:
+        """Over which pupils the tiers are cut, in French: each school's own or all schools followed."""
         return "de l'établissement" if self.scope == "school" else "de l'ensemble des établissements suivis"
 
     def describe_fr(self) -> str:
@@ -126,4 +129,5 @@ def parse_operating_point(values: Any, where: str) -> OperatingPoint:
 
 
 def operating_point_json(point: OperatingPoint) -> str:
+    """The operating point as the JSON stored with the model version (its one writer)."""
     return json.dumps(point.model_dump(mode="json"), indent=2)

@@ -35,6 +35,7 @@ class Paths:
 
     @property
     def log_file(self) -> Path:
+        """The application log (pseudonymised identifiers only)."""
         return self.data_dir / "logs" / "vigie.log"
 
     def model_cards(self, name: str, version: str) -> Path:
@@ -42,6 +43,7 @@ class Paths:
         return self.data_dir / "model_cards" / f"{name}-v{version}"
 
     def fairness_report(self, name: str, version: str, as_of: date) -> Path:
+        """The folder of the fairness audit of a model version at one as-of date."""
         return self.data_dir / "fairness" / f"{name}-v{version}-{as_of.isoformat()}"
 
     @property
@@ -50,10 +52,12 @@ class Paths:
         return self.data_dir / "monitoring"
 
     def monitoring_report(self, as_of: date) -> Path:
+        """The folder of the monitoring report of the batch scored at ``as_of``."""
         return self.monitoring / f"as_of={as_of.isoformat()}"
 
     @property
     def followup(self) -> Path:
+        """Follow-up reports for school staff."""
         return self.data_dir / "followup"
 
     @property

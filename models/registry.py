@@ -92,6 +92,7 @@ class LoadedModel:
 
     @property
     def label(self) -> str:
+        """``name/version``, as logs, reports and monitoring name the model."""
         return f"{self.name}/{self.version}"
 
     def build_features(
@@ -211,6 +212,7 @@ class TrainingSplit(BaseModel):
     short_history: ShortHistory = ShortHistory()
 
     def describe(self) -> dict[str, list[str]]:
+        """The fold dates as ISO strings, for run parameters and reports."""
         return {name: [d.isoformat() for d in getattr(self, name)] for name in ("train", "valid", "test")}
 
 

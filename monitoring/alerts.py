@@ -25,6 +25,9 @@ RETRAIN = "Réentraînement recommandé"
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert raised by monitoring: the rule that fired, the action it recommends, the figure against its threshold,
+    and a French message naming both."""
+
     rule: str  # e.g. "drifted_share", "school:0750001A"
     action: Action
     figure: float
@@ -37,6 +40,8 @@ def _psi(value: float) -> str:
 
 
 def drift_alerts(drift: OverallDrift, config: MonitoringConfig) -> list[Alert]:
+    """Alerts on the population as a whole: too many features drifted, a family drifted (a change of export or
+    practice), or the risk's distribution moved."""
     alerts = []
     rules = config.alerts
     if drift.drifted_share >= rules.max_drifted_share:
@@ -70,6 +75,8 @@ def _strongest(item: SliceDrift) -> tuple[str, float]:
 
 
 def slice_alerts(alerting: list[SliceDrift], config: MonitoringConfig) -> list[Alert]:
+    """Alerts on schools and audit groups whose features drifted against their own reference, each naming its most
+    drifted feature."""
     alerts = []
     need = config.slices.min_drifted_features
     for item in alerting:
@@ -95,6 +102,8 @@ def slice_alerts(alerting: list[SliceDrift], config: MonitoringConfig) -> list[A
 
 
 def outcome_alerts(check: OutcomeCheck, config: MonitoringConfig) -> list[Alert]:
+    """Alerts on past batches whose outcomes are known: precision at the capacity well under the test fold's,
+    calibration off, or fairness breached."""
     alerts = []
     settings = config.outcomes
     precision = check.figures.get(metric_name("precision", check.capacity))

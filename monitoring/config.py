@@ -95,6 +95,9 @@ class OutcomeSettings(_Strict):
 
 
 class AlertRules(_Strict):
+    """The drifted shares past which monitoring recommends retraining (the model's features) or checking the data (one
+    family)."""
+
     #: Retraining is recommended when this share of the model's features or more has drifted.
     max_drifted_share: float = Field(default=0.3, gt=0, le=1)
     #: A family (attendance, course, behaviour, trajectory) whose features drift at this share or
@@ -103,6 +106,9 @@ class AlertRules(_Strict):
 
 
 class MonitoringConfig(_Strict):
+    """The monitoring config (``configs/monitoring.yaml``): drift, slice and outcome settings and the alert rules;
+    validated strictly."""
+
     version: Literal[1] = 1
     drift: DriftSettings = DriftSettings()
     slices: SliceSettings = SliceSettings()
@@ -111,4 +117,6 @@ class MonitoringConfig(_Strict):
 
 
 def load_monitoring_config(path: Path | None, overrides: dict[str, Any] | None = None) -> MonitoringConfig:
+    """The monitoring config from ``path`` (the defaults when None) with ``overrides`` applied; an invalid file is an
+    error naming it."""
     return load_config_file(MonitoringConfig, path, overrides, "monitoring")

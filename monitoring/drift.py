@@ -42,6 +42,9 @@ def _evidently() -> Any:
 
 @dataclass(frozen=True)
 class ColumnDrift:
+    """One feature's drift between the reference and current snapshots: the test used, its score, and whether it passed
+    the threshold."""
+
     column: str
     label: str  # French, for the summary
     family: str
@@ -55,6 +58,8 @@ class ColumnDrift:
 
 @dataclass(frozen=True)
 class OverallDrift:
+    """Drift of the whole population: each feature's and the risk's, with the row counts compared."""
+
     columns: list[ColumnDrift]
     risk: ColumnDrift
     reference_rows: int
@@ -62,10 +67,12 @@ class OverallDrift:
 
     @property
     def drifted(self) -> list[ColumnDrift]:
+        """The features that drifted."""
         return [c for c in self.columns if c.drifted]
 
     @property
     def drifted_share(self) -> float:
+        """The share of features that drifted (what the retraining alert judges)."""
         return len(self.drifted) / len(self.columns) if self.columns else 0.0
 
     def family_shares(self) -> dict[str, tuple[int, int]]:
@@ -77,6 +84,7 @@ class OverallDrift:
         return out
 
     def as_dict(self) -> dict[str, Any]:
+        """The drift as the verdict's JSON holds it."""
         return {
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
@@ -178,6 +186,7 @@ class SliceDrift:
 
     @property
     def drifted_columns(self) -> list[str]:
+        """The features of the slice marked as drifted (after the Bonferroni correction)."""
         return [c for c, v in self.columns.items() if v["drifted"]]
 
 
@@ -228,6 +237,8 @@ def slice_drift(
 
 
 def monitored_columns(available: list[str], settings: SliceSettings) -> list[str]:
+    """The configured slice features present in the snapshots, numeric ones only (the slice test compares
+    distributions)."""
     return [name for name in settings.features if name in available and name not in _CATEGORICAL]
 
 
@@ -243,4 +254,5 @@ def correct(slices: list[SliceDrift], settings: SliceSettings) -> list[SliceDrif
 
 
 def alerting(slices: list[SliceDrift], settings: SliceSettings) -> list[SliceDrift]:
+    """The slices with enough drifted features to raise an alert."""
     return [s for s in slices if len(s.drifted_columns) >= settings.min_drifted_features]

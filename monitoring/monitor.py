@@ -58,6 +58,9 @@ class Snapshots:
 
 @dataclass
 class MonitoringResult:
+    """Everything ``vigie monitor`` found for one batch: drift overall and by slice, the check of past outcomes, the
+    alerts, and the Evidently snapshot behind them."""
+
     as_of: date
     model: str
     reference_dates: list[date]
@@ -75,6 +78,7 @@ class MonitoringResult:
 
     @property
     def alerted(self) -> bool:
+        """Whether any alert fired (the verdict ``alert`` rather than ``ok``)."""
         return bool(self.alerts)
 
 
@@ -132,6 +136,7 @@ def past_outcomes(
     model: LoadedModel,
     past: list[ScoredBatch],
     record: TrainingRecord,
+    *,
     config: MonitoringConfig,
     fairness: FairnessConfig,
     work_dir: Path,
@@ -153,8 +158,8 @@ def past_outcomes(
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     label = model.label
     check = check_outcomes(
-        frame, frame["risk"].to_numpy(), audit, record, config.outcomes, fairness, label,
-        model.operating_point,
+        frame, frame["risk"].to_numpy(), audit, record, config.outcomes,
+        fairness=fairness, model_label=label, model_point=model.operating_point,
     )  # fmt: skip
     return check, f"{len(closed)} lot(s) dont les résultats sont connus"
 
@@ -165,6 +170,7 @@ def monitor(
     record: TrainingRecord,
     batch: ScoredBatch,
     past: list[ScoredBatch],
+    *,
     config: MonitoringConfig,
     fairness: FairnessConfig,
     work_dir: Path,
@@ -177,7 +183,7 @@ def monitor(
     current = current_snapshots(extract, model, batch, work_dir)
     features = list(model.estimator.feature_names_in_)
     drift, schools, groups, snapshot = compare(reference, current, features, config)
-    outcomes, note = past_outcomes(extract, model, past, record, config, fairness, work_dir)
+    outcomes, note = past_outcomes(extract, model, past, record, config=config, fairness=fairness, work_dir=work_dir)
     alerts = drift_alerts(drift, config) + slice_alerts(alerting(schools + groups, config.slices), config)
     if outcomes is not None:
         alerts += outcome_alerts(outcomes, config)

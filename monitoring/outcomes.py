@@ -45,7 +45,7 @@ class OutcomeCheck:
     base_rate_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form (monitoring's summary)."""
+        """The check as the verdict's JSON holds it."""
         out = asdict(self)
         out["as_of"] = [d.isoformat() for d in self.as_of]
         out["operating_point"] = self.operating_point.model_dump(mode="json")
@@ -54,6 +54,7 @@ class OutcomeCheck:
 
     @property
     def capacity(self) -> float:
+        """The high tier's share the figures are measured at."""
         return self.operating_point.high
 
 
@@ -84,6 +85,7 @@ def check_outcomes(
     audit: pd.DataFrame,
     record: TrainingRecord,
     settings: OutcomeSettings,
+    *,
     fairness: FairnessConfig,
     model_label: str,
     model_point: OperatingPoint,

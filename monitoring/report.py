@@ -36,6 +36,8 @@ def _outcome_label(name: str) -> str:
 
 
 def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
+    """Write the Evidently report (HTML and JSON), the verdict JSON and the French summary into ``folder``; return their
+    paths."""
     folder.mkdir(parents=True, exist_ok=True)
     result.snapshot.save_html(str(folder / EVIDENTLY_HTML))
     (folder / EVIDENTLY_JSON).write_text(result.snapshot.json(), encoding="utf-8")

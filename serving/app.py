@@ -39,6 +39,7 @@ from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
 from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page, refusal_page
 from serving.pages import router as pages
+from serving.pages.explanation import router as explanation_pages
 
 log = logging.getLogger("vigie.service")
 SECURITY_HEADERS = {
@@ -68,6 +69,7 @@ class HeaderLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 431 at once when the target and headers are too large, else pass the request on."""
         if scope["type"] == "http":
             size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
             size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
@@ -84,6 +86,7 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413 when the declared or streamed body passes the limit, else pass the request on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -164,6 +167,7 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(pages)
+    app.include_router(explanation_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _docs(app)
     _errors(app)
@@ -307,6 +311,7 @@ class Hygiene:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, adding the headers to its answer and logging one line when it ends."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -56,11 +56,12 @@ class TierConfig(OperatingPoint):
 
     @classmethod
     def of(cls, point: OperatingPoint, **settings: Any) -> TierConfig:
+        """The tier config of ``point`` with ``settings`` (chunk size) for this run."""
         return cls(**point.model_dump(), **settings)
 
     def point(self) -> OperatingPoint:
         """The operating point alone, as the batch records it."""
-        return OperatingPoint.model_validate(self.model_dump(exclude={"chunk_rows"}))
+        return OperatingPoint(**self.model_dump(exclude={"chunk_rows"}))
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,9 @@ def read_batch_metadata(batch_file: Path) -> BatchMetadata:
 
 @dataclass
 class ScoreBatch:
+    """One as-of date's scores with their thresholds, model version, model inputs and operating point: what batch
+    scoring hands to the score history."""
+
     scores: pa.Table
     thresholds: Thresholds
     model_version: str
@@ -165,6 +169,7 @@ class ScoreBatch:
     operating_point: OperatingPoint = field(default_factory=OperatingPoint)
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the batch file."""
         counts = {str(k): int(v) for k, v in pd.Series(self.scores.column("tier").to_pylist()).value_counts().items()}
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.scores.num_rows, tiers=counts,
@@ -184,6 +189,7 @@ class BatchSummary:
     operating_point: OperatingPoint
 
     def metadata(self) -> BatchMetadata:
+        """The typed metadata written beside the streamed batch's file."""
         return BatchMetadata(
             as_of=self.as_of, model_version=self.model_version, rows=self.rows, tiers=self.tier_counts,
             thresholds=self.thresholds, operating_point=self.operating_point,
@@ -363,9 +369,35 @@ def _csv_rows(scores: pa.Table) -> pd.DataFrame:
 INPUTS_FOLDER = "inputs"
 
 
+_AS_OF, _VERSION = "as_of=", "model_version="
+
+
 def history_file(history: Path, as_of: date, model_version: str) -> Path:
     """Where the score history keeps the batch of ``model_version`` at ``as_of``."""
-    return history / f"as_of={as_of.isoformat()}" / f"model_version={model_version.replace('/', '_')}.parquet"
+    return history / f"{_AS_OF}{as_of.isoformat()}" / f"{_VERSION}{model_version.replace('/', '_')}.parquet"
+
+
+@dataclass(frozen=True)
+class KeptBatch:
+    """One batch file of the score history: its as-of date, the model version that scored it, its path."""
+
+    as_of: date
+    model_version: str
+    path: Path
+
+
+def kept_batches(history: Path) -> list[KeptBatch]:
+    """Every batch the score history keeps, by as-of date then file name: with :func:`history_file`,
+    the one place that knows the history's ``as_of=D/model_version=V.parquet`` layout."""
+    found = [
+        KeptBatch(
+            date.fromisoformat(path.parent.name.removeprefix(_AS_OF)),
+            path.stem.removeprefix(_VERSION).replace("_", "/", 1),
+            path,
+        )
+        for path in history.glob(f"{_AS_OF}*/{_VERSION}*.parquet")
+    ]
+    return sorted(found, key=lambda kept: (kept.as_of, kept.path.name))
 
 
 def inputs_file(batch_file: Path) -> Path:
@@ -388,8 +420,8 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
 
 def history_dates(history: Path, model_version: str) -> list[date]:
     """The as-of dates of the batches ``model_version`` scored, oldest first."""
-    found = history.glob(f"as_of=*/{history_file(history, date.min, model_version).name}")
-    return sorted(date.fromisoformat(p.parent.name.removeprefix("as_of=")) for p in found)
+    name = history_file(history, date.min, model_version).name
+    return [kept.as_of for kept in kept_batches(history) if kept.path.name == name]
 
 
 def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -401,9 +433,45 @@ def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[
     return scores, pd.read_parquet(inputs_file(path))
 
 
+@dataclass(frozen=True)
+class KeptInputs:
+    """Where each pupil of a served batch sits in the model inputs of a kept batch (the previous
+    one): a row number per pupil (-1: absent), so that one pupil's inputs are read back with one
+    row group, not the whole file. Contributions are recomputed from them, exactly, rather than
+    stored: the history keeps the inputs already (see benchmarks/change_storage.py)."""
+
+    as_of: date
+    model_version: str
+    path: Path
+    rows: np.ndarray  # int32, by position in the served batch
+    group_starts: np.ndarray  # the first row of each row group, and the total at the end
+
+    @classmethod
+    def of(cls, batch: KeptBatch, pupils: pd.Index) -> KeptInputs | None:
+        """The inputs kept with ``batch``, aligned to ``pupils``; None when it kept none."""
+        path = inputs_file(batch.path)
+        if not path.exists():
+            return None
+        source = pq.ParquetFile(path)
+        kept = pd.Index(source.read(columns=["pupil_id"]).column("pupil_id").to_numpy(zero_copy_only=False))
+        sizes = [source.metadata.row_group(g).num_rows for g in range(source.num_row_groups)]
+        rows = kept.get_indexer(pupils) if kept.is_unique else np.full(len(pupils), -1)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        return cls(batch.as_of, batch.model_version, path, rows.astype(np.int32), starts)
+
+    def row(self, position: int, features: list[str]) -> np.ndarray | None:
+        """The encoded inputs (1 x features) of the pupil at ``position``; None if not in that batch."""
+        row = int(self.rows[position])
+        if row < 0:
+            return None
+        group = int(np.searchsorted(self.group_starts, row, side="right") - 1)
+        table = pq.ParquetFile(self.path).read_row_group(group).slice(row - int(self.group_starts[group]), 1)
+        return encoded_matrix(table.to_pandas(), features)
+
+
 def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     """One pupil's risk and tier over successive batches, oldest first."""
-    files = sorted(history.glob("as_of=*/*.parquet"))
+    files = [kept.path for kept in kept_batches(history)]
     frames = [
         pq.read_table(
             f, columns=["pupil_id", "as_of", "risk", "tier", "model_version"], filters=[("pupil_id", "=", pupil_id)]

@@ -23,7 +23,7 @@ from scipy.stats import binomtest
 from features import french
 from features.school import school_year_end, school_year_start
 from serving.api.plans import ACTIONS, PlanStore
-from serving.batch import read_batch_metadata, read_history_batch
+from serving.batch import kept_batches, read_batch_metadata, read_history_batch
 
 
 def shown(part: int, whole: int) -> bool:
@@ -47,10 +47,12 @@ class Rate:
 
     @classmethod
     def withheld(cls) -> Rate:
+        """A rate not shown: too few pupils behind it or its complement."""
         return cls(None, None, None, None, None)
 
     @classmethod
     def of(cls, events: int, pupils: int) -> Rate:
+        """``events`` out of ``pupils`` with its Wilson interval, withheld when either side rests on too few pupils."""
         if not shown(events, pupils):
             return cls.withheld()
         interval = binomtest(events, pupils).proportion_ci(confidence_level=0.95, method="wilson")
@@ -170,6 +172,9 @@ class ScoredBatch:
 
 @dataclass
 class FollowUpReport:
+    """The follow-up report of a school year for school staff: the batches it covers, whether their outcomes are all
+    known, and the figures per school."""
+
     school_year: str
     first_day: date
     last_day: date
@@ -184,6 +189,7 @@ class FollowUpReport:
         return " ou ".join(french.horizon(h) for h in horizons) if horizons else "l'horizon du modèle"
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as its JSON holds it."""
         out = asdict(self)
         out["first_day"], out["last_day"] = self.first_day.isoformat(), self.last_day.isoformat()
         out["batches"] = [
@@ -209,17 +215,14 @@ def flagged_pupils(history: Path, first: date, last: date) -> tuple[pd.DataFrame
     horizon_days of that batch's operating point)."""
     frames: list[pd.DataFrame] = []
     batches: list[ScoredBatch] = []
-    for folder in sorted(history.glob("as_of=*")):
-        day = date.fromisoformat(folder.name.removeprefix("as_of="))
-        if not first <= day <= last:
+    for kept in kept_batches(history):
+        if not first <= kept.as_of <= last:
             continue
-        for path in sorted(folder.glob("model_version=*.parquet")):
-            version = path.stem.removeprefix("model_version=").replace("_", "/", 1)
-            scores, _ = read_history_batch(history, day, version)
-            horizon = read_batch_metadata(path).operating_point.horizon_days
-            high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]]
-            frames.append(high.assign(first_flag=day, horizon_days=horizon))
-            batches.append(ScoredBatch(day, version, horizon))
+        scores, _ = read_history_batch(history, kept.as_of, kept.model_version)
+        horizon = read_batch_metadata(kept.path).operating_point.horizon_days
+        high = scores.loc[scores["tier"] == "high", ["pupil_id", "school_id"]]
+        frames.append(high.assign(first_flag=kept.as_of, horizon_days=horizon))
+        batches.append(ScoredBatch(kept.as_of, kept.model_version, horizon))
     if not frames:
         return pd.DataFrame(columns=["pupil_id", "school_id", "first_flag", "horizon_days"]), batches
     flags = pd.concat(frames, ignore_index=True).sort_values("first_flag")

@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic districts, raw, pseudonymised, validated and as features, and a model
-trained on one, each made once per test run and read by every xdist worker (tests/support/shared.py)."""
+trained on one, each made once per test run and read by every xdist worker (tests/support/shared.py);
+and the hooks that keep each xdist group on one worker (tests/support/xdist_groups.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from features.ingest import pseudonymise_extract, validate_extract, write_valida
 from features.signals import FeatureConfig, build_features
 from features.synthetic import SynthConfig, synthesise
 from tests.support.shared import shared_folder
+from tests.support.xdist_groups import (  # noqa: F401 -- hooks: '--dist loadgroup' honours xdist_group marks
+    pytest_collection_modifyitems,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+)
 from training.config import TrainConfig, load_train_config
 from training.train import FeatureSet, TrainingResult, load_feature_set, train
 

@@ -259,6 +259,10 @@ ONE_HOME = {
     "start of a school year": (r"\b9, 1\)", "features/school.py"),
     "end of a school year": (r"\b8, 31\)|def school_year_end\(", "features/school.py"),
     "capacity metric names": (r"\}pct\"", "models/metrics.py"),
+    # One reader and writer of the score history (serving's batch job): its folder names are
+    # spelt, globbed and parsed back in serving/batch.py only; the service and the follow-up
+    # report list the kept batches through it.
+    "score history layout": (r"[\"']model_version=|[\"']as_of=\*|removeprefix\([\"']as_of=", "serving/batch.py"),
 }
 #: The independent oracles of the feature and validation tests spell their calendar on purpose.
 ONE_HOME_EXEMPT = ("features/signals/pandas_reference.py", "features/ingest/pandas_reference.py")
@@ -366,3 +370,121 @@ def test_fairness_summary_and_reasons_cross_stages_typed() -> None:
     # One home for the report's file name: the writer and the reader both take it from models/.
     named = [p for p in _code_files() if f'"{FAIRNESS_REPORT_ARTIFACT}"' in p.read_text(encoding="utf-8")]
     assert [str(p.relative_to(ROOT)) for p in named] == ["models/fairness_summary.py"]
+
+
+#: The typed hand-offs that are stored and read back, each with its home: the module that
+#: defines it, writes it and reads it (version-checked).
+STORED_HAND_OFFS = {
+    "features.signals.metadata": "FeatureMetadata",
+    "models.operating_point": "OperatingPoint",
+    "models.registry": "TrainingSplit",
+    "models.fairness_summary": "FairnessSummary",
+    "training.gate": "GateDecision",
+    "serving.batch": "BatchMetadata",
+}
+
+
+@pytest.mark.parametrize("module", sorted(STORED_HAND_OFFS))
+def test_stored_hand_offs_are_versioned_pydantic_models_read_in_their_home(module: str) -> None:
+    """A hand-off between stages is a pydantic model carrying its format's version, and only its
+    home module turns stored content back into it (``model_validate``), so its check is one."""
+    import typing
+
+    from pydantic import BaseModel
+
+    name = STORED_HAND_OFFS[module]
+    model = getattr(importlib.import_module(module), name)
+    assert issubclass(model, BaseModel), name
+    fields = model.model_fields.items()
+    versions = [f for f, i in fields if f.endswith("version") and typing.get_origin(i.annotation) is typing.Literal]
+    assert versions, f"{name} carries no Literal format version"
+    home = ROOT / (module.replace(".", "/") + ".py")
+    readers = {
+        str(path.relative_to(ROOT))
+        for path in _code_files()
+        if f"{name}.model_validate" in path.read_text(encoding="utf-8")
+    }
+    assert readers <= {str(home.relative_to(ROOT))}, f"{name} is read outside its home: {sorted(readers)}"
+
+
+def test_the_service_reads_batch_metadata_typed() -> None:
+    """The pages and the API explain a tier from the typed :class:`BatchMetadata` (its operating
+    point and thresholds), never from JSON read back as a dict whose keys a template must guard."""
+    import typing
+
+    from serving.api.state import ServedBatch
+    from serving.batch import BatchMetadata
+
+    assert typing.get_type_hints(ServedBatch)["metadata"] is BatchMetadata
+    hints = typing.get_type_hints(ServedBatch)
+    assert not [field for field, hint in hints.items() if "threshold" in field and _mentions_dict(hint)]
+
+
+def test_the_promotion_gate_is_a_pure_function_that_mlflow_only_records() -> None:
+    """training/gate.py decides from typed inputs and returns a typed decision; it neither logs,
+    reads nor writes (training/tracking.py records the decision in MLflow)."""
+    import typing
+
+    from training.gate import GateDecision, promotion_gate
+
+    gate = ROOT / "training" / "gate.py"
+    used = {m.split(".")[0] for m, _ in _import_nodes(gate)}
+    assert not used & {"mlflow", "os", "shutil", "subprocess", "logging", "tracking"}, used
+    assert typing.get_type_hints(promotion_gate)["return"] is GateDecision
+    assert "promotion_gate(" in (ROOT / "training" / "tracking.py").read_text(encoding="utf-8")
+
+
+def test_one_typed_settings_object() -> None:
+    """One pydantic-settings object (vigie/settings.py) reads the environment and vigie.toml; the
+    service's settings are a part of it, not a second reader."""
+    found = [
+        (str(path.relative_to(ROOT)), node.name)
+        for path in _code_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Name | ast.Attribute) and ast.unparse(b).endswith("BaseSettings") for b in node.bases)
+    ]
+    assert found == [("vigie/settings.py", "VigieSettings")], found
+
+
+#: Feature facts (meaning, label, monotone direction, reason wording) spelt outside the
+#: catalogue would be a second truth; the oracles of the feature tests compute, they state none.
+_FACT_EXEMPT = {"features/catalog.py", *ONE_HOME_EXEMPT}
+
+
+def test_each_feature_is_one_catalogue_entry() -> None:
+    """No structure beside features/catalog.py keys feature facts by feature name: a dict of three
+    or more features whose values are all texts (labels, meanings, wordings) or all directions."""
+    from features.catalog import FEATURE_NAMES, Feature
+
+    assert {"meaning", "label_fr", "monotone", "reason"} <= set(Feature.__dataclass_fields__)
+    names = set(FEATURE_NAMES)
+    wrong = []
+    for path in _code_files():
+        where = str(path.relative_to(ROOT))
+        if where in _FACT_EXEMPT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Dict):
+                continue
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            values = [v.value if isinstance(v, ast.Constant) else v for v in node.values]
+            if len([k for k in keys if k in names]) < 3:
+                continue
+            texts = all(isinstance(v, str) for v in values)
+            directions = all(v in (-1, 0, 1) and not isinstance(v, bool) for v in values) and any(values)
+            if texts or directions:
+                wrong.append((where, node.lineno))
+    assert not wrong, wrong
+
+
+def test_serving_shows_its_three_jobs() -> None:
+    """Batch scoring and the score history (serving/batch.py), the API (serving/api, one router per
+    resource, over the service layer it shares with the pages), the pages (serving/pages)."""
+    assert (ROOT / "serving" / "batch.py").is_file()
+    assert {p.stem for p in SERVICE.glob("*.py")} >= {"context", "errors", "plans", "reads"}
+    routers = {p.stem for p in ROUTER_FILES.glob("*.py")} - {"__init__", "params"}
+    assert routers >= {"admin", "health", "model", "plans", "pupils", "schools"}
+    for folder in (ROUTER_FILES, ROOT / "serving" / "pages"):
+        used = {m for path in folder.rglob("*.py") for m, _ in _import_nodes(path)}
+        assert "serving.api.service" in used, f"{folder.relative_to(ROOT)} does not go through the service layer"

@@ -27,6 +27,9 @@ class SplitConfig(_Strict):
 
 
 class ModelConfig(_Strict):
+    """The estimator's settings: LightGBM's hyper-parameters (shallow trees, many pupils per leaf by default), how
+    positives are weighted, monotone constraints, early stopping and the calibration method."""
+
     n_estimators: int = Field(default=600, ge=1)
     learning_rate: float = Field(default=0.05, gt=0, le=1)
     num_leaves: int = Field(default=7, ge=2)
@@ -63,6 +66,9 @@ class GateConfig(_Strict):
 
 
 class TrainConfig(_Strict):
+    """The training config (``configs/train.yaml``): what to train, on which split, with which operating point and
+    promotion gate; validated strictly, an unknown key is an error."""
+
     version: Literal[1] = 1
     experiment: str = "vigie-dropout"
     registered_model: str = DEFAULT_MODEL_NAME

@@ -23,6 +23,7 @@ GATE_DECISION_VERSION: Final = 1
 
 
 def gap_label(metric: str) -> str:
+    """A compared metric's French name on the card and in the gate's report: ``ROC AUC``, ``précision à 10 %``."""
     capacity = capacity_of(metric)
     return "ROC AUC" if capacity is None else f"précision à {french.percent(capacity[1])}"
 
@@ -43,14 +44,22 @@ class FairnessOutcome(Protocol):
     """
 
     @property
-    def passed(self) -> bool: ...
+    def passed(self) -> bool:
+        """Whether the audit found no disparity past its tolerances (the gate's « fair » check)."""
+        ...
 
     @property
-    def detail(self) -> str: ...
+    def detail(self) -> str:
+        """The audit's verdict in one French sentence, for the gate's report."""
+        ...
 
-    def summary_lines(self) -> list[str]: ...
+    def summary_lines(self) -> list[str]:
+        """The audit's findings in a few French lines, for the model card."""
+        ...
 
-    def write(self, folder: Path, model: str | None = None) -> list[Path]: ...
+    def write(self, folder: Path, model: str | None = None) -> list[Path]:
+        """Write the full audit report into ``folder`` (logged with the run) and return its files."""
+        ...
 
 
 @dataclass
@@ -67,6 +76,8 @@ GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "not_worse_
 
 @dataclass
 class GateCheck:
+    """One check of the promotion gate, with its French label and what was found."""
+
     kind: GateCheckKind
     label: str
     passed: bool | None  # None: not evaluated
@@ -86,9 +97,11 @@ class GateDecision(BaseModel):
     checks: list[GateCheck] = []
 
     def check(self, kind: GateCheckKind) -> GateCheck:
+        """The check of ``kind`` (every decision holds each kind once)."""
         return next(c for c in self.checks if c.kind == kind)
 
     def as_dict(self) -> dict[str, Any]:
+        """The decision as plain JSON, for MLflow and the model card."""
         return {"promoted": self.promoted, "checks": [asdict(c) for c in self.checks]}
 
 

@@ -46,6 +46,9 @@ FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "c
 
 @dataclass(frozen=True)
 class CardContext:
+    """Who and what the model card is about: the version and run, the code, data and config hashes, the gate's decision
+    and the fairness summary."""
+
     name: str
     version: str
     run_id: str

@@ -20,6 +20,8 @@ NAMES_FR = {"model": "Modèle LightGBM calibré", "abc_rule": "Règle ABC", "log
 
 
 def write_figures(result: TrainingResult, folder: Path) -> list[Path]:
+    """The test fold's ROC, precision-recall and reliability curves of each model, and the feature importances, as PNG
+    files for the run."""
     folder.mkdir(parents=True, exist_ok=True)
     y = result.test["label"].to_numpy(dtype=int)
     paths = []
@@ -71,6 +73,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def importance_table(result: TrainingResult) -> pd.DataFrame:
+    """Each feature's gain and share of the total, for the model card."""
     share = result.importance / result.importance.sum()
     return pd.DataFrame({"gain": result.importance, "share": share})
 

@@ -110,6 +110,9 @@ def _signature() -> ModelSignature:
 
 @dataclass
 class TrackedRun:
+    """What ``vigie train`` logged: the run, the registered version (if any), the gate's decision, the card and fairness
+    report kept under the data folder."""
+
     run_id: str
     version: str | None
     gate: GateDecision
@@ -163,9 +166,19 @@ def log_training(
         _log_evaluation(result, features.metadata, config_json, gate, folder)
         version = _log_model(result, config, folder, register=register)
         label = f"{config.registered_model} version {version}" if version else f"run {run.info.run_id}"
-        card_paths = _log_model_card(
-            result, features, config, run.info.run_id, version, config_hash, gate, review, folder
+        card = CardContext(
+            name=config.registered_model,
+            version=version or "non enregistrée",
+            run_id=run.info.run_id,
+            created_at=datetime.now(UTC),
+            code_version=code_version(),
+            data_hash=features.metadata.input_hash,
+            config_hash=config_hash,
+            gate=gate,
+            synthetic=config.synthetic_data,
+            fairness=tuple(review.summary_lines()) if review is not None else (),
         )
+        card_paths = _log_model_card(result, features, config, card, folder)
         fairness_paths = _log_fairness(review, label, folder)
         if version is not None:
             _update_registry(config.registered_model, version, gate, review, card_paths[0])
@@ -254,28 +267,9 @@ def _log_model(result: TrainingResult, config: TrainConfig, folder: Path, *, reg
 
 
 def _log_model_card(
-    result: TrainingResult,
-    features: FeatureSet,
-    config: TrainConfig,
-    run_id: str,
-    version: str | None,
-    config_hash: str,
-    gate: GateDecision,
-    review: FairnessOutcome | None,
-    folder: Path,
+    result: TrainingResult, features: FeatureSet, config: TrainConfig, card: CardContext, folder: Path
 ) -> list[Path]:
-    card = CardContext(
-        name=config.registered_model,
-        version=version or "non enregistrée",
-        run_id=run_id,
-        created_at=datetime.now(UTC),
-        code_version=code_version(),
-        data_hash=features.metadata.input_hash,
-        config_hash=config_hash,
-        gate=gate,
-        synthetic=config.synthetic_data,
-        fairness=tuple(review.summary_lines()) if review is not None else (),
-    )
+    """Write the model card for ``card``'s run and log it as the run's artifact."""
     shown = reported_metrics(config.capacities, result.operating_point.high)
     paths = write_model_card(result, card, features.metadata, shown, folder / "card")
     for path in paths:

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FeatureSet:
+    """The snapshots training reads, with the metadata of their build and where they lie."""
+
     frame: pd.DataFrame
     metadata: FeatureMetadata
     folder: Path
@@ -61,6 +63,9 @@ class Evaluation:
 
 @dataclass
 class TrainingResult:
+    """Everything a training run produced: the split, the fitted model and its parameters, each model's figures on the
+    test fold and the comparison with the logistic baseline."""
+
     split: TrainingSplit
     model: DropoutRiskModel
     params: dict[str, Any]

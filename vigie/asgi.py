@@ -12,6 +12,8 @@ from vigie.settings import get_settings
 
 
 def create_app() -> FastAPI:
+    """The service for an ASGI server (``uvicorn --factory vigie.asgi:create_app``), configured from the environment and
+    ``vigie.toml``."""
     settings = get_settings()
     use_tracking_store(settings.data_dir)
     tune_interpreter()

@@ -17,6 +17,9 @@ from serving.api.settings import ServiceSettings
 
 
 class VigieSettings(BaseSettings):
+    """The one settings object: data folder, reference date, logging, validation memory, telemetry and the service's
+    settings; read from arguments, then ``VIGIE_`` variables, then ``vigie.toml``."""
+
     model_config = SettingsConfigDict(env_prefix="VIGIE_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(default=Path("data"), description="Where outputs go by default.")
@@ -42,10 +45,12 @@ class VigieSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, then ``vigie.toml`` (or the file ``VIGIE_CONFIG`` names)."""
         toml_file = Path(os.environ.get("VIGIE_CONFIG", "vigie.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     def today(self) -> date:
+        """The reference date if set, else today: what 'no date in the future' is judged against."""
         return self.reference_date or date.today()
 
 

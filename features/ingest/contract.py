@@ -67,6 +67,9 @@ def uai_key_letter(digits: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One column of the data contract: its logical type, whether the extract must carry it, whether it may be empty,
+    and the values it may take."""
+
     name: str
     type: LogicalType
     required: bool = True
@@ -78,6 +81,9 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One table of the data contract as validation reads it: its columns, whether the extract must hold it, and the key
+    that makes a repeated row a duplicate."""
+
     name: str
     columns: tuple[ColumnSpec, ...]
     required: bool = True
@@ -86,13 +92,16 @@ class TableSpec:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """Every column of the table, in contract order."""
         return tuple(c.name for c in self.columns)
 
     @property
     def required_columns(self) -> tuple[str, ...]:
+        """The columns a file of this table must have; the others may be absent."""
         return tuple(c.name for c in self.columns if c.required)
 
     def column(self, name: str) -> ColumnSpec:
+        """The spec of column ``name`` (the caller names a contract column; an unknown one is a bug)."""
         return next(c for c in self.columns if c.name == name)
 
 

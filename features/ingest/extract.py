@@ -35,9 +35,11 @@ class SourceInfo:
 
     @property
     def file(self) -> str:
+        """The file's name, as error messages and reports cite it."""
         return self.path.name
 
     def describe(self) -> str:
+        """How the file was read, in words, for the validation report's notes."""
         if self.format == "parquet":
             return "Parquet"
         return f"CSV, encoding {self.encoding}, separator {self.delimiter!r}"

@@ -61,6 +61,8 @@ class RuleContext:
 
 
 def reading_schema(spec: c.TableSpec, present: list[str]) -> DataFrameSchema:
+    """The pandera schema that parses the ``present`` columns of a table from text to their contract types (the pandas
+    oracle of the engine's parsing)."""
     columns = {}
     for col in spec.columns:
         if col.name not in present:
@@ -127,6 +129,8 @@ def _overlap_ok(enrolments: pd.DataFrame) -> pd.Series:
 
 
 def rules_schema(spec: c.TableSpec, ctx: RuleContext) -> DataFrameSchema:
+    """The pandera schema of the contract rules on parsed rows, dated against ``ctx``'s reference date (the pandas
+    oracle of the engine's rules)."""
     ref = ctx.reference_date
     ref_ts = pd.Timestamp(ref)
     cols: dict[str, Column] = {}

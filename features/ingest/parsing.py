@@ -27,6 +27,7 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def parse_str(values: pd.Series) -> pd.Series:
+    """Text values, with empty cells as missing rather than as empty strings."""
     text = _text(values)
     return text.where(values.notna() & (text != ""))
 
@@ -42,6 +43,7 @@ def parse_date(values: pd.Series) -> pd.Series:
 
 
 def parse_month(values: pd.Series) -> pd.Series:
+    """``YYYY-MM`` months; anything else is missing, so that the rule on the column can flag it."""
     text = _text(values)
     return text.where(values.notna() & text.str.match(_MONTH))
 
@@ -55,12 +57,16 @@ def parse_float(values: pd.Series) -> pd.Series:
 
 
 def parse_int(values: pd.Series) -> pd.Series:
+    """Whole numbers (``3`` or ``3.0``); a fraction or a non-number is missing, so that the rule on the column can flag
+    it."""
     numbers = parse_float(values)
     whole = numbers.where(numbers == numbers.round())
     return whole.astype("Int64")
 
 
 def parse_bool(values: pd.Series) -> pd.Series:
+    """Booleans from a boolean column or the contract's true/false spellings; anything else is missing, so that the rule
+    on the column can flag it."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
     text = _text(values).str.lower()

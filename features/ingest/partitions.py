@@ -27,6 +27,7 @@ Result = TypeVar("Result")
 
 
 def partition_name(key: str, value: str) -> str:
+    """The Hive-style folder name (``key=value``) of one partition, as the readers of partitioned extracts expect."""
     return f"{key}={value}"
 
 

@@ -49,6 +49,8 @@ def generate_key(path: Path) -> Path:
 
 
 def load_key(path: Path) -> bytes:
+    """The pseudonymisation key from ``path``; a missing or too-short key is a KeyFileError saying how to make one,
+    since a weak key would make the pseudonyms guessable."""
     if not path.is_file():
         raise KeyFileError(f"{path}: key file not found; create one with 'vigie keygen'.")
     key = path.read_bytes().strip()
@@ -72,6 +74,9 @@ def pseudonymise_ids(key: bytes, ines: pd.Series) -> pd.Series:
 
 @dataclass
 class PseudonymisationReport:
+    """What ``vigie pseudonymise`` did: rows per table, why rows were set aside, and the correspondence files written,
+    so that the counts can be reconciled."""
+
     raw_dir: str
     out_dir: str
     tables: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -80,6 +85,7 @@ class PseudonymisationReport:
     correspondence: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The report as the JSON written beside the pseudonymised extract."""
         return json.dumps(asdict(self), indent=2)
 
     def add(self, other: PseudonymisationReport) -> None:
@@ -189,6 +195,7 @@ CORRESPONDENCE_COLUMNS = ("pupil_id", "ine", "last_name", "first_name")
 
 
 def correspondence_file(names_dir: Path, school_id: str) -> Path:
+    """Where a school's correspondence file (pseudonym to name, kept by the school only) lies in ``names_dir``."""
     return names_dir / f"correspondance_{school_id}.csv"
 
 

@@ -85,6 +85,7 @@ class Rule:
 
     @property
     def issue(self) -> str:
+        """The rule as the validation report counts it: ``column: reason``."""
         return f"{self.column}: {self.reason}"
 
     @property

@@ -59,6 +59,9 @@ class Violation:
 
 @dataclass
 class TableReport:
+    """How one table fared in validation: rows read, kept and quarantined, the rows broken per rule, and a few examples
+    naming file, row and column."""
+
     table: str
     file: str
     source: str
@@ -71,6 +74,7 @@ class TableReport:
 
     @property
     def reconciled(self) -> bool:
+        """Whether every row read was either kept or quarantined: nothing silently dropped."""
         return self.rows_read == self.rows_kept + self.rows_quarantined
 
     def add(self, other: TableReport, partition: str) -> None:
@@ -90,6 +94,8 @@ class TableReport:
 
 @dataclass
 class ValidationReport:
+    """The validation report of a whole extract, written beside the validated tables as ``validation_report.json``."""
+
     extract_dir: str
     reference_date: str
     contract_version: str = c.CONTRACT_VERSION
@@ -98,9 +104,11 @@ class ValidationReport:
 
     @property
     def rows_quarantined(self) -> int:
+        """Rows set aside across all tables."""
         return sum(t.rows_quarantined for t in self.tables.values())
 
     def to_json(self) -> str:
+        """The report as JSON, with each table's reconciliation spelled out for the reader."""
         payload = asdict(self)
         payload["rows_quarantined"] = self.rows_quarantined
         for name, table in self.tables.items():
@@ -110,6 +118,9 @@ class ValidationReport:
 
 @dataclass
 class ValidatedExtract:
+    """A validated extract in memory: the typed rows kept, the raw rows quarantined with their reasons, and the report
+    that reconciles them."""
+
     tables: dict[str, pd.DataFrame]  # typed, kept rows only
     quarantine: dict[str, pd.DataFrame]  # raw values of bad rows, with their row and reasons
     report: ValidationReport
@@ -125,6 +136,8 @@ def shown(value: Any) -> str:
 
 
 def check_structure(spec: c.TableSpec, columns: list[str], source: SourceInfo) -> list[str]:
+    """Refuse a file whose columns break the contract (a raw identifier, a missing required column); return notes on the
+    columns it ignores."""
     identifying = [col for col in c.IDENTIFYING_COLUMNS if col in columns]
     if identifying:
         raise ContractError(
@@ -146,6 +159,8 @@ def check_structure(spec: c.TableSpec, columns: list[str], source: SourceInfo) -
 
 
 def detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> list[str]:
+    """Notes on how a table's file was read (format, encoding, separator), for the report, so that a misread file can be
+    spotted."""
     notes = [f"read as {source.describe()}"]
     if source.format != "csv":
         return notes

@@ -38,6 +38,9 @@ AUDIT_TABLE = "audit.parquet"
 
 @dataclass
 class FeatureOutput:
+    """What a feature build wrote: the snapshot table, the audit table (training only), their metadata, and the row
+    count and dates built."""
+
     features: Path
     audit: Path | None  # None when built for scoring
     metadata: FeatureMetadata
@@ -179,6 +182,8 @@ def _combined_hash(partition_hashes: list[str]) -> str:
 
 
 def code_version() -> str:
+    """The short git commit of the running code, or ``unknown`` outside a checkout, so that every artefact names the
+    code that made it."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],

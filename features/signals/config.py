@@ -57,6 +57,8 @@ class FeatureConfig(BaseModel):
         return self
 
     def digest(self) -> str:
+        """A short hash of the settings that change the features (not how they are computed), so that a model can tell
+        whether features were built as it was trained."""
         fields = self.model_dump(mode="json", exclude={"engine", "spark_master", "memory_limit"})
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 

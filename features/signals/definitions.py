@@ -87,6 +87,8 @@ def school_day_denominators(base: ir.Table, days: ir.Table) -> ir.Table:
 
 
 def attendance(base: ir.Table, t: Tables) -> ir.Table:
+    """Attendance signals per snapshot: absences and lates in recent windows and this school year, from events dated on
+    or before the as-of date only."""
     a = _events_up_to(base, t.attendance)
     age = a.as_of.delta(a.date, unit="day")  # days before D: 0 on D itself
     this_year = a.date >= a.year_start
@@ -203,6 +205,8 @@ def course(base: ir.Table, t: Tables) -> ir.Table:
 
 
 def behaviour(base: ir.Table, t: Tables) -> ir.Table:
+    """Behaviour signals per snapshot: incidents and exclusions in recent windows and this school year, from events
+    dated on or before the as-of date only."""
     i = _events_up_to(base, t.incidents)
     age = i.as_of.delta(i.date, unit="day")
     this_year = i.date >= i.year_start

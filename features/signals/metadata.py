@@ -30,6 +30,9 @@ class _Frozen(BaseModel):
 
 
 class FeatureInfo(_Frozen):
+    """One feature's entry in the stored metadata: its family, meaning and French label, as model cards and reasons show
+    them."""
+
     name: str
     family: Family
     meaning: str
@@ -39,12 +42,17 @@ class FeatureInfo(_Frozen):
 
 
 class AsOfCounts(_Frozen):
+    """Snapshots at one as-of date: rows built and, for training, how many are labelled and positive."""
+
     rows: int
     labelled: int | None = None  # None: built for scoring, no labels
     positives: int | None = None
 
 
 class FeatureMetadata(_Frozen):
+    """The typed hand-off of a feature build, stored beside the snapshots and with every model version: what was built,
+    from which data and code, with which settings; version-checked when read back."""
+
     metadata_version: Literal[2] = 2
     stage: Literal["features"] = "features"
     purpose: Purpose
@@ -72,6 +80,7 @@ class FeatureMetadata(_Frozen):
     first_school_year: int | None = None
 
     def write(self, folder: Path) -> Path:
+        """Write the metadata into ``folder`` (its one writer) and return the file's path."""
         path = folder / METADATA
         path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
         return path

@@ -36,6 +36,8 @@ def _read(extract_dir: Path, name: str) -> pd.DataFrame:
 
 
 def reference_signals(extract_dir: Path, as_of: list[date]) -> pd.DataFrame:
+    """The signals of every pupil at each of ``as_of``, computed in plain pandas: the oracle the engine's build is
+    checked against in the tests."""
     enrolments = _read(extract_dir, "enrolments")
     attendance = _read(extract_dir, "attendance")
     grades = _read(extract_dir, "grades")

@@ -34,6 +34,8 @@ class Tables:
 
 
 def year_start(school_year: ir.IntegerValue) -> ir.DateValue:
+    """1 September of ``school_year`` as an Ibis date: the school vocabulary's start of a school year, for the engine's
+    expressions."""
     return ibis.date(school_year, *SCHOOL_YEAR_START)
 
 

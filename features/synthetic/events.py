@@ -35,10 +35,12 @@ class Timeline:
 
     @classmethod
     def build(cls, days: np.ndarray, month_starts: np.ndarray) -> Timeline:
+        """The timeline of ``days``, with the first slot of each month from ``month_starts``."""
         bounds = 2 * np.searchsorted(days, month_starts)
         return cls(days, np.append(bounds, 2 * days.size))
 
     def slot(self, day: np.ndarray) -> np.ndarray:
+        """The first slot (morning) of each of ``day``, or of the next school day if it is none."""
         return 2 * np.searchsorted(self.days, day)
 
 
@@ -56,9 +58,23 @@ def _expand(
 
 @dataclass
 class YearEvents:
+    """One simulated year's raw events, column by column, before the writer gives them the contract's shape."""
+
     attendance: dict[str, np.ndarray]  # pupil, day, half_day, kind, justified
     grades: dict[str, np.ndarray]  # pupil, day, subject, score, max_score, coefficient
     incidents: dict[str, np.ndarray]  # pupil, day, kind
+
+
+@dataclass(frozen=True)
+class _Presence:
+    """Where each pupil's year in school lies on the timeline: first and last half-day slot, and
+    the slots spent in each month (what the grade and incident draws scale with)."""
+
+    timeline: Timeline
+    start: np.ndarray  # first slot, per pupil
+    stop: np.ndarray  # slot after the last, per pupil
+    month_lo: np.ndarray  # pupils x 12 months: first slot present in the month
+    exposure: np.ndarray  # pupils x 12 months, in half-days
 
 
 def draw_year(
@@ -68,14 +84,18 @@ def draw_year(
     schools: Schools,
     d: np.ndarray,
     timeline: Timeline,
+    *,
     recording_bias: np.ndarray | None = None,
     grades_per_subject: float = 25.0,
 ) -> YearEvents:
+    """One school year's absences, lates, exclusions, grades and incidents, driven by each pupil's
+    monthly disengagement ``d`` (pupils x 12 months), so the events carry the signal to learn."""
     stop = np.where(np.isnat(state.exit), np.datetime64("9999-12-31"), state.exit)
     s0, s1 = timeline.slot(state.entry), timeline.slot(stop)
     lo = np.clip(timeline.month_bounds[None, :-1], s0[:, None], s1[:, None])
     hi = np.clip(timeline.month_bounds[None, 1:], s0[:, None], s1[:, None])
     exposure = hi - lo  # pupils x 12 months, in half-days
+    presence = _Presence(timeline, s0, s1, lo, exposure)
     kind = _kind_of_level(state.level)
     male = pupils.sex[state.pupil] == 1
     strict = schools.recording_strictness[state.school][:, None]
@@ -115,8 +135,8 @@ def draw_year(
     }
     return YearEvents(
         attendance,
-        _grades(rng, state, pupils, kind, lagged, s0, s1, timeline, grades_per_subject),
-        _incidents(rng, state, pupils, lagged, exposure, lo, timeline, male),
+        _grades(rng, state, pupils, presence, kind, lagged, per_subject=grades_per_subject),
+        _incidents(rng, state, pupils, presence, lagged, male),
     )
 
 
@@ -124,13 +144,13 @@ def _grades(
     rng: np.random.Generator,
     state: YearState,
     pupils: Pupils,
+    presence: _Presence,
     kind: np.ndarray,
     lagged: np.ndarray,
-    s0: np.ndarray,
-    s1: np.ndarray,
-    timeline: Timeline,
+    *,
     per_subject: float,
 ) -> dict[str, np.ndarray]:
+    s0, s1, timeline = presence.start, presence.stop, presence.timeline
     n = state.pupil.size
     share = (s1 - s0) / max(1, timeline.month_bounds[-1])
     subject_names = np.array(ALL_SUBJECTS)
@@ -168,12 +188,11 @@ def _incidents(
     rng: np.random.Generator,
     state: YearState,
     pupils: Pupils,
+    presence: _Presence,
     lagged: np.ndarray,
-    exposure: np.ndarray,
-    lo: np.ndarray,
-    timeline: Timeline,
     male: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    exposure, lo, timeline = presence.exposure, presence.month_lo, presence.timeline
     month_size = np.diff(timeline.month_bounds)
     share = exposure / np.maximum(month_size, 1)[None, :]
     rate = 0.022 * np.exp(0.9 * lagged) * (1 + 0.6 * male)[:, None] * share

@@ -36,6 +36,9 @@ from features.synthetic.writer import ExtractWriter, Format
 
 @dataclass(frozen=True)
 class SynthConfig:
+    """What to simulate: the district's size and years, the file format, and the knobs for sensitivity studies (injected
+    errors, dropout shift, recording bias, grade density, extract date)."""
+
     pupils: int
     seed: int = 0
     first_year: int = 2019
@@ -86,6 +89,8 @@ class SynthConfig:
 
 @dataclass
 class SynthSummary:
+    """What a synthesis wrote, and how long it took: the benchmarks and the CLI print it."""
+
     out_dir: str
     pupils: int
     schools: int
@@ -165,9 +170,9 @@ def synthesise(config: SynthConfig, out_dir: Path, *, on_year: Callable[[int], N
         days = school_days(school_year_start(year), school_year_start(year + 1), holidays)
         timeline = Timeline.build(days, _month_starts(year))
         bias = _recording_bias(config, year, state, pupils, schools)
-        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline, bias,
-                           config.grades_per_subject)  # fmt: skip
-        _write_year(writer, rng, state, pupils, schools, events, ines, holidays)
+        events = draw_year(rng, state, pupils, schools, disengagement(state, pupils, rng), timeline,
+                           recording_bias=bias, grades_per_subject=config.grades_per_subject)  # fmt: skip
+        _write_year(writer, rng, state, pupils, schools, events, ines=ines, holidays=holidays)
         enrolled[state.pupil[state.entry <= extract_end]] = True
         if year == config.first_year:
             sample = {key: events.grades[key][:1000] for key in ("pupil", "day")}
@@ -217,6 +222,7 @@ def _write_year(
     pupils: Pupils,
     schools: Schools,
     events: YearEvents,
+    *,
     ines: np.ndarray,
     holidays: pd.DataFrame,
 ) -> None:

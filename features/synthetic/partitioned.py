@@ -30,20 +30,25 @@ _PUPILS_PER_PARTITION_BOUND = 10**10 // len(DEPARTEMENTS)
 
 @dataclass
 class PartitionedSummary:
+    """What a partitioned synthesis wrote: one summary per partition, totalled on demand."""
+
     out_dir: str
     partitions: dict[str, SynthSummary] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def pupils(self) -> int:
+        """Pupils across every partition."""
         return sum(s.pupils for s in self.partitions.values())
 
     @property
     def schools(self) -> int:
+        """Schools across every partition."""
         return sum(s.schools for s in self.partitions.values())
 
     @property
     def rows(self) -> dict[str, int]:
+        """Rows written per table across every partition."""
         total: dict[str, int] = {}
         for summary in self.partitions.values():
             for table, rows in summary.rows.items():

@@ -26,6 +26,9 @@ _NEXT_LEVEL = np.array([1, 2, 3, -2, 5, 6, -1, 8, -1, 10, 11, -1])  # -1 graduat
 
 @dataclass
 class Schools:
+    """The district's schools, one array entry per school: kind, priority education, social index and how strictly each
+    records absences."""
+
     uai: np.ndarray  # str
     kind: np.ndarray  # 0 collège, 1 lycée GT, 2 lycée professionnel
     priority: np.ndarray  # index into contract.PRIORITY_EDUCATION
@@ -35,6 +38,9 @@ class Schools:
 
 @dataclass
 class Pupils:
+    """The district's pupils, one array entry per pupil: the fixed traits and the latent propensities the simulation
+    draws events from."""
+
     sex: np.ndarray  # 0 F, 1 M
     birth_date: np.ndarray  # datetime64[D]
     start_year: np.ndarray  # year of entry in 6E
@@ -56,6 +62,8 @@ def make_uai(rng: np.random.Generator, n: int, prefix: str | None = None) -> np.
 
 
 def make_schools(rng: np.random.Generator, pupils_per_cohort: int, uai_prefix: str | None = None) -> Schools:
+    """Enough collèges and lycées (general and vocational) for ``pupils_per_cohort`` pupils a year, with their social
+    mix and recording habits."""
     n_college = max(2, round(4 * pupils_per_cohort / 520))
     n_gt = max(1, round(1.9 * pupils_per_cohort / 950))
     n_pro = max(1, round(1.2 * pupils_per_cohort / 450))
@@ -72,6 +80,8 @@ def make_schools(rng: np.random.Generator, pupils_per_cohort: int, uai_prefix: s
 
 
 def make_pupils(rng: np.random.Generator, n: int, start_years: np.ndarray) -> Pupils:
+    """``n`` pupils entering 6e in ``start_years``, with the traits that drive their schooling and their risk of
+    dropping out."""
     sex = rng.integers(0, 2, n).astype(np.int8)
     late_start = rng.random(n) < 0.07
     birth_year = start_years - 11 - late_start
@@ -133,6 +143,8 @@ class Simulation:
         self.done = np.zeros(n, dtype=bool)  # graduated or dropped out
 
     def step(self, school_year: int) -> YearState:
+        """Move every pupil one school year on (entries, moves, repeats, dropouts, graduations) and return who is where
+        that year."""
         rng, p = self.rng, self.pupils
         starting = (p.start_year == school_year) & ~self.done
         self.level[starting] = 0

@@ -89,9 +89,12 @@ class ExtractWriter:
         self.rows: dict[str, int] = {}
 
     def path(self, table: str) -> Path:
+        """The file of ``table`` in the extract folder."""
         return self.out_dir / f"{table}.{self.fmt}"
 
     def write(self, table: str, columns: Mapping[str, Any]) -> None:
+        """Append ``columns`` to ``table``'s file in the contract's raw schema, leaving out what an extract taken on the
+        extract date would not hold yet."""
         schema = RAW_SCHEMAS[table]
         batch = pa.table(
             [pa.array(columns[f.name], type=f.type, from_pandas=True) for f in schema], schema=schema
@@ -117,6 +120,7 @@ class ExtractWriter:
         return batch
 
     def close(self) -> None:
+        """Close every open file (a Parquet file is unreadable until closed)."""
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()

@@ -29,10 +29,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Base(DeclarativeBase):
-    pass
+    """The SQLAlchemy base of the service database's tables (the Alembic migrations create them, not the service)."""
 
 
 class AccessEntry(Base):
+    """One row of the access log: who read or changed what, when, through which route, with which answer."""
+
     __tablename__ = "access_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -62,6 +64,8 @@ def migrated_engine(url: str) -> Engine:
 
 @dataclass(frozen=True)
 class Access:
+    """One access as the service records it, before anything is served (pseudonyms only, never a name)."""
+
     subject: str
     role: str
     endpoint: str
@@ -111,6 +115,9 @@ def _sqlite_durable_and_concurrent(connection: Any, _record: Any) -> None:
 
 
 class AccessLog:
+    """The access log in the service's database: written before every answer that shows pupils, exported for
+    accountability."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -20,6 +20,9 @@ from serving.api.settings import ServiceSettings
 
 
 class Role(StrEnum):
+    """What a caller may see: staff their own schools' pupils, reviewers aggregates and audits, data scientists model
+    metadata, admins the log and reloads."""
+
     STAFF = "staff"  # their schools' pupils only
     REVIEWER = "reviewer"  # aggregates, model card, audits; no pupil-level data
     DATA_SCIENTIST = "data_scientist"  # model metadata, what-if scoring; no pupil list
@@ -32,6 +35,8 @@ class TokenRefusedError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
+    """The verified caller: who, in which role, and for staff the schools they may see."""
+
     subject: str
     role: Role
     schools: frozenset[str]
@@ -79,6 +84,8 @@ class TokenVerifier:
         return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
+        """The caller a bearer token names, once its signature, issuer, audience and expiry check out; TokenRefusedError
+        otherwise (its reason for the log only)."""
         s = self.settings
         try:
             if self._jwks is not None:

@@ -22,6 +22,7 @@ bearer = HTTPBearer(auto_error=False, description="A Vigie token ('vigie token')
 
 
 def settings(request: Request) -> ServiceSettings:
+    """The service's settings (FastAPI dependency)."""
     return request.app.state.settings
 
 
@@ -66,6 +67,8 @@ ADMINS = Depends(require_role(Role.ADMIN))
 
 
 async def serving(request: Request) -> Serving:
+    """The model and batch being served now (FastAPI dependency); 503 while there is none, rather than an answer from
+    nothing."""
     state: ServiceState = request.app.state.serving
     current = state.current
     if current is None:
@@ -77,6 +80,7 @@ Served = Annotated[Serving, Depends(serving)]
 
 
 async def access_log(request: Request) -> AccessLog:
+    """The access log every pupil-level answer is traced in (FastAPI dependency)."""
     return request.app.state.access_log
 
 
@@ -92,6 +96,7 @@ Context = Annotated[AccessContext, Depends(api_context)]
 
 
 async def plan_store(request: Request) -> PlanStore:
+    """The follow-up plans' store (FastAPI dependency)."""
     return request.app.state.plans
 
 

@@ -97,6 +97,8 @@ assert all(set(labels) == set(get_args(kind)) for labels, kind in
 
 
 class PlanRow(Base):
+    """One follow-up plan in the service's database, with who created and last changed it."""
+
     __tablename__ = "followup_plans"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -153,6 +155,8 @@ class PlanUpdate(BaseModel):
 
 
 class Plan(BaseModel):
+    """A follow-up plan as the API answers it, with whether its review is overdue today."""
+
     id: str
     pupil_id: str
     school_id: str
@@ -167,6 +171,7 @@ class Plan(BaseModel):
 
     @classmethod
     def of(cls, row: PlanRow, today: date) -> Plan:
+        """The plan of a database row, its overdue flag judged at ``today``."""
         overdue = row.status != "clos" and row.review_date < today
         return cls(
             id=row.id, pupil_id=row.pupil_id, school_id=row.school_id, action=row.action, owner=row.owner,
@@ -182,6 +187,7 @@ class SchoolPlans:
     latest: dict[str, Plan]
 
     def has_open_plan(self, pupil_id: str) -> bool:
+        """Whether the pupil's latest plan is still open (the high-tier pupils without one are listed for follow-up)."""
         plan = self.latest.get(pupil_id)
         return plan is not None and plan.status != "clos"
 
@@ -196,6 +202,7 @@ class PlanStore:
         return Session(self.engine, expire_on_commit=False)
 
     def create(self, pupil_id: str, school_id: str, new: PlanIn, subject: str, today: date) -> Plan:
+        """Store a new plan for a pupil, started today unless said otherwise, and return it."""
         start = new.start_date or today
         now = datetime.now(UTC)
         row = PlanRow(
@@ -211,6 +218,7 @@ class PlanStore:
         return Plan.of(row, today)
 
     def get(self, plan_id: str, today: date) -> Plan | None:
+        """The plan ``plan_id``, or None if there is none."""
         try:
             with self._session() as session:
                 row = session.get(PlanRow, plan_id)
@@ -219,6 +227,7 @@ class PlanStore:
         return None if row is None else Plan.of(row, today)
 
     def for_pupil(self, pupil_id: str, today: date) -> list[Plan]:
+        """A pupil's plans, oldest first."""
         query = select(PlanRow).where(PlanRow.pupil_id == pupil_id).order_by(PlanRow.start_date, PlanRow.created_at)
         try:
             with self._session() as session:
@@ -227,6 +236,7 @@ class PlanStore:
             raise AccessLogUnavailableError(type(error).__name__) from None
 
     def for_school(self, school_id: str, today: date) -> SchoolPlans:
+        """The plans of a school's pupils, as its lists show them."""
         query = select(PlanRow).where(PlanRow.school_id == school_id).order_by(PlanRow.start_date, PlanRow.created_at)
         try:
             with self._session() as session:
@@ -242,6 +252,7 @@ class PlanStore:
         return SchoolPlans(latest)
 
     def update(self, plan_id: str, change: PlanUpdate, subject: str, today: date) -> Plan | None:
+        """Apply a review to plan ``plan_id`` and return it; None if there is no such plan."""
         try:
             with self._session() as session, session.begin():
                 row = session.get(PlanRow, plan_id)
@@ -259,6 +270,7 @@ class PlanStore:
         return Plan.of(row, today)
 
     def all_plans(self) -> list[PlanRow]:
+        """Every plan, by school then start date (for the follow-up report and the tests)."""
         with self._session() as session:
             return list(session.scalars(select(PlanRow).order_by(PlanRow.school_id, PlanRow.start_date)))
 
@@ -277,6 +289,8 @@ class PlanStore:
         return len(due)
 
     def delete_created_by(self, subject: str, school_id: str) -> int:
+        """Delete the plans ``subject`` created in a school, so that the demo's seeding can be run twice; return how
+        many."""
         with self._session() as session, session.begin():
             result = session.execute(
                 delete(PlanRow).where(PlanRow.created_by == subject, PlanRow.school_id == school_id)
@@ -284,6 +298,7 @@ class PlanStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
     def count(self) -> int:
+        """How many plans are stored (the purge and seeding are checked against it)."""
         with self._session() as session:
             return int(session.scalar(select(func.count()).select_from(PlanRow)) or 0)
 

@@ -50,11 +50,15 @@ class PupilRow(BaseModel):
 
 
 class Counts(BaseModel):
+    """Pupils per tier, overall and per grade level."""
+
     by_tier: dict[str, int] = Field(examples=[{"high": 41, "medium": 83, "low": 290}])
     by_grade_level: dict[str, dict[str, int]] = Field(examples=[{"3E": {"high": 12, "medium": 20, "low": 70}}])
 
 
 class SchoolPupils(BaseModel):
+    """One page of a school's pupils by risk, with the school's counts and the total matching the filters."""
+
     school_id: str = Field(examples=[SCHOOL_EXAMPLE])
     as_of: date
     model_version: str = Field(examples=["vigie-dropout/3"])
@@ -66,6 +70,8 @@ class SchoolPupils(BaseModel):
 
 
 class HistoryPoint(BaseModel):
+    """A pupil's risk and tier in one earlier batch."""
+
     as_of: date
     risk: float
     tier: Tier
@@ -73,6 +79,8 @@ class HistoryPoint(BaseModel):
 
 
 class PupilDetail(BaseModel):
+    """One pupil's risk, tier and reasons, with the risk's history and the follow-up plans."""
+
     pupil_id: str = Field(examples=[PUPIL_EXAMPLE])
     school_id: str = Field(examples=[SCHOOL_EXAMPLE])
     grade_level: str
@@ -126,12 +134,16 @@ class WhatIf(BaseModel):
 
 
 class WhatIfResult(BaseModel):
+    """The risk and reasons the served model gives a feature vector."""
+
     risk: float = Field(ge=0, le=1)
     reasons: list[Reason]
     model_version: str
 
 
 class ModelInfo(BaseModel):
+    """What the served model is: its version and run, its features, horizon and operating point."""
+
     name: str
     version: str
     run_id: str
@@ -144,11 +156,15 @@ class ModelInfo(BaseModel):
 
 
 class ModelCard(BaseModel):
+    """The served version's model card, in Markdown (French)."""
+
     version: str
     markdown: str
 
 
 class FairnessSummary(BaseModel):
+    """The newest fairness audit of the served version, if any."""
+
     version: str
     report: PublishedAudit | None = Field(description="Gate, alerts and figures of the newest audit; None if none.")
 
@@ -166,6 +182,8 @@ class Aggregates(BaseModel):
 
 
 class Readiness(BaseModel):
+    """Whether the service can answer: the model and batch loaded, the last reload's failure, the database."""
+
     ready: bool
     model_version: str | None = None
     batch_as_of: date | None = None
@@ -175,6 +193,8 @@ class Readiness(BaseModel):
 
 
 class ReloadResult(BaseModel):
+    """Whether a reload swapped in a new model or batch, and why not if it failed."""
+
     reloaded: bool
     model_version: str | None
     batch_as_of: date | None

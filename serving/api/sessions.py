@@ -22,6 +22,8 @@ from serving.api.auth import Principal, Role
 
 
 class SessionRow(Base):
+    """One signed-in page session, stored by the hash of its id (a stolen database opens no session)."""
+
     __tablename__ = "page_sessions"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -77,6 +79,7 @@ class SessionStore:
         return Principal(row.subject, Role(row.role), frozenset(json.loads(row.schools))), _utc(row.expires_at)
 
     def close(self, session_id: str) -> None:
+        """End a session for good (signing out): its cookie then opens nothing."""
         try:
             with self.engine.begin() as connection:
                 connection.execute(delete(SessionRow).where(SessionRow.id_hash == _hash(session_id)))

@@ -123,7 +123,9 @@ class ServiceSettings(BaseModel):
         return value
 
     def today(self) -> date:
+        """The reference date if set, else today: what plan reviews are judged overdue against."""
         return self.reference_date or date.today()
 
     def database(self, data_dir: Path) -> str:
+        """The service database's URL: the configured one, else SQLite under the data folder."""
         return self.database_url or f"sqlite:///{Paths(data_dir).service_database.resolve()}"

@@ -34,7 +34,16 @@ from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, p
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
-from serving.batch import history_file, inputs_file, references
+from serving.batch import (
+    BatchMetadata,
+    KeptBatch,
+    KeptInputs,
+    history_file,
+    inputs_file,
+    kept_batches,
+    read_batch_metadata,
+    references,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,32 +75,29 @@ class ServedBatch:
     by_school: dict[str, np.ndarray]  # school -> positions, highest risk first (ties by pupil_id)
     counts: dict[str, dict[str, Any]]  # school -> counts by tier and by grade level
     history: list[tuple[date, str, np.ndarray, np.ndarray]]  # (as_of, version, risk, tier) by position
-    thresholds: dict[str, Any]
+    #: The metadata written beside the batch: the operating point its tiers were cut at and the
+    #: risk thresholds of each tier, which the pages and the API explain a tier with.
+    metadata: BatchMetadata
+    #: The previous batch's model inputs, when one is kept: why a risk changed.
+    previous_inputs: KeptInputs | None = None
 
     @property
     def pupils(self) -> int:
+        """How many pupils the batch scored."""
         return len(self.index)
 
     def position(self, pupil_id: str) -> int | None:
+        """The pupil's row in the batch, or None if the batch does not hold them."""
         found = self.index.get_indexer(pd.Index([pupil_id]))[0]
         return None if found < 0 else int(found)
 
 
-def _batch_dates(history: Path) -> list[date]:
-    return sorted(date.fromisoformat(p.name.removeprefix("as_of=")) for p in history.glob("as_of=*") if p.is_dir())
-
-
-def _batch_at(history: Path, day: date, preferred_version: str) -> Path | None:
+def _batch_at(kept: list[KeptBatch], day: date, preferred_version: str) -> KeptBatch | None:
     """The batch of ``preferred_version`` at ``day``, else any batch of that day."""
-    exact = history_file(history, day, preferred_version)
-    if exact.exists():
-        return exact
-    others = sorted(exact.parent.glob("model_version=*.parquet"))
-    return others[-1] if others else None
-
-
-def _version_of(path: Path) -> str:
-    return path.stem.removeprefix("model_version=").replace("_", "/", 1)
+    that_day = [batch for batch in kept if batch.as_of == day]
+    name = history_file(Path(), day, preferred_version).name
+    exact = [batch for batch in that_day if batch.path.name == name]
+    return (exact or that_day)[-1] if that_day else None
 
 
 def _shared(values: Any) -> np.ndarray:
@@ -124,7 +130,8 @@ def _school_counts(school: np.ndarray, level: np.ndarray, tier: np.ndarray) -> d
 
 def load_batch(history: Path, model_version: str, features: list[str], change_threshold: float) -> ServedBatch:
     """The newest batch scored by ``model_version``, with the earlier batches aligned to it."""
-    dates = [d for d in _batch_dates(history) if history_file(history, d, model_version).exists()]
+    kept = kept_batches(history)
+    dates = [batch.as_of for batch in kept if batch.path == history_file(history, batch.as_of, model_version)]
     if not dates:
         raise NothingToServeError(f"no score batch of {model_version} in {history}: run 'vigie score' first")
     current = history_file(history, dates[-1], model_version)
@@ -136,27 +143,32 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         raise NothingToServeError(f"{current}: a pupil appears twice in the batch")
     table = pd.read_parquet(inputs_file(current)).set_index("pupil_id").reindex(index)
     inputs = encoded_matrix(table, features)
-    history_rows = []
-    for day in _batch_dates(history):
-        path = current if day == dates[-1] else (_batch_at(history, day, model_version) if day < dates[-1] else None)
-        if path is None:
+    history_rows, history_batches = [], []
+    for day in sorted({batch.as_of for batch in kept if batch.as_of <= dates[-1]}):
+        batch = _batch_at(kept, day, model_version)
+        if batch is None:
             continue
-        past = pq.read_table(path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
+        past = pq.read_table(batch.path, columns=["pupil_id", "risk", "tier"]).to_pandas().set_index("pupil_id")
         past = past[~past.index.duplicated()].reindex(index)
-        history_rows.append((day, _version_of(path), past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+        history_rows.append((day, batch.model_version, past["risk"].to_numpy(np.float64), past["tier"].to_numpy()))
+        history_batches.append(batch)
     risk = scores.column("risk").to_numpy()
     tier = _shared(scores.column("tier"))
     previous_risk, previous_tier = np.full(len(index), np.nan), np.full(len(index), None, dtype=object)
+    previous_inputs = None
     if len(history_rows) > 1:
         previous_risk, previous_tier = history_rows[-2][2], history_rows[-2][3]
+        previous_inputs = KeptInputs.of(history_batches[-2], index)
     school = _shared(scores.column("school_id"))
     level = _shared(scores.column("grade_level"))
     order = np.lexsort((index.to_numpy(), -risk))
     schools_in_order = school[order]
     by_school = {str(s): order[schools_in_order == s] for s in pd.unique(schools_in_order)}
     reasons = scores.column("reasons").combine_chunks()
-    metadata_file = current.with_suffix(".json")
-    thresholds = json.loads(metadata_file.read_text(encoding="utf-8")) if metadata_file.exists() else {}
+    try:
+        metadata = read_batch_metadata(current)
+    except ContractError as error:
+        raise NothingToServeError(str(error)) from None
     return ServedBatch(
         as_of=dates[-1],
         model_version=model_version,
@@ -176,7 +188,8 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
         by_school=by_school,
         counts=_school_counts(school, level, tier),
         history=history_rows,
-        thresholds=thresholds,
+        metadata=metadata,
+        previous_inputs=previous_inputs,
     )
 
 
@@ -199,6 +212,9 @@ def _changes(
 
 @dataclass(frozen=True)
 class Serving:
+    """What the service answers from: the model version, its batch, model card and fairness summary, and when they were
+    loaded."""
+
     model: LoadedModel
     batch: ServedBatch
     model_card: str  # Markdown, French
@@ -234,6 +250,8 @@ def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
 
 
 def load_serving(model_name: str, reference: str, history: Path, change_threshold: float) -> Serving:
+    """The model ``model_name@reference`` (an alias or version) and its newest batch from the score history, ready to
+    serve; NothingToServeError when either cannot be read."""
     try:
         model = load_registered(model_name, reference)
     except ModelNotFoundError as error:

@@ -18,6 +18,8 @@ BAR_WIDTH = 100.0  # the longest bar, in the chart's user units (percent of the 
 
 @dataclass(frozen=True)
 class Bar:
+    """One reason's bar on the pupil's page, drawn in server-side SVG (no script)."""
+
     signal: str
     text: str
     length: float  # 0..BAR_WIDTH, proportional to the contribution
@@ -36,6 +38,8 @@ def reason_bars(reasons: list[Reason]) -> list[Bar]:
 
 @dataclass(frozen=True)
 class Point:
+    """One batch's risk on the pupil's line chart."""
+
     x: float
     y: float
     day: date
@@ -44,6 +48,8 @@ class Point:
 
 @dataclass(frozen=True)
 class LineChart:
+    """The pupil's risk over batches as server-side SVG: its points, polyline and axis ticks."""
+
     width: int
     height: int
     points: list[Point]

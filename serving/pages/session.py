@@ -48,6 +48,8 @@ class PageKeys:
 
     @classmethod
     def of(cls, settings: ServiceSettings) -> PageKeys:
+        """The pages' key: the configured session secret, else one derived from the embedded signing secret, else a
+        random one (sessions then end with the process)."""
         if settings.session_secret is not None:
             return cls(settings.session_secret.get_secret_value().encode())
         if settings.auth == "embedded":
@@ -59,10 +61,12 @@ class PageKeys:
         return hmac.new(self.key, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
 
     def flow(self) -> URLSafeTimedSerializer:
+        """The signer of the provider sign-in's state cookie."""
         return URLSafeTimedSerializer(self.key, salt="vigie-oidc-flow")
 
 
 def keys(request: Request) -> PageKeys:
+    """The pages' keys (FastAPI dependency)."""
     return request.app.state.page_keys
 
 
@@ -92,6 +96,7 @@ def check_csrf(request: Request, fields: dict[str, str]) -> None:
 
 
 async def verify(request: Request, token: str) -> Principal:
+    """The caller a token names; a verifier that may fetch the provider's keys runs off the event loop."""
     verifier: TokenVerifier = request.app.state.verifier
     if verifier.blocking:
         return await run_in_threadpool(verifier.verify, token)
@@ -99,6 +104,7 @@ async def verify(request: Request, token: str) -> Principal:
 
 
 def sessions(request: Request) -> SessionStore:
+    """The page sessions' store (FastAPI dependency)."""
     return request.app.state.sessions
 
 
@@ -152,6 +158,7 @@ async def close_session(request: Request, response: Response) -> None:
 
 
 def new_nonce() -> str:
+    """A fresh random nonce for the sign-in form, before any session exists."""
     return secrets.token_urlsafe(24)
 
 
@@ -169,10 +176,12 @@ class Flow:
 
     @classmethod
     def start(cls) -> Flow:
+        """A new flow: a random state and PKCE verifier."""
         return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(48))
 
     @property
     def challenge(self) -> str:
+        """The PKCE challenge sent to the provider: the verifier's SHA-256, base64url without padding."""
         digest = hashlib.sha256(self.verifier.encode("ascii")).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -198,4 +207,5 @@ def recall_flow(request: Request, state: str) -> Flow:
 
 
 def forget_flow(response: Response) -> None:
+    """Drop the flow's cookie once the callback has used it."""
     response.delete_cookie(FLOW_COOKIE, path="/connexion")

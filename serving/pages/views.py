@@ -32,6 +32,7 @@ from serving.api.deps import Log, Plans, Served, Today, settings
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
 from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, ServiceError, context_of, reads
 from serving.api.service import plans as rules
+from serving.api.service.explanation import change_of
 from serving.api.service.reads import ListFilters
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
@@ -217,6 +218,8 @@ def _exchange(s: ServiceSettings, code: str, verifier: str, redirect_uri: str) -
 async def oidc_callback(
     request: Request, code: Annotated[str, Query(max_length=2048)], state: Annotated[str, Query(max_length=256)]
 ) -> Response:
+    """The provider's redirect back: check the flow, exchange the code for a token, then open a session as the sign-in
+    form does."""
     s = settings(request)
     if not s.oidc_pages:
         raise HTTPException(404, "Introuvable.")
@@ -330,14 +333,13 @@ def _pupil_page(
 ) -> Response:  # fmt: skip
     """The pupil's page, traced as a read of it (also when shown again after a refused form)."""
     detail = reads.pupil_detail(served, ctx.at(PUPIL_PAGE), pupil_id)
-    thresholds = served.batch.thresholds
     return render(
         request,
         "pupil.html",
         status,
         title=f"Élève {detail.pupil_id}",
         pupil=detail,
-        tier_meaning=wording.tier_meaning(detail.tier, thresholds, detail.school_id),
+        tier_meaning=wording.tier_meaning(detail.tier, served.batch.metadata, detail.school_id),
         risk_meaning=wording.risk_meaning(detail.risk, served.model.features.horizon_days),
         bars=charts.reason_bars(detail.reasons),
         line=charts.risk_line(detail.history),
@@ -345,6 +347,7 @@ def _pupil_page(
         today=day,
         default_review=day + REVIEW_AFTER,
         plan_error=plan_error,
+        change=change_of(served, served.batch.position(detail.pupil_id) or 0),
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
@@ -12,6 +10,7 @@ from features import french
 from features.catalog import GRADE_LEVEL_LABELS_FR, TRACK_LABELS_FR
 from serving.api.csv_cells import neutralise_table
 from serving.api.service import ImplausibleDatesError, PlanRuleError, ReviewBeforeStartError
+from serving.batch import BatchMetadata
 
 GRADE_LEVELS = tuple(GRADE_LEVEL_LABELS_FR)
 TRACKS = tuple(TRACK_LABELS_FR)
@@ -29,38 +28,36 @@ CHANGE_TITLES = {
 
 
 def grade_level(code: str) -> str:
+    """The French label of a grade level code (the code itself if unknown)."""
     return GRADE_LEVEL_LABELS_FR.get(code, code)
 
 
 def track(code: str) -> str:
+    """The French label of a track code (the code itself if unknown)."""
     return TRACK_LABELS_FR.get(code, code)
 
 
-def _cut(thresholds: dict[str, Any], tier: str, school_id: str) -> float | None:
-    cuts: dict[str, float] = thresholds.get("thresholds", {}).get(tier, {})
+def _cut(cuts: dict[str, float], school_id: str) -> float | None:
+    """The lowest risk of a tier in the pupil's school, or overall when the tiers are cut overall."""
     value = cuts.get(school_id, cuts.get("all"))
     return None if value is None else float(value)
 
 
-def tier_meaning(tier: str, thresholds: dict[str, Any], school_id: str) -> str:
+def tier_meaning(tier: str, metadata: BatchMetadata, school_id: str) -> str:
     """What a tier means at the capacity the batch was cut at, in one plain sentence."""
-    capacity: dict[str, Any] = thresholds.get("capacity", {})
-    where = "de l'établissement" if capacity.get("scope") == "school" else "de l'ensemble des établissements suivis"
+    point = metadata.operating_point
+    where = point.scope_fr()
     if tier == "high":
-        group = f"des {french.percent(capacity['high'])} d'élèves" if "high" in capacity else "des élèves"
-        cut = _cut(thresholds, "high", school_id)
+        cut = _cut(metadata.thresholds.high, school_id)
         at = f" (risque estimé d'au moins {french.percent(cut, 1)})" if cut is not None else ""
         return (
-            f"Cet élève fait partie {group} au risque estimé le plus haut {where}{at} : "
+            f"Cet élève fait partie des {point.high_share_fr()} d'élèves au risque estimé le plus haut {where}{at} : "
             "c'est le groupe que l'établissement peut accompagner en priorité."
         )
     if tier == "medium":
-        group = "du groupe suivant"
-        if "medium" in capacity:
-            group = f"des {french.percent(capacity['medium'])} d'élèves suivants"
         return (
-            f"Cet élève fait partie {group}, juste après le groupe prioritaire {where} : "
-            "une attention à porter si la capacité le permet."
+            f"Cet élève fait partie des {point.medium_share_fr()} d'élèves suivants, juste après le groupe "
+            f"prioritaire {where} : une attention à porter si la capacité le permet."
         )
     return (
         f"Le risque estimé de cet élève est plus bas que celui des groupes prioritaires {where} : "

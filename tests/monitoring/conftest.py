@@ -66,8 +66,8 @@ def run_monitor(
     current: ScoredBatch | None = None,
 ) -> MonitoringResult:
     batch = current or scored(monitored, extract, CURRENT, work)
-    return monitor_extract(extract, monitored.model, monitored.record, batch, past or [], MonitoringConfig(),
-                           FairnessConfig(), work_dir=work / "monitoring")  # fmt: skip
+    return monitor_extract(extract, monitored.model, monitored.record, batch, past or [], config=MonitoringConfig(),
+                           fairness=FairnessConfig(), work_dir=work / "monitoring")  # fmt: skip
 
 
 def enrolled_schools(extract: Path, school_year: int) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def served_district(
     """Register the run's shared model as champion, score the last two dates into the score history.
 
     Registered once per worker, in a store of the worker's own: the monitoring tests write their
-    verdicts into it, and their xdist group does not keep them on one worker (see development.md)."""
+    verdicts into it, and the other worker's tests must not read a store that changes under them."""
     data_dir = tmp_path_factory.mktemp("served") / "data"
     result = trained
     with pytest.MonkeyPatch.context() as patch:

@@ -81,6 +81,8 @@ class NoTracebacks(TyperGroup):
     """
 
     def invoke(self, ctx: Any) -> Any:  # Typer's vendored click Context
+        """Run the command, turning an unexpected exception into a one-line error (logged in full) rather than a stack
+        trace for the user."""
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: Typer's own

@@ -116,8 +116,8 @@ def monitor(
         console.status("Comparing with the training snapshots, checking known outcomes..."),
         tempfile.TemporaryDirectory(dir=layout.monitoring, prefix=".work-") as work,
     ):  # the rebuilt snapshots hold audit attributes: gone when the command ends
-        result = monitor_extract(data, loaded, record, current, past, monitoring_config, review_config,
-                                 work_dir=Path(work))  # fmt: skip
+        result = monitor_extract(data, loaded, record, current, past, config=monitoring_config,
+                                 fairness=review_config, work_dir=Path(work))  # fmt: skip
         folder = out or layout.monitoring_report(as_of)
         paths = write_monitoring(result, folder)
         append_monitoring_history(result, layout.monitoring)

@@ -5,12 +5,13 @@ check in its body."""
 
 from fastapi import APIRouter
 
-from serving.api.routers import admin, health, model, plans, pupils, schools
+from serving.api.routers import admin, explanation, health, model, plans, pupils, schools
 
 #: In the order the OpenAPI document lists them.
 ROUTERS: tuple[APIRouter, ...] = (
     schools.router,
     pupils.router,
+    explanation.router,
     model.router,
     admin.router,
     plans.router,

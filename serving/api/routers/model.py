@@ -3,6 +3,8 @@ the whole batch (no pupil-level data). Roles are the routes' dependencies."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter
@@ -52,7 +54,7 @@ def model_info(ctx: Context, served: Served) -> ModelInfo:
         trained_on=meta.input_hash,
         batch_as_of=served.batch.as_of,
         batch_pupils=served.batch.pupils,
-        thresholds=served.batch.thresholds.get("thresholds", {}),
+        thresholds=asdict(served.batch.metadata.thresholds),
     )
 
 

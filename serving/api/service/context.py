@@ -21,6 +21,9 @@ def route_of(request: Request) -> str:
 
 @dataclass(frozen=True)
 class AccessContext:
+    """Who is asking, through which route, and where their accesses are traced: what every service-layer read and change
+    takes."""
+
     caller: Principal
     log: AccessLog
     route: str
@@ -38,6 +41,7 @@ class AccessContext:
         return replace(self, route=route)
 
     def reaches(self, school_id: str) -> bool:
+        """Whether the caller may see the pupils of ``school_id``."""
         return self.caller.reaches(school_id)
 
 

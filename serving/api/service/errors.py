@@ -15,15 +15,15 @@ class OutOfReachError(ServiceError):
 
 
 class PupilNotFoundError(OutOfReachError):
-    pass
+    """No such pupil in the served batch, or one outside the caller's schools."""
 
 
 class SchoolNotFoundError(OutOfReachError):
-    pass
+    """No such school in the served batch, or one outside the caller's schools."""
 
 
 class PlanNotFoundError(OutOfReachError):
-    pass
+    """No such plan, or one for a pupil outside the caller's schools."""
 
 
 class PlanRuleError(ServiceError):

@@ -97,6 +97,8 @@ def follow_up_lists(served: Serving, plans: PlanStore, school_id: str, day: date
 
 
 class SchoolFollowUp(BaseModel):
+    """A school's follow-up lists: the high-tier pupils without an open plan, and the plans overdue for review."""
+
     school_id: str
     as_of: date
     high_without_plan: list[PupilRow] = Field(description="High-tier pupils with no open plan, by risk.")

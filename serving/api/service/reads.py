@@ -103,6 +103,8 @@ def school_pupils(
 
 @dataclass(frozen=True)
 class Export:
+    """A school's pupils ready to download, as CSV for programs or as a spreadsheet for staff."""
+
     rows: pa.Table  # pupil_id, grade_level, track, risk, tier, change, reasons (highest risk first)
     filename: str  # without its extension
     total: int  # pupils matching the filters (the export may hold fewer: the limit)
