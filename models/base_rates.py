@@ -14,6 +14,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
+from scipy.stats import binomtest
 
 from features import french
 
@@ -76,7 +77,8 @@ def _season(rate: DateRate) -> tuple[int, int]:
 
 
 def shift_from(learnt: tuple[DateRate, ...], judged: tuple[DateRate, ...]) -> BaseRateShift | None:
-    """The shift of ``judged`` (pooled) out of the range of ``learnt``'s dates; None if inside.
+    """The shift of ``judged`` (pooled) out of the range of ``learnt``'s dates, beyond the
+    sampling noise of the judged rate (its 95 % interval wholly outside); None otherwise.
 
     Dropout rates follow the calendar (fewer pupils leave after March than after December), so
     the judged dates are compared with the learnt dates of the same day of the year when there
@@ -89,7 +91,11 @@ def shift_from(learnt: tuple[DateRate, ...], judged: tuple[DateRate, ...]) -> Ba
         judged = tuple(r for r in judged if _season(r) in seasons)
     low, high = min(r.observed for r in learnt), max(r.observed for r in learnt)
     rate = pooled_rate(judged)
-    if low <= rate <= high:
+    snapshots = sum(r.snapshots for r in judged)
+    dropouts = round(rate * snapshots)
+    # Outside the range beyond sampling noise: the judged rate's whole 95 % (Wilson) interval.
+    interval = binomtest(dropouts, snapshots).proportion_ci(confidence_level=0.95, method="wilson")
+    if interval.low <= high and interval.high >= low:
         return None
     return BaseRateShift(
         rate=rate, low=low, high=high, direction="up" if rate > high else "down", same_days=bool(seasons)
