@@ -8,11 +8,13 @@ The service's own pages are shot by its browser tests (``tests/serving/test_*bro
 real Chromium) into ``tests/artifacts/pages/``; this script then copies those the docs show
 (:data:`APP_SHOTS`), saying which are missing (run the browser tests first).
 
-Usage: ``.venv/bin/python docs/take_screenshots.py``
+Usage: ``.venv/bin/python docs/take_screenshots.py``; ``--impact DIR`` shoots the impact report that
+``vigie impact`` wrote in DIR (``make demo``: ``data/demo/impact``) into ``docs/screenshots/impact.png``.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import http.server
 import shutil
@@ -39,12 +41,27 @@ CHROMIUM_FLAGS = [
 
 
 def _record_if_elsewhere(url: str, elsewhere: list[str]) -> None:
+    if url.startswith("data:"):  # an image inlined in the page (the impact report's plots)
+        return
     if urlparse(url).hostname != "127.0.0.1":
         elsewhere.append(url)
 
 
 def main() -> None:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT / "site"))
+    """The site's pages, or with ``--impact DIR`` the impact report of DIR."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--impact", type=Path, help="folder of a 'vigie impact' report (impact.html)")
+    args = parser.parse_args()
+    if args.impact is not None:
+        shoot(args.impact, {"impact.png": "impact.html"}, full_page=True)
+    else:
+        shoot(ROOT / "site", SHOTS)
+        copy_app_shots()
+
+
+def shoot(folder: Path, shots: dict[str, str], *, full_page: bool = False) -> None:
+    """Serve ``folder`` on loopback and screenshot each page of ``shots`` (file name -> path)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -54,16 +71,15 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
             page.on("request", lambda request: _record_if_elsewhere(request.url, elsewhere))
-            for name, path in SHOTS.items():
+            for name, path in shots.items():
                 page.goto(base + path, wait_until="networkidle")
-                page.screenshot(path=str(ROOT / "docs" / "screenshots" / name))
+                page.screenshot(path=str(ROOT / "docs" / "screenshots" / name), full_page=full_page)
                 print(f"docs/screenshots/{name} <- {path}")
             browser.close()
     finally:
         server.shutdown()
     if elsewhere:
         raise SystemExit(f"the site asked other hosts: {sorted(set(elsewhere))}")
-    copy_app_shots()
 
 
 def copy_app_shots() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from features import french
 from features.school import LOOKBACK_YEARS, SNAPSHOT_KEY
 
 #: The trajectory histories' fixed look-back, as the texts say it (features.school.LOOKBACK_YEARS).
@@ -77,6 +78,13 @@ TRACK_LABELS_FR = {
     "lycee_gt": "lycée général et technologique",
     "lycee_pro": "lycée professionnel",
 }
+#: The families of signals as reviewers and staff name them.
+FAMILY_LABELS_FR: dict[str, str] = {
+    "attendance": "assiduité",
+    "course": "résultats scolaires",
+    "behaviour": "comportement",
+    "trajectory": "parcours",
+}
 #: Grade levels as French staff write them.
 GRADE_LEVEL_LABELS_FR = {
     "6E": "6e",
@@ -140,7 +148,7 @@ def _rate(kind: str, window: str, *, fr: str, signal: str, sentence: str, monoto
         f"{kind}_rate_{window}",
         "attendance",
         f"{kind.replace('_', ' ')} half-days / school half-days enrolled, {window}",
-        f"Taux de {fr} ({label_window})",
+        f"Taux {french.of(fr)} ({label_window})",
         monotone=monotone,
         reason=Reason(signal, "pct", sentence.format(window=sentence_window), compare=True),
     )

@@ -18,6 +18,15 @@ MIN_CELL = 10
 SUPPRESSED = "effectif insuffisant"
 
 
+def publishable(part: int, whole: int) -> bool:
+    """A count may be published when it and its complement both rest on MIN_CELL pupils or more.
+
+    The complement matters as much as the count: « 0 of 40 dropped out » or « 38 of 40 had an
+    interview » tells something about every pupil of the group, or about the two others.
+    """
+    return part >= MIN_CELL and whole - part >= MIN_CELL
+
+
 def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -86,6 +95,11 @@ def horizon(days: int) -> str:
     if months >= 1 and abs(days - months * _MONTH_DAYS) <= _MONTH_SLACK:
         return f"{months} mois"
     return f"{integer(days)} {plural(days, 'jour', 'jours')}"
+
+
+def of(noun: str) -> str:
+    """``de`` before ``noun``, elided before a vowel or a mute h: ``d'absences``, ``de retards``."""
+    return f"d'{noun}" if noun[:1].lower() in "aâeéèêiîoôuûyh" else f"de {noun}"
 
 
 def plural(count: float, one: str, many: str) -> str:

@@ -44,3 +44,10 @@ def look_back_covered(day: date, extract_first_year: int) -> bool:
     """Whether the extract, starting with ``extract_first_year``, holds the whole look-back of a
     snapshot dated ``day`` (its school year and the :data:`LOOKBACK_YEARS` before)."""
     return school_year_of(day) - LOOKBACK_YEARS >= extract_first_year
+
+
+def retained_until(day: date, school_years: int) -> date:
+    """The last day something dated ``day`` is kept when retention is ``school_years`` after its
+    own school year: 1 keeps it to the end of the next school year (the current and the previous
+    year are then always kept). Plans, score batches: one rule (GDPR art. 5(1)(e))."""
+    return school_year_end(school_year_of(day) + school_years)

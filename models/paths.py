@@ -61,6 +61,11 @@ class Paths:
         return self.data_dir / "followup"
 
     @property
+    def impact(self) -> Path:
+        """The last impact evaluation (``vigie impact``): ``impact.json`` and its French report."""
+        return self.data_dir / "impact"
+
+    @property
     def feature_cache(self) -> Path:
         """Features training builds from a validated extract, keyed on config and extract."""
         return self.data_dir / "features"

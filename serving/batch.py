@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from features.catalog import FEATURE_NAMES
 from features.ingest import ContractError
+from features.school import retained_until
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
@@ -418,6 +419,31 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
     return path
 
 
+def batch_files(batch: KeptBatch) -> tuple[Path, ...]:
+    """What a kept batch is made of: its scores, the metadata beside them, its model inputs."""
+    return tuple(p for p in (batch.path, batch.path.with_suffix(".json"), inputs_file(batch.path)) if p.exists())
+
+
+def batches_due(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """The kept batches whose retention ended before ``today``: kept until the end of the
+    ``retention_school_years``-th school year after their as-of date's (GDPR art. 5(1)(e);
+    :func:`features.school.retained_until`, the plans' rule too)."""
+    return [b for b in kept_batches(history) if retained_until(b.as_of, retention_school_years) < today]
+
+
+def purge_history(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """Delete the batches past retention, each with its metadata and model inputs, and the
+    folders left empty; what went. The service stops serving a purged batch at its next reload."""
+    due = batches_due(history, retention_school_years, today)
+    for batch in due:
+        for path in batch_files(batch):
+            path.unlink()
+        for empty in (batch.path.parent / INPUTS_FOLDER, batch.path.parent):
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
+    return due
+
+
 def history_dates(history: Path, model_version: str) -> list[date]:
     """The as-of dates of the batches ``model_version`` scored, oldest first."""
     name = history_file(history, date.min, model_version).name
@@ -539,3 +565,33 @@ def top_of_batch(scores: pa.Table, n: int = 5) -> list[dict[str, Any]]:
         }
         for r in top.itertuples()
     ]
+
+
+@dataclass(frozen=True)
+class HistoryBatch:
+    """A batch of the score history read back whole: scores, model inputs and operating point."""
+
+    as_of: date
+    model_version: str
+    point: OperatingPoint
+    scores: pd.DataFrame  # pupil_id, school_id, grade_level, risk, tier, as_of
+    inputs: pd.DataFrame  # pupil_id and the model inputs measured at as_of
+
+
+def read_history_batches(
+    history: Path, model_version: str, first: date, last: date, *, keep: Callable[[date, OperatingPoint], bool]
+) -> tuple[list[HistoryBatch], list[date]]:
+    """The batches ``model_version`` scored between ``first`` and ``last`` inclusive that ``keep``
+    accepts (read), and the dates it refused (not read)."""
+    kept: list[HistoryBatch] = []
+    refused: list[date] = []
+    for day in history_dates(history, model_version):
+        if not first <= day <= last:
+            continue
+        point = read_batch_metadata(history_file(history, day, model_version)).operating_point
+        if not keep(day, point):
+            refused.append(day)
+            continue
+        scores, inputs = read_history_batch(history, day, model_version)
+        kept.append(HistoryBatch(day, model_version, point, scores.assign(as_of=day), inputs.drop(columns="school_id")))
+    return kept, refused

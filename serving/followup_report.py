@@ -27,12 +27,9 @@ from serving.batch import kept_batches, read_batch_metadata, read_history_batch
 
 
 def shown(part: int, whole: int) -> bool:
-    """A count may be published when it and its complement both rest on MIN_CELL pupils or more.
-
-    The complement matters as much as the count: « 0 of 40 dropped out » or « 38 of 40 had an
-    interview » tells something about every pupil of the group, or about the two others.
-    """
-    return part >= french.MIN_CELL and whole - part >= french.MIN_CELL
+    """A count may be published when it and its complement both rest on MIN_CELL pupils or more
+    (:func:`features.french.publishable`, the rule every report applies)."""
+    return french.publishable(part, whole)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Imports run one way: features <- models <- training/fairness/monitoring; serving never sees
-training or fairness; inside features, the stages (ingest, signals, synthetic) meet only through
+"""Imports run one way: features <- models <- training/fairness/monitoring/impact; serving never sees
+training, fairness or impact; inside features, the stages (ingest, signals, synthetic) meet only through
 their public names."""
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"features", "models", "training", "serving", "fairness", "monitoring", "vigie"}
+OURS = {"features", "models", "training", "serving", "fairness", "monitoring", "impact", "vigie"}
 ALLOWED = {
     "features": set(),
     "models": {"features"},
     "training": {"features", "models"},
     "fairness": {"features", "models"},
     "monitoring": {"features", "models", "fairness"},
+    "impact": {"features", "models"},
     "serving": {"features", "models"},
     "vigie": OURS - {"vigie"},
 }
@@ -259,6 +260,7 @@ ONE_HOME = {
     "start of a school year": (r"\b9, 1\)", "features/school.py"),
     "end of a school year": (r"\b8, 31\)|def school_year_end\(", "features/school.py"),
     "capacity metric names": (r"\}pct\"", "models/metrics.py"),
+    "the deployer's marker": (r"\[À COMPLÉTER", "serving/notice.py"),
     # One reader and writer of the score history (serving's batch job): its folder names are
     # spelt, globbed and parsed back in serving/batch.py only; the service and the follow-up
     # report list the kept batches through it.
@@ -379,6 +381,7 @@ STORED_HAND_OFFS = {
     "models.operating_point": "OperatingPoint",
     "models.registry": "TrainingSplit",
     "models.fairness_summary": "FairnessSummary",
+    "models.impact_result": "ImpactResult",
     "training.gate": "GateDecision",
     "serving.batch": "BatchMetadata",
 }
@@ -488,3 +491,17 @@ def test_serving_shows_its_three_jobs() -> None:
     for folder in (ROUTER_FILES, ROOT / "serving" / "pages"):
         used = {m for path in folder.rglob("*.py") for m, _ in _import_nodes(path)}
         assert "serving.api.service" in used, f"{folder.relative_to(ROOT)} does not go through the service layer"
+
+
+def test_only_impact_imports_the_gpl_libraries() -> None:
+    """The rdrobust family (GPL-3.0, a recorded licence exception: docs/licence.md) stays in impact/:
+    every other package runs without the optional extra."""
+    gpl = {"rdrobust", "rddensity", "rdpower", "lpdensity"}
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in _code_files()
+        if path.relative_to(ROOT).parts[0] != "impact"
+        and any(module.split(".")[0] in gpl for module, _ in _import_nodes(path))
+    ]
+    assert not wrong, wrong
+    assert any("rdrobust" in m for p in (ROOT / "impact").rglob("*.py") for m, _ in _import_nodes(p))

@@ -78,3 +78,17 @@ def test_npm_and_reviewed_packages() -> None:
         Package("python", "huey", "3.5.4", "UNKNOWN"),
     ]
     assert refusals(packages, policy) == ["npm left-pad-ish 1.0.0: licence 'WTFPL' (read as 'WTFPL') is not allowed"]
+
+
+def test_reviewed_exception_accepts_one_licence_for_one_package() -> None:
+    policy = Policy.load()
+    assert policy.exceptions["rdrobust"] == "GPL-3.0-only"
+    packages = [
+        Package("python", "rdrobust", "2.1.1", "GPL-3.0-only"),
+        Package("python", "rdrobust", "9.0", "AGPL-3.0-only"),
+        Package("python", "other-gpl", "1.0", "GPL-3.0-only"),
+    ]
+    assert [line.split(":")[0] for line in refusals(packages, policy)] == [
+        "python rdrobust 9.0",
+        "python other-gpl 1.0",
+    ]

@@ -69,9 +69,15 @@ class ChampionComparison:
     state: Literal["none", "compared", "unscorable", "not_registered"]
     detail: str  # French, for the gate's report
     metrics: dict[str, float] | None = None
+    #: Share of the candidate's high tier also in the champion's, on the test fold (issue 28).
+    high_overlap: float | None = None
 
 
-GateCheckKind = Literal["beats_abc", "calibrated", "beats_champion", "not_worse_than_logistic", "fair"]
+GateCheckKind = Literal[
+    "beats_abc", "calibrated", "beats_champion", "not_worse_than_logistic", "fair",
+    # Informational, added after the decision (training/learning_conditions.py): never block.
+    "beats_environment", "learning_conditions", "pre_deployment",
+]  # fmt: skip
 
 
 @dataclass

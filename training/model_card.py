@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markdown_it import MarkdownIt
 
 from features import french
-from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
+from features.catalog import AUDIT_COLUMNS, FAMILY_LABELS_FR, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
 from models.metrics import Interval, capacity_of, metric_name
 from models.registry import SplitNote
@@ -41,7 +41,7 @@ def row_label(metric: str) -> str:
     return f"{_KIND_FR[kind]}, {french.percent(share)} {among}"
 
 
-FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
+FAMILY_FR = FAMILY_LABELS_FR
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class CardContext:
     synthetic: bool
     #: The fairness audit's summary sentences (empty: no audit with this version).
     fairness: tuple[str, ...] = ()
+    #: What the model learned, and from which world (training/learning_conditions.py, issue 28).
+    learning: tuple[str, ...] = ()
 
 
 def versus_logistic(gaps: dict[str, Interval]) -> str | None:

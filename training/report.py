@@ -37,6 +37,11 @@ def render_training(result: TrainingResult, tracked: TrackedRun, capacities: lis
             f"{k} {g.value:+.4f} [{g.lower:+.4f}, {g.upper:+.4f}]" for k, g in result.versus_logistic.items()
         )
         lines.insert(2, Text(f"Model minus logistic (95% paired bootstrap by pupil): {gaps}"))
+    if result.versus_environment:
+        gaps = "; ".join(
+            f"{k} {g.value:+.4f} [{g.lower:+.4f}, {g.upper:+.4f}]" for k, g in result.versus_environment.items()
+        )
+        lines.insert(2, Text(f"Model minus environment-only baseline (95% paired bootstrap by pupil): {gaps}"))
     for check in tracked.gate.checks:
         mark = "ok" if check.passed else ("n/a" if check.passed is None else "FAIL")
         lines.append(Text(f"  gate [{mark}] {check.label}: {check.detail}"))

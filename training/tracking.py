@@ -9,9 +9,9 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ from mlflow.types import ColSpec, Schema
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
 from models.base_rates import BASE_RATES_ARTIFACT
-from models.matrix import model_input
-from models.metrics import reported_metrics
+from models.matrix import feature_matrix, model_input
+from models.metrics import metric_name, reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
 from models.paths import Paths
 from models.pyfunc import ESTIMATOR_ARTIFACT, CalibratedRiskModel
@@ -44,9 +44,18 @@ from training.gate import (
     GATE_ARTIFACT,
     ChampionComparison,
     FairnessOutcome,
+    GateCheck,
     GateDecision,
     promotion_gate,
     with_base_rate_cause,
+)
+from training.learning_conditions import (
+    accountability_checks,
+    card_lines,
+    high_tier_overlap,
+    last_pre_deployment_date,
+    learning_conditions,
+    pre_deployment_check,
 )
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
@@ -72,9 +81,14 @@ FairnessCheck = Callable[[pd.DataFrame, np.ndarray, OperatingPoint], FairnessOut
 
 
 def compare_with_champion(
-    name: str, test: pd.DataFrame, capacities: tuple[float, ...], operating: float
+    name: str,
+    test: pd.DataFrame,
+    capacities: tuple[float, ...],
+    operating: float,
+    candidate: np.ndarray | None = None,
 ) -> ChampionComparison:
-    """The current champion's figures on the candidate's test fold, or why there are none."""
+    """The current champion's figures on the candidate's test fold, or why there are none; with the
+    ``candidate``'s risks, how much of its high tier the champion's holds too."""
     client = MlflowClient()
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
@@ -87,7 +101,12 @@ def compare_with_champion(
         detail = f"le champion (version {version.version}) n'a pas pu noter le pli de test : {str(error)[:300]}"
         return ChampionComparison("unscorable", detail)
     metrics = evaluate(test, risk, capacities, operating).metrics
-    return ChampionComparison("compared", f"champion : version {version.version}", metrics)
+    overlap = (
+        None
+        if candidate is None
+        else high_tier_overlap(candidate, risk, test["pupil_id"].to_numpy(), OperatingPoint(high=operating))
+    )
+    return ChampionComparison("compared", f"champion : version {version.version}", metrics, overlap)
 
 
 def _flat(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +148,7 @@ def log_training(
     data_dir: Path,
     register: bool = True,
     fairness: FairnessCheck | None = None,
+    scored: Sequence[date] = (),
 ) -> TrackedRun:
     """Log the run, register the pyfunc model, apply the gate and write the model card."""
     uri = use_tracking_store(data_dir)
@@ -136,7 +156,11 @@ def log_training(
     config_hash = hashlib.sha256(config_json.encode()).hexdigest()[:16]
     champion = (
         compare_with_champion(
-            config.registered_model, result.test, config.reported_capacities, result.operating_point.high
+            config.registered_model,
+            result.test,
+            config.reported_capacities,
+            result.operating_point.high,
+            result.evaluations["model"].probability,
         )
         if register
         else ChampionComparison("not_registered", "modèle non enregistré")
@@ -157,6 +181,12 @@ def log_training(
     gate = with_base_rate_cause(gate, result.base_rates.test_shift())
     for line in result.base_rates.log_lines():
         log.info("gate, base rate: %s", line)
+    conditions = learning_conditions(result.split, scored, data_dir)
+    informational = [
+        *accountability_checks(result, champion, conditions),
+        _pre_deployment(result, features, config, scored),
+    ]
+    gate = gate.model_copy(update={"checks": [*gate.checks, *informational]})
     with (
         mlflow.start_run(experiment_id=experiment_id(config.experiment, data_dir)) as run,
         tempfile.TemporaryDirectory() as tmp,
@@ -177,6 +207,7 @@ def log_training(
             gate=gate,
             synthetic=config.synthetic_data,
             fairness=tuple(review.summary_lines()) if review is not None else (),
+            learning=card_lines(result, champion, conditions),
         )
         card_paths = _log_model_card(result, features, config, card, folder)
         fairness_paths = _log_fairness(review, label, folder)
@@ -185,6 +216,24 @@ def log_training(
         kept = Paths(data_dir).model_cards(config.registered_model, version or run.info.run_id)
         cards, reports = _copy_into(card_paths, kept), _copy_into(fairness_paths, kept)
     return TrackedRun(run.info.run_id, version, gate, cards, uri, reports[0] if reports else None)
+
+
+def _pre_deployment(
+    result: TrainingResult, features: FeatureSet, config: TrainConfig, scored: Sequence[date]
+) -> GateCheck:
+    """Challenger and champion on the last cohort whose outcomes no flag could have changed (issue 28)."""
+    labelled = features.frame[features.frame["label"].notna()]
+    days = sorted(pd.to_datetime(labelled["as_of"]).dt.date.unique())
+    cohort = last_pre_deployment_date(days, scored, features.metadata.horizon_days)
+    if cohort is None:
+        return pre_deployment_check(None, None, None)
+    rows = labelled[pd.to_datetime(labelled["as_of"]).dt.date == cohort].assign(as_of=cohort)
+    rows = rows.assign(track=feature_matrix(rows)["track"].astype(str))
+    ours = result.model.predict_proba(feature_matrix(rows))[:, 1]
+    point = result.operating_point.high
+    comparison = compare_with_champion(config.registered_model, rows, config.reported_capacities, point)
+    figures = evaluate(rows, ours, config.reported_capacities, point).metrics
+    return pre_deployment_check(cohort, comparison, figures[metric_name("precision", point)])
 
 
 def _log_provenance(
@@ -233,9 +282,12 @@ def _log_evaluation(
                 "test.model.lead_days_p75": float(lead.quantile(0.75)),
             }
         )
-    for metric, gap in result.versus_logistic.items():  # the model minus the logistic baseline, with its interval
-        bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
-        mlflow.log_metrics({f"test.model_minus_logistic.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)})
+    for baseline, gaps in (("logistic", result.versus_logistic), ("environment", result.versus_environment)):
+        for metric, gap in gaps.items():  # the model minus a baseline, with its paired interval
+            bounds = {"": gap.value, "_lower": gap.lower, "_upper": gap.upper}
+            mlflow.log_metrics(
+                {f"test.model_minus_{baseline}.{metric}{k}": v for k, v in bounds.items() if np.isfinite(v)}
+            )
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
     mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
     mlflow.log_dict(result.base_rates.model_dump(mode="json"), BASE_RATES_ARTIFACT)  # read back by monitoring

@@ -28,7 +28,7 @@ from features.signals import (
     read_metadata,
 )
 from models.base_rates import BaseRates, rates_by_date
-from models.baselines import ABCRule, logistic_baseline
+from models.baselines import ABCRule, EnvironmentBaseline, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
@@ -77,6 +77,11 @@ class TrainingResult:
     versus_logistic: dict[str, Interval] = field(default_factory=dict)
     #: Decided here, once: the config's tiers at the features' horizon; logged with the model.
     operating_point: OperatingPoint = field(default_factory=OperatingPoint)
+    #: The environment-only baseline (school, grade level, track and their past dropout rates, no
+    #: individual signal) on the same folds: is profiling each pupil needed? (issue 28)
+    environment: Evaluation | None = None
+    #: The model minus that baseline, with paired bootstrap intervals (as ``versus_logistic``).
+    versus_environment: dict[str, Interval] = field(default_factory=dict)
     #: Observed dropout rate against mean predicted risk, by fold and as-of date.
     base_rates: BaseRates = field(default_factory=lambda: BaseRates(train=(), valid=(), test=()))
 
@@ -194,28 +199,46 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
         name: evaluate(test, estimator.predict_proba(X["test"])[:, 1], config.reported_capacities, point.high)
         for name, estimator in (("model", model), ("abc_rule", rule), ("logistic", logistic))
     }
-    versus_logistic = (
-        compare_rankings(
+    environment = environment_baseline(folds, X, features.metadata.horizon_days, config.seed)
+    env_test = folds["test"].assign(track=X["test"]["track"].astype(str))
+    environment_evaluation = evaluate(
+        test, environment.predict_proba(env_test)[:, 1], config.reported_capacities, point.high
+    )
+
+    def versus(other: Evaluation) -> dict[str, Interval]:
+        """The model minus ``other`` on the test fold, paired bootstrap by pupil (none when not drawn)."""
+        if not config.comparison_draws:
+            return {}
+        return compare_rankings(
             test["label"].to_numpy(dtype=int),
             evaluations["model"].probability,
-            evaluations["logistic"].probability,
+            other.probability,
             pupils=test["pupil_id"].to_numpy(),
             capacity=point.high,
             n_boot=config.comparison_draws,
             seed=config.seed,
         )
-        if config.comparison_draws
-        else {}
-    )
-    base_rates = BaseRates(
+
+    versus_logistic, versus_environment = versus(evaluations["logistic"]), versus(environment_evaluation)
+    return TrainingResult(
+        split, model, params, evaluations, test, model.feature_importance(), versus_logistic, point,
+        environment_evaluation, versus_environment, base_rates=_base_rates(folds, X, y, model),
+    )  # fmt: skip
+
+
+def _base_rates(
+    folds: dict[str, pd.DataFrame], X: dict[str, pd.DataFrame], y: dict[str, pd.Series], model: DropoutRiskModel
+) -> BaseRates:
+    """Observed dropout rate against the model's mean risk at every date of every fold, logged."""
+    rates = BaseRates(
         **{
             name: rates_by_date(fold["as_of"].to_numpy(), y[name].to_numpy(), model.predict_proba(X[name])[:, 1])
             for name, fold in folds.items()
         }
     )
-    for line in base_rates.log_lines():
+    for line in rates.log_lines():
         log.info("base rate: %s", line)
-    shift = base_rates.test_shift()
+    shift = rates.test_shift()
     if shift is not None:
         log.warning(
             "base rate moved: the test fold's dropout rate %.2f%% lies outside the training folds' %.2f%%-%.2f%%",
@@ -223,17 +246,7 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
             100 * shift.low,
             100 * shift.high,
         )
-    return TrainingResult(
-        split,
-        model,
-        params,
-        evaluations,
-        test,
-        model.feature_importance(),
-        versus_logistic,
-        point,
-        base_rates=base_rates,
-    )
+    return rates
 
 
 #: What a split's fallback means, for the run's log (the card says it in French).
@@ -262,3 +275,16 @@ def _leave_out_short_histories(labelled: pd.DataFrame, first_year: int | None) -
             LOOKBACK_YEARS,
         )
     return labelled[~short], left
+
+
+def environment_baseline(
+    folds: dict[str, pd.DataFrame], X: dict[str, pd.DataFrame], horizon_days: int, seed: int
+) -> EnvironmentBaseline:
+    """The environment-only baseline fitted on the training fold; its past rates read every labelled
+    snapshot, each only from the day its horizon closed (no leakage)."""
+    rows = {name: fold.assign(track=X[name]["track"].astype(str)) for name, fold in folds.items()}
+    history = pd.concat(
+        [r[["school_id", "grade_level", "track", "as_of", "label"]] for r in rows.values()], ignore_index=True
+    )
+    baseline = EnvironmentBaseline(history=history, horizon_days=horizon_days, random_state=seed)
+    return baseline.fit(rows["train"], rows["train"]["label"].astype(int))

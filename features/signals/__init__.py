@@ -6,7 +6,15 @@ The definitions are Ibis expressions written once (:mod:`~features.signals.popul
 and its metadata. :mod:`~features.signals.pandas_reference` is an independent oracle for tests.
 """
 
-from features.signals.build import AUDIT_TABLE, FEATURE_TABLE, FeatureOutput, build_features, code_version, input_hash
+from features.signals.build import (
+    AUDIT_TABLE,
+    FEATURE_TABLE,
+    FeatureOutput,
+    build_features,
+    code_version,
+    input_hash,
+    observed_span,
+)
 from features.signals.config import AsOfSchedule, FeatureConfig, load_feature_config
 from features.signals.engines import Engine, connect, spark_session
 from features.signals.metadata import (
@@ -36,6 +44,7 @@ __all__ = [
     "connect",
     "input_hash",
     "load_feature_config",
+    "observed_span",
     "parse_metadata",
     "read_metadata",
     "spark_session",

@@ -11,7 +11,10 @@ pip-licenses (a well-kept tool) reads the distributions' metadata; this module o
 reports. A licence is read as an SPDX expression: ``A OR B`` needs one side allowed, ``A AND B`` both,
 ``A WITH exception`` the licence ``A``. Free-text licence fields (``MIT License``, a whole licence text)
 are mapped to an SPDX identifier by the policy's aliases; a package whose metadata says nothing
-(``UNKNOWN``) must be listed under ``reviewed`` with the licence read by hand from its files.
+(``UNKNOWN``) must be listed under ``reviewed`` with the licence read by hand from its files. A
+licence outside ``allowed`` passes only for a package listed under ``exceptions`` (a recorded decision
+naming the one licence accepted for it and why: the GPL-3.0 rdrobust family, through the EUPL-1.2's
+compatibility clause).
 
 Run: ``python -m tests.support.licences`` (exit 1 with one line per refused package).
 """
@@ -36,6 +39,7 @@ class Policy:
     allowed: frozenset[str]
     aliases: dict[str, str]
     reviewed: dict[str, str]
+    exceptions: dict[str, str]
     own_names: frozenset[str]
 
     @classmethod
@@ -46,6 +50,7 @@ class Policy:
             allowed=frozenset(table["allowed"]),
             aliases={key.casefold(): value for key, value in table["aliases"].items()},
             reviewed={_normalise_name(k): v for k, v in table["reviewed"].items()},
+            exceptions={_normalise_name(k): v["licence"] for k, v in table.get("exceptions", {}).items()},
             own_names=frozenset({_normalise_name(document["project"]["name"])}),
         )
 
@@ -152,6 +157,8 @@ def refusals(packages: list[Package], policy: Policy) -> list[str]:
         if name in policy.own_names:
             continue
         licence = policy.reviewed.get(name, package.licence)
+        if policy.exceptions.get(name) == licence.strip():
+            continue
         reason = policy.refusal(licence)
         if reason:
             lines.append(f"{package.ecosystem} {package.name} {package.version}: {reason}")

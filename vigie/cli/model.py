@@ -27,6 +27,7 @@ def train(
     """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
     from fairness.config import load_fairness_config
     from fairness.review import fold_audit_check
+    from serving.batch import kept_batches
     from training.config import load_train_config
     from training.report import render_training
     from training.tracking import log_training
@@ -50,9 +51,11 @@ def train(
             synthetic=train_config.synthetic_data,
         )
     with console.status("Auditing fairness on the test fold, logging to MLflow..."):
+        scored = [kept.as_of for kept in kept_batches(Paths(settings.data_dir).score_history)]
         tracked = log_training(
-            result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check
-        )
+            result, feature_set, train_config, data_dir=settings.data_dir, register=register, fairness=check,
+            scored=scored,
+        )  # fmt: skip
     console.print(render_training(result, tracked, train_config.capacities))
 
 
