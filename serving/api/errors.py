@@ -9,12 +9,17 @@ from fastapi.responses import JSONResponse
 
 from serving.api.schemas import Problem
 from serving.api.service import OutOfReachError, PlanRuleError, ServiceError
+from serving.api.service.stagger import NotStartedError
 
 NOT_FOUND = "Introuvable."
 #: The problems every operation may answer, for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or a refused one."},
-    403: {"model": Problem, "description": "The caller's role does not allow this operation."},
+    403: {
+        "model": Problem,
+        "description": "The caller's role does not allow this operation, or (staggered start, off by default) the "
+        "school opens Vigie in a later school year: then the body also says when ('school_id', 'start_year').",
+    },
     404: {"model": Problem, "description": "Not found, or outside the caller's reach (the same answer)."},
     503: {"model": Problem, "description": "Nothing loaded yet, or the access log cannot be written."},
 }
@@ -28,4 +33,7 @@ def problem(error: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": detail}, status_code=422)
     if isinstance(error, OutOfReachError):
         return JSONResponse({"detail": NOT_FOUND}, status_code=404)
+    if isinstance(error, NotStartedError):  # the staggered start (issue 28): the notice and the start year
+        body = {"detail": str(error), "school_id": error.school_id, "start_year": error.start_year}
+        return JSONResponse(body, status_code=403)
     raise TypeError(f"no answer for {type(error).__name__}")  # a new error type must be mapped here

@@ -34,6 +34,7 @@ from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, S
 from serving.api.service import plans as rules
 from serving.api.service.explanation import change_of
 from serving.api.service.reads import ListFilters
+from serving.api.service.stagger import NotStartedError
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording
@@ -428,6 +429,8 @@ def refusal_page(request: Request, error: ServiceError) -> HTMLResponse:
         return error_page(request, 404, NOT_FOUND_PAGE)
     if isinstance(error, PlanRuleError):
         return error_page(request, 400, wording.plan_form_error(error))
+    if isinstance(error, NotStartedError):  # the staggered start (issue 28): its French notice
+        return render(request, "not_started.html", 403, title="Vigie n'est pas encore ouvert", refusal=error)
     raise TypeError(f"no page for {type(error).__name__}")  # a new error type must be worded here
 
 

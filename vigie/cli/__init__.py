@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from vigie.cli import extract, impact, model, prepare, scoring, service
+from vigie.cli import extract, impact, model, prepare, scoring, service, stagger
 from vigie.cli.console import NoTracebacks, setup_logging
 
 app = typer.Typer(
@@ -49,5 +49,6 @@ for command in (
 app.command("followup-report")(service.followup_report_command)
 app.add_typer(service.access_app, name="access-log")
 app.add_typer(service.followup_app, name="followup")
+app.add_typer(stagger.stagger_app, name="stagger")
 
 __all__ = ["app"]
