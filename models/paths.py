@@ -67,7 +67,7 @@ class Paths:
 
     @property
     def stagger(self) -> Path:
-        """The staggered start's stored draws (``draw-YYYY.json``, models/stagger.py): off unless a trial is approved."""
+        """The staggered start's stored draws, ``draw-YYYY.json`` (models/stagger.py); none unless a trial."""
         return self.data_dir / "stagger"
 
     @property
