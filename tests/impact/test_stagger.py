@@ -50,8 +50,8 @@ def test_the_draw_is_reproducible_from_its_seed_and_every_school_starts_by_the_l
     schools = [f"S{i}" for i in range(10)]
     when = datetime(2026, 12, 7, tzinfo=UTC)
     first = draw_stagger(schools, first_year=2025, waves=3, seed=7, drawn_by="dpo", drawn_at=when)
-    again = draw_stagger(list(reversed(schools)) + ["S3"], first_year=2025, waves=3, seed=7, drawn_by="dpo",
-                         drawn_at=when)  # fmt: skip
+    shuffled = [*reversed(schools), "S3"]
+    again = draw_stagger(shuffled, first_year=2025, waves=3, seed=7, drawn_by="dpo", drawn_at=when)
     assert first == again  # the same schools and seed, whatever their order: the same draw
     other = draw_stagger(schools, first_year=2025, waves=3, seed=8, drawn_by="dpo", drawn_at=when)
     assert other.schools != first.schools
@@ -99,8 +99,9 @@ def test_vigie_stagger_draw(tmp_path: Path) -> None:
     stored = json.loads(stored_path.read_text(encoding="utf-8"))
     assert stored["version"] == 1 and stored["seed"] == 11 and stored["drawn_by"] == "comité-éthique"
     assert stored["drawn_at"] and sorted(stored["schools"]) == sorted(schools)
-    assert read_draw(stored_path) == draw_stagger(schools, first_year=2025, waves=3, seed=11,
-                                                  drawn_by="comité-éthique", drawn_at=read_draw(stored_path).drawn_at)  # fmt: skip
+    drawn_at = read_draw(stored_path).drawn_at
+    same = draw_stagger(schools, first_year=2025, waves=3, seed=11, drawn_by="comité-éthique", drawn_at=drawn_at)
+    assert read_draw(stored_path) == same  # reproducible from the stored seed
     again = runner.invoke(app, [*command, "--seed", "12"], env=env)
     assert again.exit_code != 0 and "is stored already" in again.output
     assert json.loads(stored_path.read_text(encoding="utf-8"))["seed"] == 11
