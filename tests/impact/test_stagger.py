@@ -174,3 +174,13 @@ def test_impact_json_and_the_french_report(
     assert "Ce que ce résultat ne montre pas" in page and "comité d'éthique" in page
     assert "aucun élève n'est écarté des listes" in page and result.verdict.text.split(" : ")[0] in page
     assert "p0-" not in page  # no pupil identifier in the report
+
+
+def test_vigie_impact_design_stagger_needs_a_stored_draw(tmp_path: Path) -> None:
+    env = {"VIGIE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "400"}  # the error box, unwrapped
+    base = ["impact", "--data", str(tmp_path), "--from", "2023-01-01", "--to", "2024-01-01", "--design", "stagger"]
+    runner = CliRunner()
+    missing = runner.invoke(app, base, env=env)
+    assert missing.exit_code != 0 and "no staggered-start draw stored" in missing.output
+    every = runner.invoke(app, [*base, "--all-batches"], env=env)
+    assert every.exit_code != 0 and "drop --all-batches" in every.output
