@@ -80,6 +80,13 @@ class StaggerDraw(BaseModel):
         start = self.start_year(school_id)
         return start is None or school_year_of(day) >= start
 
+    def schools_by_year(self) -> dict[int, int]:
+        """How many schools open in each school year of the wedge, first to last."""
+        return {
+            year: sum(1 for y in self.schools.values() if y == year)
+            for year in range(self.first_year, self.last_year + 1)
+        }
+
     def to_json(self) -> str:
         """The stored file's text."""
         return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False)

@@ -48,9 +48,7 @@ def draw(
         path = store_draw(drawn, draw_file(Paths(get_settings().data_dir).stagger, year), force=force)
     except (DrawExistsError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None
-    for wave in range(drawn.waves):
-        start = drawn.first_year + wave
-        count = sum(1 for y in drawn.schools.values() if y == start)
+    for start, count in drawn.schools_by_year().items():
         console.print(f"  {start}-{start + 1} : {count} établissement(s) ouvrent Vigie")
     console.print(f"Tirage (graine {seed}, par {drawn.drawn_by}) : {bold(path)}.")
     if not settings.enabled:
