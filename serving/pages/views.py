@@ -28,7 +28,7 @@ from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api.access_log import AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
-from serving.api.deps import Log, Plans, Served, Today, settings
+from serving.api.deps import Gate, Log, Plans, Served, Today, settings
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
 from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, ServiceError, context_of, reads
 from serving.api.service import plans as rules
@@ -104,11 +104,11 @@ router = APIRouter(include_in_schema=False)
 Visitor = Annotated[Principal, Depends(page_caller)]
 
 
-async def page_context(request: Request, visitor: Visitor, log: Log) -> AccessContext:
+async def page_context(request: Request, visitor: Visitor, log: Log, gate: Gate) -> AccessContext:
     """The signed-in visitor, the access log and the page's route; a form a plan rule refuses
     answers 400 (the page shown again with the French message), and is traced so."""
     request.state.visitor = visitor
-    return context_of(request, visitor, log, refused=400)
+    return context_of(request, visitor, log, refused=400, stagger=gate)
 
 
 Context = Annotated[AccessContext, Depends(page_context)]

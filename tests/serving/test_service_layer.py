@@ -22,6 +22,7 @@ from serving.api.service import (
     ServiceError,
     context_of,
 )
+from serving.api.service.stagger import NotStartedError
 from serving.pages.wording import PLAN_RULE_MESSAGES, plan_form_error
 
 
@@ -31,6 +32,8 @@ def _kinds(base: type[ServiceError]) -> list[type[ServiceError]]:
 
 
 def _one(kind: type[ServiceError]) -> ServiceError:
+    if kind is NotStartedError:
+        return NotStartedError("0000001A", 2027)
     return kind("start_date") if kind is ImplausibleDatesError else kind()
 
 
@@ -40,6 +43,10 @@ def test_every_refusal_has_an_api_answer_and_a_french_message(kind: type[Service
     body = json.loads(bytes(answer.body))
     if issubclass(kind, OutOfReachError):  # one answer whatever was out of reach: nothing tells them apart
         assert (answer.status_code, body) == (404, {"detail": NOT_FOUND})
+    elif kind is NotStartedError:  # the staggered start (issue 28): the French notice and when the school opens
+        assert (
+            answer.status_code == 403 and body["start_year"] == 2027 and "rentrée de septembre 2027" in body["detail"]
+        )
     else:
         assert issubclass(kind, PlanRuleError) and kind in PLAN_RULE_MESSAGES
         assert answer.status_code == 422 and all(item["loc"][0] == "body" for item in body["detail"])

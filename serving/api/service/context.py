@@ -48,7 +48,9 @@ class AccessContext:
         return self.caller.reaches(school_id)
 
 
-def context_of(request: Request, caller: Principal, log: AccessLog, *, refused: int = 422) -> AccessContext:
-    """The request's context (called by the API's and the pages' dependencies)."""
-    stagger = getattr(request.app.state, "stagger", None)
+def context_of(
+    request: Request, caller: Principal, log: AccessLog, *, refused: int = 422, stagger: StaggerDraw | None = None
+) -> AccessContext:
+    """The request's context (called by the API's and the pages' dependencies, which hand in the staggered
+    start's draw when it is on)."""
     return AccessContext(caller, log, route_of(request), refused, stagger)
