@@ -71,7 +71,9 @@ demo: setup
 	$(BIN)/vigie audit --data $(DEMO_DIR)/validated --as-of 2024-06-15 --model champion --config configs/fairness.yaml --synthetic-data --out $(DEMO_DIR)/fairness
 	@# monitoring exits 3 when an alert fires: a verdict for schedulers, not a failure of the demo
 	$(BIN)/vigie monitor --data $(DEMO_DIR)/validated --as-of 2025-03-31 || test $$? -eq 3
-	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, names, validated, features, scores, fairness, model_cards, score_history, monitoring, impact); MLflow store: $(DEMO_DIR)/mlflow (make mlflow-ui)."
+	$(BIN)/vigie notice --out $(DEMO_DIR)/notice --config configs/notice.yaml
+	$(BIN)/vigie dossier --model champion --out $(DEMO_DIR)/dossier --config configs/notice.yaml
+	@echo "Demo outputs are under $(DEMO_DIR)/ (raw, extract, names, validated, features, scores, fairness, model_cards, score_history, monitoring, impact, notice, dossier); MLflow store: $(DEMO_DIR)/mlflow (make mlflow-ui)."
 	@test -f $(SECRET_FILE) || (umask 077 && $(PY) -c "import secrets; print(secrets.token_hex(32))" > $(SECRET_FILE))
 	@school=$$($(BIN)/python -c "import pandas as pd; print(pd.read_parquet('$(DEMO_DIR)/scores/scores_2025-03-31.parquet')['school_id'].value_counts().index[0])"); \
 	  echo ""; \
@@ -140,6 +142,7 @@ lock:
 serve: setup
 	VIGIE_SERVICE__SECRET=$$(cat $(SECRET_FILE)) VIGIE_SERVICE__PSEUDONYM_KEY_FILE=data/secrets/demo.key \
 	  VIGIE_SERVICE__REFERENCE_DATE=$(DEMO_TODAY) \
+	  VIGIE_SERVICE__NOTICE_FILE=configs/notice.yaml \
 	  $(BIN)/vigie serve --host 127.0.0.1 --port 8000
 
 mlflow-ui: $(STAMP)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -158,6 +159,7 @@ def settings_page() -> str:
     from fairness.config import FairnessConfig
     from features.signals import FeatureConfig
     from monitoring.config import MonitoringConfig
+    from serving.notice import NoticeConfig
     from training.config import TrainConfig
     from vigie.settings import VigieSettings
 
@@ -181,6 +183,12 @@ def settings_page() -> str:
         ("Training (`configs/train.yaml`)", "training.config.TrainConfig", TrainConfig, ""),
         ("Fairness audit (`configs/fairness.yaml`)", "fairness.config.FairnessConfig", FairnessConfig, ""),
         ("Monitoring (`configs/monitoring.yaml`)", "monitoring.config.MonitoringConfig", MonitoringConfig, ""),
+        (
+            "Public notice and dossier, the deployer's fields (`configs/notice.yaml`)",
+            "serving.notice.NoticeConfig",
+            NoticeConfig,
+            "A field left empty is printed « [À COMPLÉTER PAR LE DÉPLOYEUR] ».",
+        ),
     )
     for title, dotted, model, note in configs:
         parts += [
@@ -287,7 +295,14 @@ def cli_page() -> str:
         text=True,
         check=True,
         cwd=ROOT,
-        env={"TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "200", "PATH": str(typer.parent)},
+        # PYTHONPATH kept: a worktree sharing another checkout's editable install documents its own code
+        env={
+            "TERM": "dumb",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "PATH": str(typer.parent),
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
     )
     title, _, rest = result.stdout.partition("\n")
     intro = (

@@ -1,7 +1,8 @@
 """The groups an audit compares, read from the audit table: one text column per attribute or
 intersection, keyed by identifier (``sex``, ``scholarship``...), missing where it does not apply.
 
-Identifiers are what configs name; :data:`ATTRIBUTE_LABELS_FR` is what reports show.
+Identifiers are what configs name; :data:`ATTRIBUTE_LABELS_FR` (in ``models/``, where the service
+reads it too) is what reports show.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal, get_args
 import pandas as pd
 
 from features.catalog import TRACK_LABELS_FR
+from models.fairness_summary import ATTRIBUTE_LABELS_FR
 
 AttributeId = Literal[
     "sex",
@@ -24,22 +26,11 @@ AttributeId = Literal[
     "priority_education_x_plan",
 ]
 ATTRIBUTES: tuple[AttributeId, ...] = get_args(AttributeId)
-ATTRIBUTE_LABELS_FR: dict[AttributeId, str] = {
-    "sex": "sexe",
-    "scholarship": "bourse",
-    "scholarship_band": "échelon de bourse",
-    "disability_plan": "plan d'accompagnement",
-    "priority_education": "éducation prioritaire (collèges)",
-    "allophone": "allophone",
-    "track": "voie",
-    "sex_x_scholarship": "sexe × bourse",
-    "priority_education_x_plan": "éducation prioritaire × plan (collèges)",
-}
 
 
 def attribute_label(attribute: str) -> str:
     """The French name of an attribute identifier (the identifier itself if unknown)."""
-    return ATTRIBUTE_LABELS_FR.get(attribute, attribute)  # type: ignore[call-overload]
+    return ATTRIBUTE_LABELS_FR.get(attribute, attribute)
 
 
 def _scholarship_band(echelon: pd.Series) -> pd.Series:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from features import french
 from features.school import SNAPSHOT_KEY
 
 Family = Literal["attendance", "course", "behaviour", "trajectory"]
@@ -70,6 +71,13 @@ TRACK_LABELS_FR = {
     "college": "collège",
     "lycee_gt": "lycée général et technologique",
     "lycee_pro": "lycée professionnel",
+}
+#: The families of signals as reviewers and staff name them.
+FAMILY_LABELS_FR: dict[str, str] = {
+    "attendance": "assiduité",
+    "course": "résultats scolaires",
+    "behaviour": "comportement",
+    "trajectory": "parcours",
 }
 #: Grade levels as French staff write them.
 GRADE_LEVEL_LABELS_FR = {
@@ -134,7 +142,7 @@ def _rate(kind: str, window: str, *, fr: str, signal: str, sentence: str, monoto
         f"{kind}_rate_{window}",
         "attendance",
         f"{kind.replace('_', ' ')} half-days / school half-days enrolled, {window}",
-        f"Taux de {fr} ({label_window})",
+        f"Taux {french.of(fr)} ({label_window})",
         monotone=monotone,
         reason=Reason(signal, "pct", sentence.format(window=sentence_window), compare=True),
     )

@@ -97,6 +97,11 @@ def horizon(days: int) -> str:
     return f"{integer(days)} {plural(days, 'jour', 'jours')}"
 
 
+def of(noun: str) -> str:
+    """``de`` before ``noun``, elided before a vowel or a mute h: ``d'absences``, ``de retards``."""
+    return f"d'{noun}" if noun[:1].lower() in "aâeéèêiîoôuûyh" else f"de {noun}"
+
+
 def plural(count: float, one: str, many: str) -> str:
     """French agreement: singular under 2 (``0 matière``, ``1 matière``, ``2 matières``)."""
     return one if abs(count) < 2 else many

@@ -31,3 +31,10 @@ def school_year_end(school_year: int) -> date:
 def school_year_of(day: date) -> int:
     """The school year a day belongs to (2025-03-31 -> 2024)."""
     return day.year if (day.month, day.day) >= SCHOOL_YEAR_START else day.year - 1
+
+
+def retained_until(day: date, school_years: int) -> date:
+    """The last day something dated ``day`` is kept when retention is ``school_years`` after its
+    own school year: 1 keeps it to the end of the next school year (the current and the previous
+    year are then always kept). Plans, score batches: one rule (GDPR art. 5(1)(e))."""
+    return school_year_end(school_year_of(day) + school_years)

@@ -20,6 +20,18 @@ from models.stored import parse_stored
 #: The file an audit writes and logs under the run's ``fairness/`` artifacts.
 FAIRNESS_REPORT_ARTIFACT: Final = "fairness_report.json"
 FAIRNESS_SUMMARY_VERSION: Final = 1
+#: The audited attributes and intersections as reports, the notice and the dossier name them.
+ATTRIBUTE_LABELS_FR: dict[str, str] = {
+    "sex": "sexe",
+    "scholarship": "bourse",
+    "scholarship_band": "échelon de bourse",
+    "disability_plan": "plan d'accompagnement",
+    "priority_education": "éducation prioritaire (collèges)",
+    "allophone": "allophone",
+    "track": "voie",
+    "sex_x_scholarship": "sexe × bourse",
+    "priority_education_x_plan": "éducation prioritaire × plan (collèges)",
+}
 
 
 class GateOutcome(BaseModel):

@@ -203,13 +203,18 @@ class TrainingRecord:
     test_metrics: dict[str, float]
 
 
-def training_record(run_id: str) -> TrainingRecord:
-    """The version's split (its typed artifact, never a parameter parsed back) and test figures."""
-    run = MlflowClient().get_run(run_id)
+def training_split(run_id: str) -> TrainingSplit:
+    """The as-of dates of the run's folds: its typed artifact, version-checked."""
     values = _run_artifact(run_id, TRAINING_SPLIT_ARTIFACT)
     if not isinstance(values, dict) or values.get("version") != 1:
         raise ContractError(f"run {run_id}/{TRAINING_SPLIT_ARTIFACT}: unknown version; retrain with this Vigie.")
-    split = TrainingSplit.model_validate(values)
+    return TrainingSplit.model_validate(values)
+
+
+def training_record(run_id: str) -> TrainingRecord:
+    """The version's split (its typed artifact, never a parameter parsed back) and test figures."""
+    run = MlflowClient().get_run(run_id)
+    split = training_split(run_id)
     folds = {fold: list(getattr(split, fold)) for fold in ("train", "valid", "test")}
     prefix = "test.model."
     metrics = {k.removeprefix(prefix): float(v) for k, v in run.data.metrics.items() if k.startswith(prefix)}

@@ -8,18 +8,14 @@ from typing import Literal
 
 from fairness.groups import attribute_label
 from features import french
+from features.catalog import FAMILY_LABELS_FR
 from models.metrics import metric_name
 from monitoring.config import MonitoringConfig
 from monitoring.drift import OverallDrift, SliceDrift
 from monitoring.outcomes import OutcomeCheck
 
 Action = Literal["retrain", "check_school", "check_group", "check_data", "review_fairness"]
-FAMILY_LABELS = {
-    "attendance": "assiduité",
-    "course": "résultats scolaires",
-    "behaviour": "comportement",
-    "trajectory": "parcours",
-}
+FAMILY_LABELS = FAMILY_LABELS_FR
 RETRAIN = "Réentraînement recommandé"
 
 

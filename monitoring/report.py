@@ -14,12 +14,13 @@ from mlflow.tracking import MlflowClient
 from fairness.groups import attribute_label
 from features import french
 from models.metrics import capacity_of
+from models.version_record import MONITORING_ARTIFACTS, MONITORING_VERDICT
 from monitoring.alerts import FAMILY_LABELS
 from monitoring.monitor import MonitoringResult, summary
 
 EVIDENTLY_HTML = "evidently_drift.html"
 EVIDENTLY_JSON = "evidently_drift.json"
-VERDICT_JSON = "monitoring.json"
+VERDICT_JSON = MONITORING_VERDICT
 SUMMARY_HTML = "synthese.html"
 HISTORY = "history.jsonl"
 OUTCOME_LABELS = {"roc_auc": "ROC AUC", "ece": "Erreur de calibration (ECE)"}
@@ -79,7 +80,7 @@ def log_to_mlflow(result: MonitoringResult, paths: list[Path], name: str, versio
     """The files on the serving version's run, and its verdict as a tag of the version."""
     client = MlflowClient()
     run_id = str(client.get_model_version(name, version).run_id)
-    folder = f"monitoring/as_of={result.as_of.isoformat()}"
+    folder = f"{MONITORING_ARTIFACTS}/as_of={result.as_of.isoformat()}"
     for path in paths:
         client.log_artifact(run_id, str(path), folder)
     client.set_model_version_tag(name, version, "monitoring_as_of", result.as_of.isoformat())

@@ -42,6 +42,7 @@ from serving.api.state import ServiceState
 from serving.pages import NOT_FOUND_PAGE, STATIC, PageKeys, SignInRequiredError, error_page, refusal_page
 from serving.pages import router as pages
 from serving.pages.explanation import router as explanation_pages
+from serving.pages.notice import router as notice
 
 log = logging.getLogger("vigie.service")
 SECURITY_HEADERS = {
@@ -173,6 +174,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(pages)
+    app.include_router(notice)  # public: the notice of the algorithm (CRPA L312-1-3)
     app.include_router(explanation_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _docs(app)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from features.catalog import FEATURE_NAMES
 from features.ingest import ContractError
+from features.school import retained_until
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
@@ -416,6 +417,31 @@ def append_history(batch: ScoreBatch, history: Path) -> Path:
         inputs_file(path).parent.mkdir(exist_ok=True)
         batch.inputs.to_parquet(inputs_file(path), index=False)
     return path
+
+
+def batch_files(batch: KeptBatch) -> tuple[Path, ...]:
+    """What a kept batch is made of: its scores, the metadata beside them, its model inputs."""
+    return tuple(p for p in (batch.path, batch.path.with_suffix(".json"), inputs_file(batch.path)) if p.exists())
+
+
+def batches_due(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """The kept batches whose retention ended before ``today``: kept until the end of the
+    ``retention_school_years``-th school year after their as-of date's (GDPR art. 5(1)(e);
+    :func:`features.school.retained_until`, the plans' rule too)."""
+    return [b for b in kept_batches(history) if retained_until(b.as_of, retention_school_years) < today]
+
+
+def purge_history(history: Path, retention_school_years: int, today: date) -> list[KeptBatch]:
+    """Delete the batches past retention, each with its metadata and model inputs, and the
+    folders left empty; what went. The service stops serving a purged batch at its next reload."""
+    due = batches_due(history, retention_school_years, today)
+    for batch in due:
+        for path in batch_files(batch):
+            path.unlink()
+        for empty in (batch.path.parent / INPUTS_FOLDER, batch.path.parent):
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
+    return due
 
 
 def history_dates(history: Path, model_version: str) -> list[date]:

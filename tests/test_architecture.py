@@ -260,6 +260,7 @@ ONE_HOME = {
     "start of a school year": (r"\b9, 1\)", "features/school.py"),
     "end of a school year": (r"\b8, 31\)|def school_year_end\(", "features/school.py"),
     "capacity metric names": (r"\}pct\"", "models/metrics.py"),
+    "the deployer's marker": (r"\[À COMPLÉTER", "serving/notice.py"),
     # One reader and writer of the score history (serving's batch job): its folder names are
     # spelt, globbed and parsed back in serving/batch.py only; the service and the follow-up
     # report list the kept batches through it.

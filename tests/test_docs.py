@@ -22,6 +22,7 @@ from features.ingest import TABLES
 from features.signals import FeatureConfig
 from monitoring.config import MonitoringConfig
 from serving.api.settings import ServiceSettings
+from serving.notice import NoticeConfig
 from training.config import TrainConfig
 from vigie.cli import app
 from vigie.settings import VigieSettings
@@ -83,7 +84,9 @@ def _keys(model: type[BaseModel], prefix: str = "") -> typing.Iterator[tuple[str
 
 
 @pytest.mark.parametrize(
-    "model", [VigieSettings, FeatureConfig, TrainConfig, FairnessConfig, MonitoringConfig], ids=lambda m: m.__name__
+    "model",
+    [VigieSettings, FeatureConfig, TrainConfig, FairnessConfig, MonitoringConfig, NoticeConfig],
+    ids=lambda m: m.__name__,
 )
 def test_every_setting_is_in_the_reference_with_its_default(reference: dict[str, str], model: type[BaseModel]) -> None:
     page = reference["settings.md"]

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markdown_it import MarkdownIt
 
 from features import french
-from features.catalog import AUDIT_COLUMNS, FEATURES, TRACK_LABELS_FR
+from features.catalog import AUDIT_COLUMNS, FAMILY_LABELS_FR, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
 from models.metrics import Interval, capacity_of, metric_name
 from training.gate import GateDecision, gap_figures, gap_label
@@ -40,7 +40,7 @@ def row_label(metric: str) -> str:
     return f"{_KIND_FR[kind]}, {french.percent(share)} {among}"
 
 
-FAMILY_FR = {"attendance": "assiduité", "course": "résultats", "behaviour": "comportement", "trajectory": "parcours"}
+FAMILY_FR = FAMILY_LABELS_FR
 
 
 @dataclass(frozen=True)

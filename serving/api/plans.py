@@ -18,7 +18,7 @@ from sqlalchemy import Date, DateTime, Engine, String, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from features.school import school_year_end, school_year_of
+from features.school import retained_until
 from serving.api.access_log import AccessLogUnavailableError, Base
 
 ACTIONS = {
@@ -282,7 +282,7 @@ class PlanStore:
             due = [
                 plan_id
                 for plan_id, closed_on in closed
-                if closed_on is not None and _retained_until(closed_on, retention_school_years) < today
+                if closed_on is not None and retained_until(closed_on, retention_school_years) < today
             ]
             if due:
                 session.execute(delete(PlanRow).where(PlanRow.id.in_(due)))
@@ -301,8 +301,3 @@ class PlanStore:
         """How many plans are stored (the purge and seeding are checked against it)."""
         with self._session() as session:
             return int(session.scalar(select(func.count()).select_from(PlanRow)) or 0)
-
-
-def _retained_until(closed_on: date, school_years: int) -> date:
-    """The last day of the ``school_years``-th school year after the one a plan was closed in."""
-    return school_year_end(school_year_of(closed_on) + school_years)

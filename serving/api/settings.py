@@ -62,6 +62,10 @@ class ServiceSettings(BaseModel):
         "protection des données de votre académie"
     )
 
+    #: The deployer's part of the public notice of the algorithm (``configs/notice.yaml``: administration,
+    #: contact, legal basis...); None: every such field reads the marker ``serving.notice.TO_COMPLETE``.
+    notice_file: Path | None = None
+
     # --- what is served ---
     model_name: str = DEFAULT_MODEL_NAME
     model_reference: str = "champion"
@@ -78,6 +82,10 @@ class ServiceSettings(BaseModel):
     #: Closed follow-up plans are kept until the end of this many school years after the one
     #: they were closed in (default: the end of the next school year), then purged.
     followup_retention_school_years: int = Field(default=1, ge=0)
+    #: Score batches (scores, reasons, model inputs) are kept until the end of this many school years
+    #: after the one of their as-of date (default: the end of the next one, so the current and the
+    #: previous school year are kept), then purged by ``vigie score-history purge`` (GDPR art. 5(1)(e)).
+    score_history_retention_school_years: int = Field(default=1, ge=0)
 
     # --- the access log ---
     #: SQLAlchemy URL; default: a SQLite file in the data folder. PostgreSQL:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import itertools
-import json
 import logging
 import tempfile
 import threading
@@ -30,10 +29,11 @@ from mlflow.exceptions import MlflowException
 
 from features.ingest import ContractError
 from features.school import TIERS
-from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, parse_fairness_summary
+from models.fairness_summary import FairnessSummary
 from models.matrix import encoded_matrix
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
+from models.version_record import newest_fairness_summary
 from serving.batch import (
     BatchMetadata,
     KeptBatch,
@@ -232,21 +232,8 @@ def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
             card = (card_dir / "model_card.md").read_text(encoding="utf-8")
         except (MlflowException, OSError):
             card = ""
-        reports = []
-        try:
-            folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="fairness", dst_path=tmp))
-            found = sorted(folder.rglob(FAIRNESS_REPORT_ARTIFACT))
-        except (MlflowException, OSError):
-            found = []
-        for path in found:
-            where = f"run {run_id}: {path.relative_to(tmp)}"
-            try:
-                reports.append(parse_fairness_summary(json.loads(path.read_text(encoding="utf-8")), where))
-            except (ContractError, ValueError) as error:
-                # an audit this code cannot read (older schema) is not shown; the model is still served
-                log.warning("fairness audit not shown: %s", error)
-    newest = max(reports, key=lambda r: r.generated_at) if reports else None
-    return card, newest
+    # an audit this code cannot read (older schema) is not shown; the model is still served
+    return card, newest_fairness_summary(run_id)
 
 
 def load_serving(model_name: str, reference: str, history: Path, change_threshold: float) -> Serving:

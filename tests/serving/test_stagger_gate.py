@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -39,14 +40,19 @@ def _client(district: ServedDistrict, data: Path, tmp: Path, stagger: StaggerSet
     return TestClient(create_app(settings, data, stagger=stagger), raise_server_exceptions=False)
 
 
+@dataclass(frozen=True)
+class Gated:
+    client: TestClient
+    tmp: Path  # the settings' folder: tokens are signed with them
+
+
 @pytest.fixture(scope="module")
 def gated(
     served_district: ServedDistrict, trial: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
+) -> Iterator[Gated]:
     tmp = tmp_path_factory.mktemp("gated")
     with _client(served_district, trial[0], tmp, StaggerSettings(enabled=True)) as client:
-        client.app_tmp = tmp  # type: ignore[attr-defined]
-        yield client
+        yield Gated(client, tmp)
 
 
 def _bearer(district: ServedDistrict, school: str, tmp: Path) -> dict[str, str]:
@@ -54,9 +60,9 @@ def _bearer(district: ServedDistrict, school: str, tmp: Path) -> dict[str, str]:
 
 
 def test_a_school_not_yet_started_gets_the_notice_on_the_api(
-    gated: TestClient, served_district: ServedDistrict, trial: tuple[Path, int]
+    gated: Gated, served_district: ServedDistrict, trial: tuple[Path, int]
 ) -> None:
-    tmp: Path = gated.app_tmp  # type: ignore[attr-defined]
+    tmp = gated.tmp
     own = _bearer(served_district, served_district.own_school, tmp)
     for path in (
         f"/api/v1/schools/{served_district.own_school}/pupils",
@@ -66,26 +72,26 @@ def test_a_school_not_yet_started_gets_the_notice_on_the_api(
         f"/api/v1/pupils/{served_district.own_pupil}/explanation",
         f"/api/v1/pupils/{served_district.own_pupil}/plans",
     ):
-        answer = gated.get(path, headers=own)
+        answer = gated.client.get(path, headers=own)
         assert answer.status_code == 403, (path, answer.text)
         body = answer.json()
         assert body["start_year"] == trial[1] + 1 and body["school_id"] == served_district.own_school
         assert body["detail"].startswith("Vigie ouvrira dans votre établissement à la rentrée de septembre")
         assert "risk" not in answer.text and served_district.own_pupil not in answer.text
-    log = gated.app.state.access_log  # type: ignore[attr-defined]
+    log = gated.client.app.state.access_log  # type: ignore[attr-defined]
     refused = [e for e in log.entries(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
                if e.status == 403 and e.school_id == served_district.own_school]  # fmt: skip
     assert len(refused) == 6  # each refusal traced, as any read of a school or pupil
     # The reach rule first: another school's pupil is not found, exactly as without a trial.
-    elsewhere = gated.get(f"/api/v1/pupils/{served_district.own_pupil}",
+    elsewhere = gated.client.get(f"/api/v1/pupils/{served_district.own_pupil}",
                           headers=_bearer(served_district, served_district.other_school, tmp))  # fmt: skip
     assert elsewhere.status_code == 404
 
 
-def test_a_started_school_sees_every_pupil(gated: TestClient, served_district: ServedDistrict, tmp_path: Path) -> None:
-    tmp: Path = gated.app_tmp  # type: ignore[attr-defined]
+def test_a_started_school_sees_every_pupil(gated: Gated, served_district: ServedDistrict, tmp_path: Path) -> None:
+    tmp = gated.tmp
     other = _bearer(served_district, served_district.other_school, tmp)
-    listed = gated.get(f"/api/v1/schools/{served_district.other_school}/pupils?page_size=1000", headers=other)
+    listed = gated.client.get(f"/api/v1/schools/{served_district.other_school}/pupils?page_size=1000", headers=other)
     assert listed.status_code == 200
     with _client(served_district, served_district.data_dir, tmp_path, StaggerSettings()) as plain:
         reference = plain.get(
@@ -96,16 +102,18 @@ def test_a_started_school_sees_every_pupil(gated: TestClient, served_district: S
 
 
 def test_a_school_not_yet_started_sees_the_french_notice_page(
-    gated: TestClient, served_district: ServedDistrict, trial: tuple[Path, int]
+    gated: Gated, served_district: ServedDistrict, trial: tuple[Path, int]
 ) -> None:
-    tmp: Path = gated.app_tmp  # type: ignore[attr-defined]
-    gated.cookies.clear()
-    form = gated.get("/")
+    tmp = gated.tmp
+    gated.client.cookies.clear()
+    form = gated.client.get("/")
     csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', form.text).group(1)  # type: ignore[union-attr]
     signed = token(service_settings(served_district, tmp), "staff", [served_district.own_school])
-    assert gated.post("/connexion", data={"token": signed, "csrf": csrf}, follow_redirects=False).status_code == 303
+    assert (
+        gated.client.post("/connexion", data={"token": signed, "csrf": csrf}, follow_redirects=False).status_code == 303
+    )
     for path in (f"/ecoles/{served_district.own_school}", f"/eleves/{served_district.own_pupil}"):
-        page = gated.get(path)
+        page = gated.client.get(path)
         assert page.status_code == 403 and "data-not-started-notice" in page.text, path
         assert "Vigie n'est pas encore ouvert dans votre établissement" in page.text
         assert f"septembre {trial[1] + 1}" in page.text and "aucun élève n'est écarté des listes" in page.text

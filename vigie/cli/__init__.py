@@ -1,6 +1,7 @@
 """The ``vigie`` command line: parse, call the packages, format. No logic lives here.
 
-One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``impact``, ``service``), the
+One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``impact``, ``stagger``, ``service``,
+``accountability``), the
 console plumbing in ``console``; this module assembles them into ``app``, in the order
 ``vigie --help`` lists them. Each command imports the packages it needs when it runs, so that
 ``vigie --help`` (and a bad flag) answer at once instead of after loading MLflow, LightGBM and
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from vigie.cli import extract, impact, model, prepare, scoring, service, stagger
+from vigie.cli import accountability, extract, impact, model, prepare, scoring, service, stagger
 from vigie.cli.console import NoTracebacks, setup_logging
 
 app = typer.Typer(
@@ -44,11 +45,14 @@ for command in (
     prepare.features,
     service.token,
     service.serve,
+    accountability.notice,
+    accountability.dossier,
 ):
     app.command()(command)
 app.command("followup-report")(service.followup_report_command)
 app.add_typer(service.access_app, name="access-log")
 app.add_typer(service.followup_app, name="followup")
+app.add_typer(accountability.history_app, name="score-history")
 app.add_typer(stagger.stagger_app, name="stagger")
 
 __all__ = ["app"]
