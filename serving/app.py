@@ -33,6 +33,7 @@ from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_en
 from serving.api.auth import TokenVerifier
 from serving.api.errors import problem
 from serving.api.plans import PlanStore
+from serving.api.rights import RightsStore
 from serving.api.routers import ROUTERS
 from serving.api.service import ServiceError
 from serving.api.service.stagger import load_gate
@@ -130,9 +131,12 @@ def create_app(
     off by default) the schools not yet started see a notice instead of their pupils."""
     verifier = TokenVerifier(settings)  # refuses a missing or short embedded secret now, not at first request
     database = settings.database(data_dir)
+    engine = make_engine(database)
+    rights = RightsStore(engine)  # the objection register, judgements, the stop switch (issue 26)
     state = ServiceState(
-        settings.model_name, settings.model_reference, Paths(data_dir).score_history, settings.risk_change_threshold
-    )
+        settings.model_name, settings.model_reference, Paths(data_dir).score_history, settings.risk_change_threshold,
+        rights.objections,
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,7 +169,8 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.serving = state
-    app.state.access_log = AccessLog(make_engine(database))
+    app.state.access_log = AccessLog(engine)
+    app.state.rights = rights
     app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
     app.state.sessions = SessionStore(app.state.access_log.engine)
     app.state.stagger = load_gate(stagger or StaggerSettings(), data_dir)  # None unless a trial is on

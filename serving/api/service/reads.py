@@ -18,7 +18,7 @@ from models.reasons import reasons as explain
 from serving.api.csv_cells import neutralise_table
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
 from serving.api.service.context import AccessContext
-from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError
+from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError, SuspendedError
 from serving.api.service.stagger import check_started
 from serving.api.state import ServedBatch, Serving
 
@@ -68,6 +68,7 @@ def _matching(served: Serving, ctx: AccessContext, school_id: str, filters: List
     if positions is None or not ctx.reaches(school_id):
         ctx.trace(404, school_id=school_id)
         raise SchoolNotFoundError
+    check_running(served, ctx, school_id)
     check_started(served, ctx, school_id)  # the staggered start (issue 28), off by default
     keep = np.ones(len(positions), dtype=bool)
     for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
@@ -178,8 +179,18 @@ def reach_pupil(served: Serving, ctx: AccessContext, pupil_id: str | None) -> in
     if position is None or not ctx.reaches(str(served.batch.school[position])):
         ctx.trace(404, pupil_id=pupil_id)
         raise PupilNotFoundError
+    check_running(served, ctx, str(served.batch.school[position]), pupil_id)
     check_started(served, ctx, str(served.batch.school[position]), pupil_id)  # the staggered start (issue 28)
     return position
+
+
+def check_running(served: Serving, ctx: AccessContext, school_id: str, pupil_id: str | None = None) -> None:
+    """:class:`SuspendedError` (traced as 503) when Vigie is suspended for the school or
+    everywhere (AI Act art. 14(4)(e)): asked once the caller has reached the school."""
+    stop = served.suspensions.of_school(school_id)
+    if stop is not None:
+        ctx.trace(503, school_id=school_id, pupil_id=pupil_id)
+        raise SuspendedError(stop)
 
 
 def pupil_detail(served: Serving, ctx: AccessContext, pupil_id: str | None) -> PupilDetail:
