@@ -59,11 +59,19 @@ def _bearer(district: ServedDistrict, school: str, tmp: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(service_settings(district, tmp), 'staff', [school])}"}
 
 
+def _refusals(gated: Gated, school_id: str) -> int:
+    """The 403 entries of the access log for the school so far (the tests of this module run in any order)."""
+    log = gated.client.app.state.access_log  # type: ignore[attr-defined]
+    every = log.entries(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    return sum(1 for e in every if e.status == 403 and e.school_id == school_id)
+
+
 def test_a_school_not_yet_started_gets_the_notice_on_the_api(
     gated: Gated, served_district: ServedDistrict, trial: tuple[Path, int]
 ) -> None:
     tmp = gated.tmp
     own = _bearer(served_district, served_district.own_school, tmp)
+    before = _refusals(gated, served_district.own_school)
     for path in (
         f"/api/v1/schools/{served_district.own_school}/pupils",
         f"/api/v1/schools/{served_district.own_school}/pupils/export",
@@ -78,10 +86,7 @@ def test_a_school_not_yet_started_gets_the_notice_on_the_api(
         assert body["start_year"] == trial[1] + 1 and body["school_id"] == served_district.own_school
         assert body["detail"].startswith("Vigie ouvrira dans votre établissement à la rentrée de septembre")
         assert "risk" not in answer.text and served_district.own_pupil not in answer.text
-    log = gated.client.app.state.access_log  # type: ignore[attr-defined]
-    refused = [e for e in log.entries(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-               if e.status == 403 and e.school_id == served_district.own_school]  # fmt: skip
-    assert len(refused) == 6  # each refusal traced, as any read of a school or pupil
+    assert _refusals(gated, served_district.own_school) == before + 6  # each traced, as any read of a school or pupil
     # The reach rule first: another school's pupil is not found, exactly as without a trial.
     elsewhere = gated.client.get(f"/api/v1/pupils/{served_district.own_pupil}",
                           headers=_bearer(served_district, served_district.other_school, tmp))  # fmt: skip
@@ -136,3 +141,22 @@ def test_on_without_a_stored_draw_refuses_to_start(served_district: ServedDistri
     settings = service_settings(served_district, tmp_path)
     with pytest.raises(ValueError, match="no draw is stored"):
         create_app(settings, tmp_path / "empty", stagger=StaggerSettings(enabled=True, first_year=2030))
+
+
+def test_the_stop_switch_comes_before_the_staggered_start(gated: Gated, served_district: ServedDistrict) -> None:
+    """Both can stand together: a school suspended by an admin (issue 26) reads the suspension, whatever the
+    draw; lifted, the not-yet-started school reads the staggered start's notice again."""
+    tmp, client = gated.tmp, gated.client
+    own = served_district.own_school
+    admin = {"Authorization": f"Bearer {token(service_settings(served_district, tmp), 'admin')}"}
+    staff = _bearer(served_district, own, tmp)
+    suspended = client.post("/api/v1/admin/suspensions", json={"school_id": own, "reason": "anomalie_donnees"},
+                            headers=admin)  # fmt: skip
+    assert suspended.status_code == 201, suspended.text
+    try:
+        answer = client.get(f"/api/v1/schools/{own}/pupils", headers=staff)
+        assert answer.status_code == 503 and answer.json()["reason"] == "anomalie_donnees"
+    finally:
+        lifted = client.post("/api/v1/admin/suspensions/lift", json={"school_id": own}, headers=admin)
+        assert lifted.status_code == 200
+    assert client.get(f"/api/v1/schools/{own}/pupils", headers=staff).status_code == 403
