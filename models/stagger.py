@@ -21,7 +21,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.school import school_year_of
-from models.stored import parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +132,8 @@ def store_draw(draw: StaggerDraw, path: Path, *, force: bool = False) -> Path:
 
 def read_draw(path: Path) -> StaggerDraw:
     """A stored draw, checked: another version or invalid content is refused, naming the file."""
+    from models.stored import parse_stored  # here: it loads pandas, and the settings import this module
+
     values = json.loads(path.read_text(encoding="utf-8"))
     return parse_stored(
         StaggerDraw, values, version_key="version", version=STAGGER_VERSION, where=str(path),
