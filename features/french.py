@@ -32,8 +32,13 @@ def _missing(value: float | None) -> bool:
 
 
 def numbers(values: Iterable[float | None], digits: int = 1) -> list[str]:
-    """Many numbers at once (a batch's reasons): the one place their French form is written."""
-    return [MISSING if _missing(v) else f"{v:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",") for v in values]
+    """Many numbers at once (a batch's reasons): the one place their French form is written. A value
+    that rounds to zero is written ``0,000``, never ``-0,000`` (a reader takes the sign for a finding)."""
+    return [
+        MISSING if _missing(v) else f"{0.0 if round(v, digits) == 0 else v:,.{digits}f}"  # type: ignore[arg-type]
+        .replace(",", THOUSANDS).replace(".", ",")
+        for v in values
+    ]
 
 
 def number(value: float | None, digits: int = 1) -> str:

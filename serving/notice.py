@@ -141,25 +141,32 @@ AUTOMATION: Final = (
     "5(1)(c)). L'équipe peut ne pas suivre le score et consigne ce qu'elle décide."
 )
 SOURCES: Final = (
-    "Inscriptions et parcours (SIECLE) : établissement, niveau, voie, redoublement, dates d'entrée et de sortie.",
+    "Inscriptions et parcours (SIECLE, le système d'information des collèges et lycées) : établissement, "
+    "niveau, voie, redoublement, dates d'entrée et de sortie, mois et année de naissance (pour l'âge).",
     "Vie scolaire (logiciel de l'établissement) : absences et retards par demi-journée, motif recevable ou non, "
     "exclusions, incidents et punitions.",
-    "Évaluations (LSU et notes) : notes et moyennes par matière, avec leur date.",
-    "Décrochages constatés (SIEI) : pour l'entraînement et l'évaluation du modèle seulement, jamais pour "
-    "calculer le score d'un élève.",
+    "Évaluations (LSU, le livret scolaire unique, et notes) : notes et moyennes par matière, avec leur date.",
+    "Décrochages constatés (SIEI, le système interministériel d'échange d'informations sur les sorties sans "
+    "diplôme) : pour l'entraînement et l'évaluation du modèle seulement, jamais pour calculer le score d'un élève.",
+    "Pour les audits d'équité seulement, jamais pour calculer le score (SIECLE et établissement) : sexe, bourse "
+    "et son échelon, plan d'accompagnement (PAP, PPS, ULIS), éducation prioritaire de l'établissement (REP, "
+    "REP+), allophonie.",
     "Collecte : extraction périodique des systèmes d'information des établissements, pseudonymisée avant "
-    "toute autre opération (l'INE est remplacé par un pseudonyme ; noms et date de naissance retirés).",
+    "toute autre opération (l'INE, identifiant national de l'élève, est remplacé par un pseudonyme ; noms "
+    "et prénoms retirés ; date de naissance réduite au mois et à l'année).",
 )
 
 
 def not_used_fr() -> str:
     """What the model never reads: the sensitive attributes, kept for the fairness audits only."""
     return (
-        "Le sexe, la bourse, le plan d'accompagnement (PAP, PPS, ULIS), l'éducation prioritaire et "
+        "Le sexe, la bourse et son échelon, le plan d'accompagnement (plan d'accompagnement personnalisé, PAP ; "
+        "projet personnalisé de scolarisation, PPS ; unité localisée pour l'inclusion scolaire, ULIS), "
+        "l'éducation prioritaire et "
         "l'allophonie ne sont pas des données du modèle : ils servent uniquement à vérifier qu'il traite "
         "les groupes d'élèves équitablement (audits d'équité). "
-        "Les noms, l'INE et la date de naissance ne parviennent jamais à Vigie. Les plans de suivi ne "
-        "sont pas des données du modèle."
+        "Les noms, les prénoms et l'INE ne parviennent jamais à Vigie ; de la date de naissance, seuls le mois et "
+        "l'année lui parviennent (pour calculer l'âge). Les plans de suivi ne sont pas des données du modèle."
     )
 
 
@@ -181,8 +188,13 @@ def intervention_fr(record: VersionRecord) -> str:
         "conseils de classe ou les réunions du groupe de prévention du décrochage) : les personnels de "
         "l'établissement consultent la liste de leurs élèves par niveau de priorité et les raisons de "
         "chaque score, puis décident d'un entretien ou d'un plan de suivi. "
-        f"Niveaux de priorité : {record.operating_point.describe_fr()}"
+        f"Niveaux de priorité : {_lower_first(record.operating_point.describe_fr())}"
     )
+
+
+def _lower_first(text: str) -> str:
+    """A sentence continued after a colon: its capital lowered (« Niveaux : risque de … »)."""
+    return text[:1].lower() + text[1:]
 
 
 def public_fr() -> str:
@@ -195,13 +207,14 @@ def public_fr() -> str:
 
 
 def data_used_fr(record: VersionRecord) -> list[str]:
-    """The families of signals the version reads, with how many and a few examples."""
+    """The families of signals the version reads, each with all its signals (CRPA R311-3-1-2, 2°: the
+    data processed, every one of them, not a sample)."""
     families: dict[str, list[str]] = {}
     for feature in record.features.features:
         families.setdefault(FAMILY_LABELS_FR.get(feature.family, feature.family), []).append(feature.label_fr)
     return [
         f"{family.capitalize()} ({len(labels)} {french.plural(len(labels), 'signal', 'signaux')}) : "
-        f"{', '.join(labels[:4])}{'…' if len(labels) > 4 else ''}"
+        f"{', '.join(labels)}"
         for family, labels in families.items()
     ]
 
@@ -225,7 +238,7 @@ def operations_fr(record: VersionRecord) -> list[str]:
         f"Calcul de {len(record.features.features)} signaux par élève à la date d'observation, uniquement à "
         "partir de données datées au plus tard de cette date.",
         f"Calcul d'un risque calibré de décrochage {point.within_fr()} par le modèle.",
-        f"Classement des élèves et niveaux de priorité : {point.describe_fr()}",
+        f"Classement des élèves et niveaux de priorité : {_lower_first(point.describe_fr())}",
         f"Pour les niveaux « élevé » et « moyen » : les {point.reasons} signaux qui pèsent le plus dans le "
         "score, en phrases, comparés aux élèves du même niveau.",
         "Consultation par les personnels de l'établissement de l'élève seulement ; chaque consultation est "
@@ -242,7 +255,9 @@ def rights_fr() -> list[str]:
         "aux documents administratifs (CADA).",
         "Accès, rectification, limitation et opposition (RGPD, articles 15, 16, 18 et 21) auprès du chef "
         "d'établissement ou du délégué à la protection des données ; réclamation auprès de la CNIL.",
-        "Aucune décision n'est fondée exclusivement sur le score (RGPD, article 22).",
+        "Aucune décision n'est fondée exclusivement sur le score (RGPD, article 22) ; une personne concernée par "
+        "une décision prise avec l'aide du score peut en obtenir une explication claire du rôle que le score y a "
+        "joué (règlement européen sur l'IA, article 86).",
     ]
 
 
@@ -251,13 +266,15 @@ def _shown_metrics(record: VersionRecord) -> list[tuple[str, str]]:
     high = record.operating_point.high
     share = french.percent(high)
     return [
-        ("Nombre d'instantanés (élève, date) du test", "n"),
+        ("Situations d'élèves évaluées au test (un élève à une date d'observation)", "n"),
         ("Décrochages constatés dans l'horizon, au test", "positives"),
-        ("Aire sous la courbe ROC (capacité à classer)", "roc_auc"),
+        ("Capacité à classer (aire sous la courbe ROC) : chance qu'un élève qui a décroché soit classé plus à "
+         "risque qu'un élève qui n'a pas décroché ; 0,5 = hasard, 1 = parfait", "roc_auc"),
         (f"Précision : part de décrocheurs parmi les {share} d'élèves jugés les plus à risque",
          metric_name("precision", high)),
         (f"Rappel : part des décrocheurs présents dans ces {share}", metric_name("recall", high)),
-        ("Erreur de calibration (ECE, plus bas = mieux)", "ece"),
+        ("Erreur de calibration (ECE) : écart moyen entre le risque affiché et la part d'élèves qui décrochent "
+         "vraiment ; 0 = parfait", "ece"),
         ("Délai médian d'alerte avant le décrochage, en jours", "lead_days_median"),
     ]  # fmt: skip
 
@@ -342,19 +359,66 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def flag_rates_fr(record: VersionRecord) -> list[str]:
+    """Per audited attribute, the groups flagged most and least often, beside their dropout rates, as
+    the audit logged them: who the « élevé » list holds, in words a family can read."""
+    if record.fairness is None:
+        return []
+    lines = []
+    for attribute in record.fairness.audit.attributes:
+        groups = attribute.get("groups")
+        if not isinstance(groups, dict):
+            continue
+        rates = []
+        for group, cells in groups.items():
+            if isinstance(cells, dict) and isinstance(cells.get("selection_rate"), dict):
+                flagged = as_float(cells["selection_rate"].get("value"))  # type: ignore[union-attr]
+                base = cells.get("base_rate")
+                dropout = as_float(base.get("value")) if isinstance(base, dict) else None
+                if flagged is not None:
+                    rates.append((flagged, str(group), dropout))
+        if len(rates) < 2:
+            continue
+        (most, most_group, most_base), (least, least_group, least_base) = max(rates), min(rates)
+        name = str(attribute.get("attribute", ""))
+        lines.append(
+            f"{_sentence(ATTRIBUTE_LABELS_FR.get(name, name))} : élèves signalés au niveau « élevé » de "
+            f"{french.percent(most, 1)} ({most_group}) à {french.percent(least, 1)} ({least_group}), pour des taux "
+            f"de décrochage de {french.percent(most_base, 1)} et {french.percent(least_base, 1)}."
+        )
+    return lines
+
+
 def fairness_fr(record: VersionRecord) -> list[str]:
-    """The newest audit's verdict in sentences."""
+    """The newest audit's verdict in sentences: what was judged, how to read it, who is flagged."""
     audit = record.fairness
     if audit is None:
         return ["Aucun audit d'équité n'est enregistré pour cette version : il doit être fait avant tout usage."]
+    judged = (*audit.gate.judged, *audit.gate.breaches)
     lines = [
-        f"Audit d'équité du {french.day(audit.generated_at[:10])} sur {french.integer(audit.audit.pupils)} élèves "
-        f"({french.integer(audit.audit.snapshots)} instantanés), au niveau « élevé » "
+        f"Audit d'équité du {french.day(audit.generated_at[:10])}, à la date d'observation "
+        f"{french.days(audit.as_of)}, sur {french.integer(audit.audit.pupils)} élèves "
+        f"({french.integer(audit.audit.snapshots)} situations), au niveau « élevé » "
         f"({french.percent(audit.audit.capacity)} des élèves) : "
         f"{'critères respectés' if audit.gate.passed else 'critères non respectés'}.",
-        *(_sentence(line) for line in (*audit.gate.judged, *audit.gate.breaches, *audit.audit.alerts)),
+        *(f"Critère : {_lower_first(line)}." for line in judged),
+        *(_sentence(line) for line in audit.audit.alerts),
+    ]
+    if any("borne basse" in line for line in judged):
+        lines.append(
+            "« Borne basse de l'intervalle » : un critère n'est manqué que si l'écart dépasse le seuil même au bas "
+            "de son intervalle de confiance ; un écart observé plus grand mais incertain (petit groupe) ne bloque "
+            "pas la version et reste visible dans les tableaux par groupe."
+        )
+    lines += [
+        "Qui est signalé : les taux de signalement diffèrent entre groupes ; ils se lisent à côté des taux de "
+        "décrochage de ces groupes (un groupe plus signalé sans décrocher davantage serait sur-signalé).",
+        *flag_rates_fr(record),
         f"Intervalles de confiance à {french.percent(audit.audit.confidence)} ; toute case reposant sur moins de "
-        f"{audit.audit.min_cell} élèves est masquée (« {audit.audit.suppressed_marker} »).",
+        f"{audit.audit.min_cell} élèves est masquée (« {audit.audit.suppressed_marker} »). Un écart entre groupes "
+        "est la différence entre le groupe le plus haut et le plus bas ; il ne peut être négatif, aussi son "
+        "intervalle, obtenu par tirage des élèves, peut-il ne pas contenir l'écart observé quand celui-ci est "
+        "proche de 0.",
     ]
     return lines
 
