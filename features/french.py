@@ -31,12 +31,15 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _unsigned_zero(value: float, digits: int) -> float:
+    """0.0 for a value that rounds to zero: ``0,000``, never ``-0,000`` (a reader takes the sign for a finding)."""
+    return 0.0 if round(value, digits) == 0 else value
+
+
 def numbers(values: Iterable[float | None], digits: int = 1) -> list[str]:
-    """Many numbers at once (a batch's reasons): the one place their French form is written. A value
-    that rounds to zero is written ``0,000``, never ``-0,000`` (a reader takes the sign for a finding)."""
+    """Many numbers at once (a batch's reasons): the one place their French form is written."""
     return [
-        MISSING if _missing(v) else f"{0.0 if round(v, digits) == 0 else v:,.{digits}f}"  # type: ignore[arg-type]
-        .replace(",", THOUSANDS).replace(".", ",")
+        MISSING if _missing(v) else f"{_unsigned_zero(v, digits):,.{digits}f}".replace(",", THOUSANDS).replace(".", ",")  # type: ignore[arg-type]
         for v in values
     ]
 

@@ -214,7 +214,7 @@ def data_used_fr(record: VersionRecord) -> list[str]:
         families.setdefault(FAMILY_LABELS_FR.get(feature.family, feature.family), []).append(feature.label_fr)
     return [
         f"{family.capitalize()} ({len(labels)} {french.plural(len(labels), 'signal', 'signaux')}) : "
-        f"{', '.join(labels)}"
+        + ", ".join(labels)
         for family, labels in families.items()
     ]
 
