@@ -79,7 +79,7 @@ DOCUMENTS: Final = (
 FIGURES_FILE: Final = "chiffres.json"
 _RANKERS: Final = (("model", "modèle"), ("abc_rule", "règle ABC"), ("logistic", "régression logistique"))
 _ROWS_FR: Final = {
-    "n": "Instantanés (élève, date) du pli de test",
+    "n": "Situations d'élèves évaluées au test (un élève à une date)",
     "positives": "Décrochages constatés dans l'horizon",
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC (précision moyenne)",
@@ -276,6 +276,7 @@ def context(
         "n_features": len(record.features.features),
         "capacity_precision": _cell(record, "model", metric_name("precision", point.high)),
         "capacity_recall": _cell(record, "model", metric_name("recall", point.high)),
+        "capacity_recall_percent": french.percent(record.test_metric("model", metric_name("recall", point.high))),
     }
 
 
