@@ -359,6 +359,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _value_of(cell: object) -> float | None:
+    """An audit cell's estimate (``{"value": …, "lower": …, "upper": …}``), None for a marker."""
+    return as_float(cell.get("value")) if isinstance(cell, dict) else None
+
+
 def flag_rates_fr(record: VersionRecord) -> list[str]:
     """Per audited attribute, the groups flagged most and least often, beside their dropout rates, as
     the audit logged them: who the « élevé » list holds, in words a family can read."""
@@ -371,12 +376,11 @@ def flag_rates_fr(record: VersionRecord) -> list[str]:
             continue
         rates = []
         for group, cells in groups.items():
-            if isinstance(cells, dict) and isinstance(cells.get("selection_rate"), dict):
-                flagged = as_float(cells["selection_rate"].get("value"))  # type: ignore[union-attr]
-                base = cells.get("base_rate")
-                dropout = as_float(base.get("value")) if isinstance(base, dict) else None
-                if flagged is not None:
-                    rates.append((flagged, str(group), dropout))
+            if not isinstance(cells, dict):
+                continue
+            flagged, dropout = (_value_of(cells.get(k)) for k in ("selection_rate", "base_rate"))
+            if flagged is not None:  # a suppressed cell (too few pupils) is the audit's marker: left out
+                rates.append((flagged, str(group), dropout))
         if len(rates) < 2:
             continue
         (most, most_group, most_base), (least, least_group, least_base) = max(rates), min(rates)

@@ -234,3 +234,51 @@ def test_notice_without_a_fairness_audit_says_it_must_be_done(served_district: S
     record = version_record(DEFAULT_MODEL_NAME, version).model_copy(update={"fairness": None})
     made = build_notice(record, NoticeConfig())
     assert made.equite_par_groupe == [] and "doit être fait avant tout usage" in made.equite[0]
+
+
+# --- what a data protection officer's reading changed ---------------------------------------
+
+
+def test_notice_names_every_signal_and_the_birth_month_it_reads(served_district: ServedDistrict) -> None:
+    """CRPA R311-3-1-2, 2°: the data processed, every one; the birth month reaches Vigie (age), so
+    the notice must not say the birth date never does."""
+    version, _ = _champion_metrics(served_district)
+    record = version_record(DEFAULT_MODEL_NAME, version)
+    made = build_notice(record, NoticeConfig())
+    listed = " ".join(made.donnees_utilisees)
+    assert all(feature.label_fr in listed for feature in record.features.features)
+    assert "…" not in listed
+    sources = " ".join(made.sources_et_collecte)
+    assert "mois et année de naissance" in sources and "échelon" in sources  # audit attributes' source too
+    assert "date de naissance ne parviennent jamais" not in made.donnees_non_utilisees
+
+
+def test_notice_says_who_is_flagged_per_group_beside_its_dropout_rate(served_district: ServedDistrict) -> None:
+    """Each audited attribute's most and least flagged groups, with the audit's own rates."""
+    version, _ = _champion_metrics(served_district)
+    record = version_record(DEFAULT_MODEL_NAME, version)
+    assert record.fairness is not None
+    made = build_notice(record, NoticeConfig())
+    sex = next(a for a in record.fairness.audit.attributes if a["attribute"] == "sex")
+    groups = sex["groups"]
+    assert isinstance(groups, dict)
+    rates = {g: float(c["selection_rate"]["value"]) for g, c in groups.items()}  # type: ignore[index,call-overload,arg-type]
+    most, least = max(rates, key=rates.__getitem__), min(rates, key=rates.__getitem__)
+    line = next(line for line in made.equite if line.startswith("Sexe : "))
+    assert (
+        f"{french.percent(rates[most], 1)} ({most})" in line and f"{french.percent(rates[least], 1)} ({least})" in line
+    )
+    assert french.days(record.fairness.as_of) in made.equite[0]  # the audit's observation date
+    assert not any("-0,000" in g.affichage for g in made.equite_par_groupe)
+
+
+def test_dossier_states_roles_registration_and_the_rights_the_cnil_plan_lists(dossier: Path) -> None:
+    technical = (dossier / "documentation-technique.md").read_text(encoding="utf-8")
+    aipd = (dossier / "aipd.md").read_text(encoding="utf-8")
+    fria = (dossier / "analyse-impact-droits-fondamentaux.md").read_text(encoding="utf-8")
+    assert "à la fois le fournisseur" in technical and "art. 49(1)" in technical
+    for right in ("**Consentement**", "**Effacement** (RGPD art. 17)", "**Portabilité** (RGPD art. 20)"):
+        assert right in aipd, right
+    assert "art. 26(11)" in aipd and "art. 26(8)" in fria
+    assert "-0,000" not in technical
+    assert "échoue fermé" not in aipd and "modèle de route" not in technical
