@@ -27,7 +27,11 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = {"site-accueil.png": "index.html", "site-guide-personnels.png": "guides/personnels.html"}
 #: Screenshots of the service's pages taken by the browser tests: docs name -> test artifact.
-APP_SHOTS = {"explication.png": "explication-document.png"}
+APP_SHOTS = {
+    "explication.png": "explication-document.png",
+    "avis-equipe.png": "avis-equipe.png",  # the judgement form (AI Act art. 14)
+    "suspension.png": "suspension.png",  # the stop switch's notice (AI Act art. 14(4)(e))
+}
 APP_ARTIFACTS = ROOT / "tests" / "artifacts" / "pages"
 CHROMIUM_FLAGS = [
     "--headless",

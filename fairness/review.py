@@ -25,6 +25,7 @@ from features.ingest import ContractError
 from features.school import SNAPSHOT_KEY
 from features.signals import AUDIT_TABLE
 from models.fairness_summary import AuditFigures, FairnessSummary, GateOutcome
+from models.objections import Objections
 from models.operating_point import OperatingPoint
 from models.paths import Paths
 from models.registry import LoadedModel
@@ -172,12 +173,14 @@ def audit_extract(
     *,
     work_dir: Path,
     synthetic: bool = False,
+    objections: Objections | None = None,
 ) -> FairnessReview:
     """Features of a validated extract at ``as_of``, built with the model's own feature config
-    (its horizon gives the labels, which need that horizon closed), scored by the model."""
+    (its horizon gives the labels, which need that horizon closed), scored by the model; the
+    objected pupils (GDPR art. 21) left out."""
     folder = Paths(work_dir).audit_features(as_of)
     built = model.build_features(extract, folder, [as_of])
-    frame = pd.read_parquet(built.features)
+    frame = (objections or Objections()).drop(pd.read_parquet(built.features))
     context = ReviewContext(model.label, [as_of.isoformat()], built.metadata.input_hash, synthetic)
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     return review_snapshots(frame, model.risk(frame), audit, config, context, model.operating_point)

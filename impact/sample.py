@@ -24,6 +24,7 @@ import pandas as pd
 
 from features.school import school_year_of
 from models.metrics import capacity_count, capacity_rank, group_sizes
+from models.objections import Objections
 from models.operating_point import OperatingPoint
 
 Cut = Literal["high", "medium"]
@@ -84,6 +85,7 @@ def rd_sample(
     *,
     plan_window_days: int = DEFAULT_PLAN_WINDOW_DAYS,
     all_batches: bool = False,
+    objections: Objections | None = None,
 ) -> pd.DataFrame:
     """The rows every estimate of ``vigie impact`` reads.
 
@@ -91,7 +93,8 @@ def rd_sample(
     pupil_id, school_id, cluster, as_of, school_year, tier, risk, x_high, r_high, x_medium,
     r_medium, had_plan, dropout, and the batches' pre-batch signals. ``cluster`` is the school;
     with ``all_batches`` (a pupil in several rows) it is the pupil's first school in the sample,
-    so that the school clusters nest the pupil's rows.
+    so that the school clusters nest the pupil's rows. The pupils of ``objections`` (GDPR art. 21)
+    are left out of the sample; the cuts stay those each batch was actually cut at.
     """
     frames = []
     for batch in batches:
@@ -105,7 +108,7 @@ def rd_sample(
         frames.append(rows)
     if not frames:
         raise ValueError("no scored batch to evaluate")
-    sample = pd.concat(frames, ignore_index=True)
+    sample = (objections or Objections()).drop(pd.concat(frames, ignore_index=True))
     if not all_batches:
         sample = sample.sort_values(["as_of", "pupil_id"]).drop_duplicates(["pupil_id", "school_year"])
     sample = sample.reset_index(drop=True)

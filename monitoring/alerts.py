@@ -14,7 +14,7 @@ from monitoring.config import MonitoringConfig
 from monitoring.drift import OverallDrift, SliceDrift
 from monitoring.outcomes import OutcomeCheck
 
-Action = Literal["retrain", "check_school", "check_group", "check_data", "review_fairness"]
+Action = Literal["retrain", "check_school", "check_group", "check_data", "review_fairness", "review_with_staff"]
 FAMILY_LABELS = FAMILY_LABELS_FR
 RETRAIN = "Réentraînement recommandé"
 

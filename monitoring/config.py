@@ -103,6 +103,12 @@ class AlertRules(_Strict):
     #: A family (attendance, course, behaviour, trajectory) whose features drift at this share or
     #: more is named in an alert: a change of export or of practice (a grading scale, say).
     max_family_drifted_share: float = Field(default=0.5, gt=0, le=1)
+    #: Staff overrule the model (AI Act art. 14): an alert when this share or more of the flags
+    #: they judged on a batch were judged otherwise (not a concern, or a concern at a low score).
+    max_staff_disagreement: float = Field(default=0.5, gt=0, le=1)
+    #: A slice (tier, school, audit group) with fewer judgements shows no rate, and the alert
+    #: needs at least this many overall.
+    min_judgements: int = Field(default=20, ge=1)
 
 
 class MonitoringConfig(_Strict):

@@ -23,11 +23,13 @@ from features import french
 from features.ingest import ContractError
 from features.school import SNAPSHOT_KEY
 from features.signals import AUDIT_TABLE
+from models.objections import Objections
 from models.operating_point import OperatingPoint
 from models.registry import LoadedModel, TrainingRecord
 from monitoring.alerts import Alert, drift_alerts, outcome_alerts, slice_alerts
 from monitoring.config import MonitoringConfig
 from monitoring.drift import OverallDrift, SliceDrift, alerting, correct, overall_drift, slice_drift
+from monitoring.judgements import Disagreement, disagreement, disagreement_alerts
 from monitoring.outcomes import OutcomeCheck, check_outcomes
 
 if TYPE_CHECKING:
@@ -39,12 +41,17 @@ KEYS = list(SNAPSHOT_KEY)
 
 @dataclass(frozen=True)
 class ScoredBatch:
-    """A score batch as the service keeps it: scores and the model inputs they were computed on."""
+    """A score batch as the service keeps it: scores and the model inputs they were computed on;
+    and what the service's database holds about it when it is monitored: the standing objections
+    (GDPR art. 21: their pupils are left out of every comparison, the training snapshots
+    included) and the staff's latest judgement on each flag they judged (AI Act art. 14)."""
 
     as_of: date
     model_version: str
     scores: pd.DataFrame  # pupil_id, school_id, risk, tier
     inputs: pd.DataFrame  # pupil_id and the model's features
+    objections: Objections = field(default_factory=Objections)
+    judgements: pd.DataFrame | None = None  # pupil_id, tier, verdict (models.judgements.read_judgements)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,8 @@ class MonitoringResult:
     #: The serving version's operating point: its horizon and the capacity of its tiers.
     operating_point: OperatingPoint
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: How often staff overruled the batch's flags (None: the batch came without judgements).
+    disagreement: Disagreement | None = None
 
     @property
     def alerted(self) -> bool:
@@ -92,12 +101,15 @@ def _groups(frame: pd.DataFrame, audit: pd.DataFrame) -> pd.DataFrame:
     return audit_groups(attach_audit(frame, audit), frame["track"].astype(str)).reset_index(drop=True)
 
 
-def reference_snapshots(extract: Path, model: LoadedModel, dates: list[date], work_dir: Path) -> Snapshots:
+def reference_snapshots(
+    extract: Path, model: LoadedModel, dates: list[date], work_dir: Path, objections: Objections | None = None
+) -> Snapshots:
     """The version's training snapshots at ``dates``, rebuilt from the extract with its own
-    feature config (features at D use rows dated <= D only, so later rows change nothing), scored."""
+    feature config (features at D use rows dated <= D only, so later rows change nothing), scored;
+    the objected pupils left out."""
     folder = work_dir / "reference"
     model.build_features(extract, folder, dates)
-    frame = pd.read_parquet(folder / "features.parquet")
+    frame = (objections or Objections()).drop(pd.read_parquet(folder / "features.parquet"))
     frame["risk"] = model.risk(frame)
     return Snapshots(frame, _groups(frame, pd.read_parquet(folder / AUDIT_TABLE)))
 
@@ -106,11 +118,12 @@ def current_snapshots(extract: Path, model: LoadedModel, batch: ScoredBatch, wor
     """The batch's own inputs and risks; its audit groups from the extract at the batch's date."""
     folder = work_dir / "current"
     model.build_features(extract, folder, [batch.as_of])
-    frame = batch.inputs.merge(batch.scores[["pupil_id", "school_id", "risk"]], on="pupil_id", how="inner",
-                               suffixes=("_input", ""), validate="one_to_one")  # fmt: skip
+    scores, inputs = batch.objections.drop(batch.scores), batch.objections.drop(batch.inputs)
+    frame = inputs.merge(scores[["pupil_id", "school_id", "risk"]], on="pupil_id", how="inner",
+                         suffixes=("_input", ""), validate="one_to_one")  # fmt: skip
     frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_input")])
-    if len(frame) != len(batch.scores):
-        raise ContractError(f"batch of {batch.as_of}: {len(batch.scores) - len(frame)} scores have no model inputs.")
+    if len(frame) != len(scores):
+        raise ContractError(f"batch of {batch.as_of}: {len(scores) - len(frame)} scores have no model inputs.")
     frame.insert(1, "as_of", batch.as_of)
     return Snapshots(frame, _groups(frame, pd.read_parquet(folder / AUDIT_TABLE)))
 
@@ -153,7 +166,8 @@ def past_outcomes(
     if not closed:
         until = built.metadata.labels_known_until
         return None, f"aucun lot dont l'horizon est clos (résultats connus jusqu'au {french.day(until)})"
-    scores = pd.concat([b.scores[["pupil_id", "risk"]].assign(as_of=b.as_of) for b in closed], ignore_index=True)
+    scores = pd.concat([b.objections.drop(b.scores)[["pupil_id", "risk"]].assign(as_of=b.as_of) for b in closed],
+                       ignore_index=True)  # fmt: skip
     frame = scores.merge(labels, on=KEYS, how="inner", validate="one_to_one")
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     label = model.label
@@ -179,7 +193,7 @@ def monitor(
     dates = reference_dates(record.folds["train"], batch.as_of, config.drift.same_season)
     if not dates:
         raise ContractError(f"{model.label}: its training run names no training dates.")
-    reference = reference_snapshots(extract, model, dates, work_dir)
+    reference = reference_snapshots(extract, model, dates, work_dir, batch.objections)
     current = current_snapshots(extract, model, batch, work_dir)
     features = list(model.estimator.feature_names_in_)
     drift, schools, groups, snapshot = compare(reference, current, features, config)
@@ -187,10 +201,14 @@ def monitor(
     alerts = drift_alerts(drift, config) + slice_alerts(alerting(schools + groups, config.slices), config)
     if outcomes is not None:
         alerts += outcome_alerts(outcomes, config)
+    judged = None
+    if batch.judgements is not None:
+        judged = disagreement(batch.judgements, current.frame, current.groups, config)
+        alerts += disagreement_alerts(judged, config)
     log.info("monitoring %s at %s: %d alert(s)", model.label, batch.as_of, len(alerts))
     return MonitoringResult(
         batch.as_of, model.label, dates, drift, schools, groups, outcomes, note, alerts, snapshot, config,
-        model.operating_point,
+        model.operating_point, disagreement=judged,
     )  # fmt: skip
 
 
@@ -210,4 +228,5 @@ def summary(result: MonitoringResult) -> dict[str, Any]:
         "outcomes_note": result.outcome_note,
         "config": result.config.model_dump(mode="json"),
         "operating_point": result.operating_point.model_dump(mode="json"),
+        "staff_judgements": result.disagreement.as_dict() if result.disagreement else None,
     }

@@ -16,6 +16,7 @@ from features import french
 from models.metrics import capacity_of
 from models.version_record import MONITORING_ARTIFACTS, MONITORING_VERDICT
 from monitoring.alerts import FAMILY_LABELS
+from monitoring.judgements import slice_label
 from monitoring.monitor import MonitoringResult, summary
 
 EVIDENTLY_HTML = "evidently_drift.html"
@@ -51,6 +52,7 @@ def write_outputs(result: MonitoringResult, folder: Path) -> list[Path]:
         family_labels=FAMILY_LABELS,
         attribute_label=attribute_label,
         outcome_label=_outcome_label,
+        disagreement_label=slice_label,
         too_small=[s for s in result.schools + result.groups if s.status == "too_small"],
         new_schools=[s for s in result.schools if s.status == "new"],
     )

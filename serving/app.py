@@ -32,6 +32,7 @@ from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_en
 from serving.api.auth import TokenVerifier
 from serving.api.errors import problem
 from serving.api.plans import PlanStore
+from serving.api.rights import RightsStore
 from serving.api.routers import ROUTERS
 from serving.api.service import ServiceError
 from serving.api.sessions import SessionStore
@@ -125,9 +126,12 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     """The service: sign-in, the served state, the access log, metrics, hygiene."""
     verifier = TokenVerifier(settings)  # refuses a missing or short embedded secret now, not at first request
     database = settings.database(data_dir)
+    engine = make_engine(database)
+    rights = RightsStore(engine)  # the objection register, judgements, the stop switch (issue 26)
     state = ServiceState(
-        settings.model_name, settings.model_reference, Paths(data_dir).score_history, settings.risk_change_threshold
-    )
+        settings.model_name, settings.model_reference, Paths(data_dir).score_history, settings.risk_change_threshold,
+        rights.objections,
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -160,7 +164,8 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.settings = settings
     app.state.verifier = verifier
     app.state.serving = state
-    app.state.access_log = AccessLog(make_engine(database))
+    app.state.access_log = AccessLog(engine)
+    app.state.rights = rights
     app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
     app.state.sessions = SessionStore(app.state.access_log.engine)
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -27,6 +27,7 @@ from features.school import retained_until
 from models.estimator import DropoutRiskModel
 from models.matrix import encoded_matrix, feature_matrix
 from models.metrics import capacity_count, capacity_rank, group_sizes
+from models.objections import Objections
 from models.operating_point import OperatingPoint
 from models.paths import Paths
 from models.reasons import LevelMeans, ReasonColumns, ReasonItem, reason_columns
@@ -188,6 +189,9 @@ class BatchSummary:
     tier_counts: dict[str, int]
     thresholds: Thresholds
     operating_point: OperatingPoint
+    #: Pupils whose features were built but who were left out on objection (GDPR art. 21): the
+    #: feature rows are ``rows + left_out``.
+    left_out: int = 0
 
     def metadata(self) -> BatchMetadata:
         """The typed metadata written beside the streamed batch's file."""
@@ -451,7 +455,8 @@ def history_dates(history: Path, model_version: str) -> list[date]:
 
 
 def read_history_batch(history: Path, as_of: date, model_version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A kept batch: its scores (pupil_id, school_id, grade_level, risk, tier) and its model inputs."""
+    """A kept batch: its scores (pupil_id, school_id, grade_level, risk, tier) and its model inputs
+    (as kept: a reader drops the objected pupils with :meth:`models.objections.Objections.drop`)."""
     path = history_file(history, as_of, model_version)
     if not path.exists() or not inputs_file(path).exists():
         raise ContractError(f"{path}: no batch of {model_version} at {as_of} with its inputs; run 'vigie score' first.")
@@ -508,21 +513,28 @@ def pupil_history(history: Path, pupil_id: str) -> pd.DataFrame:
     return pd.concat(frames).sort_values("as_of").reset_index(drop=True) if frames else pd.DataFrame()
 
 
-def score_extract(extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path) -> ScoreBatch:
+def score_extract(
+    extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path,
+    objections: Objections | None = None,
+) -> ScoreBatch:  # fmt: skip
     """Features of a validated extract at ``as_of``, built as the model's own were (its feature
-    config, DuckDB), model inputs only; then :func:`score_frame`."""
+    config, DuckDB), model inputs only, the objected pupils left out; then :func:`score_frame`."""
     folder = Paths(work_dir).scoring_features(as_of)
     built = model.build_features(extract, folder, [as_of], purpose="scoring")
-    return score_frame(pd.read_parquet(built.features), model.estimator, model.label, config)
+    frame = (objections or Objections()).drop(pd.read_parquet(built.features))
+    return score_frame(frame, model.estimator, model.label, config)
 
 
 def score_to_history(
-    extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path, history: Path
-) -> tuple[Path, BatchSummary]:
+    extract: Path, as_of: date, model: LoadedModel, config: TierConfig, *, work_dir: Path, history: Path,
+    objections: Objections | None = None,
+) -> tuple[Path, BatchSummary]:  # fmt: skip
     """Score a validated extract (plain or partitioned) at ``as_of`` straight into the score
     history: batch file, model inputs and metadata, written chunk by chunk
     (:func:`score_chunks`), so memory holds one chunk of features, not the batch (national
-    scale). The features are built as the model's own were (its feature config, DuckDB)."""
+    scale). The features are built as the model's own were (its feature config, DuckDB); the
+    pupils of ``objections`` (GDPR art. 21) are left out of the batch, and counted."""
+    objections = objections or Objections()
     folder = Paths(work_dir).scoring_features(as_of)
     built = model.build_features(extract, folder, [as_of], purpose="scoring")
     path = history_file(history, as_of, model.label)
@@ -536,18 +548,22 @@ def score_to_history(
             inputs.write_table(pa.Table.from_pandas(chunk_inputs, preserve_index=False).cast(input_schema))
 
         summary = score_chunks(
-            file_chunks(built.features, config.chunk_rows), model.estimator, model.label, config, sink
+            file_chunks(built.features, config.chunk_rows, objections), model.estimator, model.label, config, sink
         )
     summary.metadata().write(path)
-    return path, summary
+    left_out = objections.dropped(pq.read_table(built.features, columns=["pupil_id"]).to_pandas())
+    return path, replace(summary, left_out=left_out)
 
 
-def file_chunks(path: Path, rows: int) -> Chunks:
-    """A Parquet feature table read ``rows`` at a time, once per pass."""
+def file_chunks(path: Path, rows: int, objections: Objections | None = None) -> Chunks:
+    """A Parquet feature table read ``rows`` at a time, once per pass, without the objected pupils."""
+    left_out = objections or Objections()
 
     def chunks() -> Iterator[pd.DataFrame]:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-            yield batch.to_pandas()
+            chunk = left_out.drop(batch.to_pandas())
+            if len(chunk):
+                yield chunk
 
     return chunks
 

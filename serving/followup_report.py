@@ -22,6 +22,7 @@ from scipy.stats import binomtest
 
 from features import french
 from features.school import school_year_end, school_year_start
+from models.objections import Objections
 from serving.api.plans import ACTIONS, PlanStore
 from serving.batch import kept_batches, read_batch_metadata, read_history_batch
 
@@ -239,10 +240,13 @@ def _tally(pupils: pd.DataFrame) -> Tally:
     )
 
 
-def followup_report(school_year: str, history: Path, plans: PlanStore, outcomes: pd.DataFrame) -> FollowUpReport:
-    """``outcomes``: the extract's table (pupil_id, event_date)."""
+def followup_report(
+    school_year: str, history: Path, plans: PlanStore, outcomes: pd.DataFrame, objections: Objections | None = None
+) -> FollowUpReport:
+    """``outcomes``: the extract's table (pupil_id, event_date); the objected pupils are left out."""
     label, first, last = parse_school_year(school_year)
     flags, batches = flagged_pupils(history, first, last)
+    flags = (objections or Objections()).drop(flags)
     rows = pd.DataFrame(
         [(r.pupil_id, r.start_date, r.action) for r in plans.all_plans() if first <= r.start_date <= last],
         columns=["pupil_id", "start_date", "action"],

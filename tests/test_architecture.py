@@ -505,3 +505,30 @@ def test_only_impact_imports_the_gpl_libraries() -> None:
     ]
     assert not wrong, wrong
     assert any("rdrobust" in m for p in (ROOT / "impact").rglob("*.py") for m, _ in _import_nodes(p))
+
+
+#: Where each stage takes in per-pupil rows, and so must honour the objection register (GDPR art. 21).
+HONOUR_OBJECTIONS = {
+    "training": "training/train.py",
+    "scoring": "serving/batch.py",
+    "serving": "serving/api/state.py",
+    "audits": "fairness/review.py",
+    "monitoring": "monitoring/monitor.py",
+    "follow-up report": "serving/followup_report.py",
+    "impact evaluation": "impact/sample.py",
+}
+
+
+def test_every_stage_drops_objected_pupils_through_the_one_rule() -> None:
+    """One home for "drop objected pupils" (``models/objections.py``, where every stage may import
+    from): each stage imports it and calls it; no other module reads the register's table or
+    filters on it by itself."""
+    for stage, name in HONOUR_OBJECTIONS.items():
+        path = ROOT / name
+        imported = {m for m, _ in _import_nodes(path)}
+        calls = _calls_of(path, "drop") + _calls_of(path, "kept")
+        assert "models.objections" in imported and calls, f"{stage} ({name}) does not honour the objection register"
+    readers = {
+        str(p.relative_to(ROOT)) for p in _code_files() if "withdrawn_at.is_(None)" in p.read_text(encoding="utf-8")
+    }
+    assert readers <= {"models/objections.py", "serving/api/rights.py"}, readers  # the reader, and the writer

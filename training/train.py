@@ -30,6 +30,7 @@ from models.baselines import ABCRule, EnvironmentBaseline, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.metrics import Interval, classification_metrics, compare_rankings, lead_times, metrics_by_group
+from models.objections import Objections
 from models.operating_point import OperatingPoint
 from models.paths import Paths
 from models.registry import TrainingSplit
@@ -46,6 +47,9 @@ class FeatureSet:
     frame: pd.DataFrame
     metadata: FeatureMetadata
     folder: Path
+    #: Snapshots of the folder left out on objection (GDPR art. 21): the folder holds
+    #: ``len(frame) + left_out`` rows.
+    left_out: int = 0
 
 
 @dataclass
@@ -82,8 +86,11 @@ class TrainingResult:
     versus_environment: dict[str, Interval] = field(default_factory=dict)
 
 
-def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> FeatureSet:
-    """A feature folder as it is, or a validated extract turned into one.
+def load_feature_set(
+    data: Path, config: TrainConfig, work_dir: Path, *, objections: Objections | None = None
+) -> FeatureSet:
+    """A feature folder as it is, or a validated extract turned into one; the snapshots of the
+    pupils of ``objections`` (GDPR art. 21) left out, so that no model learns from them.
 
     Features built from an extract are cached under ``work_dir/features``, keyed on the feature
     config *and* the extract's content: a new extract never reuses another's features, and a
@@ -104,7 +111,8 @@ def load_feature_set(data: Path, config: TrainConfig, work_dir: Path) -> Feature
     if metadata.purpose != "training":
         raise ContractError(f"{folder}: features built for scoring (no labels); training needs 'vigie features'.")
     frame = pd.read_parquet(folder / FEATURE_TABLE)
-    return FeatureSet(frame, metadata, folder)
+    left_out = objections or Objections()
+    return FeatureSet(left_out.drop(frame), metadata, folder, left_out.dropped(frame))
 
 
 def _cache_matches(folder: Path, config_hash: str, data_hash: str) -> bool:

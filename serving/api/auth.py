@@ -26,7 +26,8 @@ class Role(StrEnum):
     STAFF = "staff"  # their schools' pupils only
     REVIEWER = "reviewer"  # aggregates, model card, audits; no pupil-level data
     DATA_SCIENTIST = "data_scientist"  # model metadata, what-if scoring; no pupil list
-    ADMIN = "admin"  # access-log export, reload
+    ADMIN = "admin"  # access-log export, reload, the stop switch
+    DPO = "dpo"  # the data protection officer: the objection register (GDPR art. 21); no pupil data
 
 
 class TokenRefusedError(Exception):

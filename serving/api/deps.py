@@ -4,6 +4,7 @@ each read and write, the plans and today's date."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
@@ -14,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError, TokenVerifier
 from serving.api.plans import PlanStore
-from serving.api.service import AccessContext, context_of
+from serving.api.rights import RightsStore
+from serving.api.service import AccessContext, SuspendedError, context_of
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 
@@ -66,17 +68,48 @@ MODEL_READERS = Depends(require_role(Role.DATA_SCIENTIST, Role.REVIEWER, Role.AD
 ADMINS = Depends(require_role(Role.ADMIN))
 
 
-async def serving(request: Request) -> Serving:
-    """The model and batch being served now (FastAPI dependency); 503 while there is none, rather than an answer from
-    nothing."""
-    state: ServiceState = request.app.state.serving
+def _served_now(state: ServiceState, rights: RightsStore) -> Serving | None:
+    """What this request sees: the register read now (the objections honoured, GDPR art. 21;
+    the standing suspensions, AI Act art. 14(4)(e)), over the served batch."""
+    register = rights.register()
+    state.honour(register.objections)
     current = state.current
+    return (
+        None if current is None else replace(current, suspensions=register.suspensions, objections=register.objections)
+    )
+
+
+async def serving(request: Request) -> Serving:
+    """The served model and batch, as the objection register and the stop switch stand now."""
+    state: ServiceState = request.app.state.serving
+    current = await run_in_threadpool(_served_now, state, request.app.state.rights)
     if current is None:
         raise HTTPException(503, "Aucun modèle ni lot de scores n'est chargé pour l'instant.")
     return current
 
 
 Served = Annotated[Serving, Depends(serving)]
+
+
+async def running(served: Served) -> Serving:
+    """What is served, unless Vigie is suspended everywhere (then 503 with the reason): for the
+    outputs that are no school's (counts over the batch, what-if scoring)."""
+    stop = served.suspensions.everywhere
+    if stop is not None:
+        raise SuspendedError(stop)
+    return served
+
+
+Running = Annotated[Serving, Depends(running)]
+
+
+async def rights_store(request: Request) -> RightsStore:
+    """The objection register, the judgements and the suspensions."""
+    return request.app.state.rights
+
+
+Rights = Annotated[RightsStore, Depends(rights_store)]
+DPOS = Depends(require_role(Role.DPO))
 
 
 async def access_log(request: Request) -> AccessLog:

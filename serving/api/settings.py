@@ -12,7 +12,7 @@ from models import DEFAULT_MODEL_NAME
 from models.paths import Paths
 
 #: Vigie's roles, as the settings name them (``serving.api.auth.Role``).
-RoleName = Literal["staff", "reviewer", "data_scientist", "admin"]
+RoleName = Literal["staff", "reviewer", "data_scientist", "admin", "dpo"]
 #: An embedded signing secret shorter than this is refused (HS256 wants at least 256 bits).
 MIN_SECRET_BYTES = 32
 

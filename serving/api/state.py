@@ -13,8 +13,9 @@ import itertools
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,12 @@ from features.ingest import ContractError
 from features.school import TIERS
 from models.fairness_summary import FairnessSummary
 from models.matrix import encoded_matrix
+from models.objections import Objections
 from models.reasons import LevelMeans
 from models.registry import LoadedModel, ModelNotFoundError, load_registered
 from models.version_record import newest_fairness_summary
+from serving.api.access_log import AccessLogUnavailableError
+from serving.api.rights import Suspensions
 from serving.batch import (
     BatchMetadata,
     KeptBatch,
@@ -91,6 +95,37 @@ class ServedBatch:
         found = self.index.get_indexer(pd.Index([pupil_id]))[0]
         return None if found < 0 else int(found)
 
+    def without(self, objections: Objections) -> ServedBatch:
+        """The batch without the objected pupils (GDPR art. 21), in memory: lists, counts, pages
+        and the API then know them no more than a pupil never scored. The grade-level means the
+        reasons compare with are the loaded ones until the next reload (which drops them first)."""
+        keep = objections.kept(self.index.to_numpy())
+        if keep.all():
+            return self
+        kept = np.flatnonzero(keep)
+        new_position = np.cumsum(keep) - 1
+        by_school = {s: new_position[p[keep[p]]] for s, p in self.by_school.items() if keep[p].any()}
+        school, level, tier = self.school[kept], self.grade_level[kept], self.tier[kept]
+        return replace(
+            self,
+            index=self.index[kept],
+            school=school,
+            grade_level=level,
+            track=self.track[kept],
+            tier=tier,
+            risk=self.risk[kept],
+            previous_risk=self.previous_risk[kept],
+            change=self.change[kept],
+            reasons=self.reasons.take(pa.array(kept)),
+            reason_texts=self.reason_texts[kept],
+            inputs=self.inputs[kept],
+            by_school=by_school,
+            counts=_school_counts(school, level, tier),
+            history=[(day, version, risk[kept], tiers[kept]) for day, version, risk, tiers in self.history],
+            previous_inputs=None if self.previous_inputs is None else replace(
+                self.previous_inputs, rows=self.previous_inputs.rows[kept]),
+        )  # fmt: skip
+
 
 def _batch_at(kept: list[KeptBatch], day: date, preferred_version: str) -> KeptBatch | None:
     """The batch of ``preferred_version`` at ``day``, else any batch of that day."""
@@ -128,8 +163,12 @@ def _school_counts(school: np.ndarray, level: np.ndarray, tier: np.ndarray) -> d
     return out
 
 
-def load_batch(history: Path, model_version: str, features: list[str], change_threshold: float) -> ServedBatch:
-    """The newest batch scored by ``model_version``, with the earlier batches aligned to it."""
+def load_batch(
+    history: Path, model_version: str, features: list[str], change_threshold: float,
+    objections: Objections | None = None,
+) -> ServedBatch:  # fmt: skip
+    """The newest batch scored by ``model_version``, with the earlier batches aligned to it; the
+    objected pupils (GDPR art. 21) dropped as it is read, before anything is computed."""
     kept = kept_batches(history)
     dates = [batch.as_of for batch in kept if batch.path == history_file(history, batch.as_of, model_version)]
     if not dates:
@@ -138,6 +177,8 @@ def load_batch(history: Path, model_version: str, features: list[str], change_th
     if not inputs_file(current).exists():
         raise NothingToServeError(f"{current}: the batch has no model inputs (scored by an older Vigie): score again")
     scores = pq.read_table(current)
+    if objections:
+        scores = scores.filter(pa.array(objections.kept(scores.column("pupil_id").to_numpy(zero_copy_only=False))))
     index = pd.Index(scores.column("pupil_id").to_numpy(zero_copy_only=False), name="pupil_id")
     if not index.is_unique:
         raise NothingToServeError(f"{current}: a pupil appears twice in the batch")
@@ -220,6 +261,11 @@ class Serving:
     model_card: str  # Markdown, French
     fairness: FairnessSummary | None  # the newest fairness audit of the version
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The standing suspensions when the request was served (the stop switch, AI Act art. 14(4)(e)).
+    suspensions: Suspensions = field(default_factory=Suspensions)
+    #: The standing objections (GDPR art. 21): their pupils are out of ``batch`` already; records
+    #: kept elsewhere (follow-up plans) are hidden by them too.
+    objections: Objections = field(default_factory=Objections)
 
 
 def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
@@ -236,9 +282,11 @@ def _run_artifacts(run_id: str) -> tuple[str, FairnessSummary | None]:
     return card, newest_fairness_summary(run_id)
 
 
-def load_serving(model_name: str, reference: str, history: Path, change_threshold: float) -> Serving:
-    """The model ``model_name@reference`` (an alias or version) and its newest batch from the score history, ready to
-    serve; NothingToServeError when either cannot be read."""
+def load_serving(
+    model_name: str, reference: str, history: Path, change_threshold: float, objections: Objections | None = None
+) -> Serving:
+    """The model ``model_name@reference`` (an alias or version) and its newest batch from the score
+    history (without the objected pupils), ready to serve; NothingToServeError when either cannot be read."""
     try:
         model = load_registered(model_name, reference)
     except ModelNotFoundError as error:
@@ -247,7 +295,7 @@ def load_serving(model_name: str, reference: str, history: Path, change_threshol
         raise NothingToServeError(f"model {model_name}@{reference} cannot be read from the registry") from error
     except ContractError as error:
         raise NothingToServeError(str(error)) from error
-    batch = load_batch(history, model.label, list(model.estimator.feature_names_in_), change_threshold)
+    batch = load_batch(history, model.label, list(model.estimator.feature_names_in_), change_threshold, objections)
     card, fairness = _run_artifacts(model.run_id)
     return Serving(model, batch, card, fairness)
 
@@ -259,29 +307,59 @@ def _return_freed_memory() -> None:
 
 
 class ServiceState:
-    """The current :class:`Serving`, swapped atomically; the last reload's failure, if any."""
+    """The current :class:`Serving`, swapped atomically; the last reload's failure, if any.
 
-    def __init__(self, model_name: str, reference: str, history: Path, change_threshold: float) -> None:
+    It honours the objection register (GDPR art. 21): ``register`` reads the standing objections
+    at each load, and :meth:`honour` applies the register read by each request, so that an
+    objection takes effect at once, in every process serving the same database."""
+
+    def __init__(
+        self, model_name: str, reference: str, history: Path, change_threshold: float,
+        register: Callable[[], Objections] | None = None,
+    ) -> None:  # fmt: skip
         self._args = (model_name, reference, history, change_threshold)
+        self._register = register or Objections
+        self.objections = Objections()
         self.current: Serving | None = None
         self.last_error: str | None = None
         self._lock = threading.Lock()
 
+    def honour(self, objections: Objections) -> None:
+        """Serve without the pupils of ``objections``: new objections are dropped in memory at
+        once; a withdrawn one needs the batch read again (the pupil comes back after it)."""
+        if objections.pupils == self.objections.pupils:
+            return
+        with self._lock:
+            if objections.pupils == self.objections.pupils:  # another request did it meanwhile
+                return
+            if objections.pupils >= self.objections.pupils:
+                current = self.current
+                if current is not None:
+                    self.current = replace(current, batch=current.batch.without(objections))
+                self.objections = objections
+                return
+            self._load()
+
     def reload(self) -> bool:
         """Load anew and swap; on failure keep serving what was there. True when swapped."""
         with self._lock:  # one reload at a time; readers never wait
-            try:
-                fresh = load_serving(*self._args)
-            except (NothingToServeError, OSError, ValueError, KeyError) as error:
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning("reload failed, still serving the previous state: %s", self.last_error)
-                return False
-            self.current, self.last_error = fresh, None
-            # A batch holds millions of objects that live until the next reload: leave them out
-            # of the garbage collector's full passes, which would otherwise pause requests.
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-            _return_freed_memory()
-            log.info("serving %s, batch of %s", fresh.model.label, fresh.batch.as_of)
-            return True
+            return self._load()
+
+    def _load(self) -> bool:
+        """The reload itself, under the lock; the register is read first (never served unread)."""
+        try:
+            objections = self._register()
+            fresh = load_serving(*self._args, objections)
+        except (NothingToServeError, OSError, ValueError, KeyError, AccessLogUnavailableError) as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.warning("reload failed, still serving the previous state: %s", self.last_error)
+            return False
+        self.current, self.last_error, self.objections = fresh, None, objections
+        # A batch holds millions of objects that live until the next reload: leave them out
+        # of the garbage collector's full passes, which would otherwise pause requests.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _return_freed_memory()
+        log.info("serving %s, batch of %s", fresh.model.label, fresh.batch.as_of)
+        return True

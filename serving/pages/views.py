@@ -29,11 +29,23 @@ from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api.access_log import AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
 from serving.api.deps import Log, Plans, Served, Today, settings
+from serving.api.errors import ALREADY_OBJECTED
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
-from serving.api.service import AccessContext, OutOfReachError, PlanRuleError, ServiceError, context_of, reads
+from serving.api.service import (
+    AccessContext,
+    JudgementRuleError,
+    ObjectionConflictError,
+    OutOfReachError,
+    PlanRuleError,
+    ServiceError,
+    SuspendedError,
+    context_of,
+    reads,
+)
 from serving.api.service import plans as rules
 from serving.api.service.explanation import change_of
 from serving.api.service.reads import ListFilters
+from serving.api.service.rights import batch_judgements
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording
@@ -305,6 +317,7 @@ def school(
         without_plan=follow_up.high_without_plan,
         overdue=follow_up.overdue,
         suivi=suivi,
+        judgements=batch_judgements(served, request.app.state.rights, school_id),
     )
 
 
@@ -329,10 +342,11 @@ PUPIL_PAGE = "GET /eleves/{pupil_id}"
 
 def _pupil_page(
     request: Request, ctx: AccessContext, served: Serving, plans: PlanStore, day: date, pupil_id: str, *,
-    status: int = 200, plan_error: str | None = None,
+    status: int = 200, plan_error: str | None = None, judgement_error: str | None = None,
 ) -> Response:  # fmt: skip
     """The pupil's page, traced as a read of it (also when shown again after a refused form)."""
     detail = reads.pupil_detail(served, ctx.at(PUPIL_PAGE), pupil_id)
+    judged = _judgements_of(request, served, detail.pupil_id)
     return render(
         request,
         "pupil.html",
@@ -347,8 +361,18 @@ def _pupil_page(
         today=day,
         default_review=day + REVIEW_AFTER,
         plan_error=plan_error,
+        judgement_error=judgement_error,
+        **judged,
         change=change_of(served, served.batch.position(detail.pupil_id) or 0),
     )
+
+
+def _judgements_of(request: Request, served: Serving, pupil_id: str) -> dict[str, Any]:
+    """The pupil's judgements (AI Act art. 14), and the one on the served batch if any."""
+    judgements = request.app.state.rights.pupil_judgements(pupil_id)
+    batch, version = served.batch.as_of, served.model.label
+    current = [j for j in judgements if j.as_of == batch and j.model_version == version]
+    return {"judgements": judgements, "current_judgement": current[-1] if current else None}
 
 
 @router.get("/eleves/{pupil_id}", response_class=HTMLResponse, name="pupil_page")
@@ -386,7 +410,7 @@ async def plan_update(
     values = {k: v for k, v in fields.items() if k in {"status", "outcome", "review_date"} and v}
     # Reach first: another school's plan and an id that does not exist give the same traced 404,
     # whatever the form holds.
-    plan = await run_in_threadpool(rules.reach_plan, ctx, plans, plan_id, day)
+    plan = await run_in_threadpool(rules.reach_plan, ctx, plans, plan_id, day, served)
     try:
         change = PlanUpdate.model_validate(values)
         updated = await run_in_threadpool(rules.review_plan, ctx, plans, plan, change, day)
@@ -426,8 +450,14 @@ def refusal_page(request: Request, error: ServiceError) -> HTMLResponse:
     """The French page of what the service layer refuses: out of reach reads like what does not exist."""
     if isinstance(error, OutOfReachError):
         return error_page(request, 404, NOT_FOUND_PAGE)
+    if isinstance(error, SuspendedError):  # the stop switch (AI Act art. 14(4)(e)): its French notice
+        return render(request, "rights/suspended.html", 503, title="Vigie suspendu", suspension=error.suspension)
     if isinstance(error, PlanRuleError):
         return error_page(request, 400, wording.plan_form_error(error))
+    if isinstance(error, JudgementRuleError):
+        return error_page(request, 400, wording.JUDGEMENT_FORM_ERROR)
+    if isinstance(error, ObjectionConflictError):
+        return error_page(request, 409, ALREADY_OBJECTED)
     raise TypeError(f"no page for {type(error).__name__}")  # a new error type must be worded here
 
 

@@ -108,6 +108,10 @@ PLAN_RULE_MESSAGES: dict[type[PlanRuleError], str] = {
     ImplausibleDatesError: "Les dates d'un plan doivent être à moins de deux ans d'aujourd'hui.",
     ReviewBeforeStartError: "La date de revue doit être une date valide, après le début du plan.",
 }
+#: What the judgement form says when the rules refuse it (AI Act art. 14: fixed lists only).
+JUDGEMENT_FORM_ERROR = (
+    "Choisissez un avis proposé pour ce groupe de risque et, sauf si vous êtes d'accord, sa raison dans la liste."
+)
 CLOSING_NEEDS_OUTCOME = "Pour clore un plan, choisissez son issue (et seulement à la clôture)."
 FROM_THE_LISTS = "Choisissez une action et un responsable dans les listes, et des dates valides."
 

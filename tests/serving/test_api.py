@@ -47,6 +47,8 @@ def _endpoints(d: ServedDistrict, own: bool) -> dict[str, tuple[str, str, dict[s
         "aggregates": ("GET", "/api/v1/aggregates", None),
         "access log": ("GET", f"/api/v1/access-log?from={today}&to={today}", None),
         "reload": ("POST", "/api/v1/admin/reload", None),
+        "objection register": ("GET", "/api/v1/objections", None),
+        "suspensions": ("GET", "/api/v1/admin/suspensions", None),
     }
 
 
@@ -55,7 +57,8 @@ ALLOWED = {
     "staff": {"model card", "fairness"},
     "reviewer": {"model", "model card", "fairness", "aggregates"},
     "data_scientist": {"what-if", "model", "model card", "fairness", "aggregates"},
-    "admin": {"model", "model card", "fairness", "aggregates", "access log", "reload"},
+    "admin": {"model", "model card", "fairness", "aggregates", "access log", "reload", "suspensions"},
+    "dpo": {"model card", "fairness", "objection register"},  # the register, and no pupil data
 }
 
 

@@ -14,9 +14,11 @@ from tests.serving.conftest import Service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 #: Rules that JSON Schema cannot state: across fields (a review not before the start, an outcome
-#: exactly when closing), or a range of dates that moves with today (the access-log export's
-#: 'from' and 'to'): a schema-valid request may rightly get 422 there.
-CROSS_FIELD_RULES = {"/api/v1/pupils/{pupil_id}/plans", "/api/v1/plans/{plan_id}", "/api/v1/access-log"}
+#: exactly when closing, a judgement that fits the pupil's tier, a pupil or an INE), or a range of
+#: dates that moves with today (the access-log export's 'from' and 'to'): a schema-valid request
+#: may rightly get 422 there.
+CROSS_FIELD_RULES = {"/api/v1/pupils/{pupil_id}/plans", "/api/v1/plans/{plan_id}", "/api/v1/access-log",
+                     "/api/v1/pupils/{pupil_id}/judgements", "/api/v1/objections"}  # fmt: skip
 ROLE_OF = {"/api/v1/model/what-if": "data_scientist", "/api/v1/access-log": "admin", "/api/v1/admin/reload": "admin"}
 
 

@@ -4,6 +4,7 @@ and the access context traces each request under its own route."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,18 +12,22 @@ from starlette.requests import Request
 
 from serving.api.access_log import Access
 from serving.api.auth import Principal, Role
-from serving.api.errors import NOT_FOUND, problem
+from serving.api.errors import ALREADY_OBJECTED, NOT_FOUND, problem
+from serving.api.rights import SUSPENSION_REASONS, Suspension
 from serving.api.service import (
     AccessContext,
     ImplausibleDatesError,
+    JudgementRuleError,
+    ObjectionConflictError,
     OutOfReachError,
     PlanNotFoundError,
     PlanRuleError,
     ReviewBeforeStartError,
     ServiceError,
+    SuspendedError,
     context_of,
 )
-from serving.pages.wording import PLAN_RULE_MESSAGES, plan_form_error
+from serving.pages.wording import JUDGEMENT_FORM_ERROR, PLAN_RULE_MESSAGES, plan_form_error
 
 
 def _kinds(base: type[ServiceError]) -> list[type[ServiceError]]:
@@ -30,7 +35,15 @@ def _kinds(base: type[ServiceError]) -> list[type[ServiceError]]:
     return [leaf for kind in base.__subclasses__() for leaf in (_kinds(kind) or [kind])]
 
 
+STOP = Suspension(school_id="0750001A", reason="anomalie_donnees", reason_text=SUSPENSION_REASONS["anomalie_donnees"],
+                  started_at=datetime(2026, 12, 6, tzinfo=UTC), started_by="admin")  # fmt: skip
+
+
 def _one(kind: type[ServiceError]) -> ServiceError:
+    if kind is SuspendedError:
+        return SuspendedError(STOP)
+    if kind is JudgementRuleError:
+        return JudgementRuleError("verdict 'accord' takes no reason", "reason")
     return kind("start_date") if kind is ImplausibleDatesError else kind()
 
 
@@ -40,6 +53,14 @@ def test_every_refusal_has_an_api_answer_and_a_french_message(kind: type[Service
     body = json.loads(bytes(answer.body))
     if issubclass(kind, OutOfReachError):  # one answer whatever was out of reach: nothing tells them apart
         assert (answer.status_code, body) == (404, {"detail": NOT_FOUND})
+    elif kind is SuspendedError:  # the stop switch: 503 with its reason, in French, and nothing else
+        assert answer.status_code == 503 and body["reason"] == "anomalie_donnees" and body["school_id"] == "0750001A"
+        assert body["detail"] == STOP.notice() and "suspendu" in body["detail"]
+    elif kind is ObjectionConflictError:
+        assert (answer.status_code, body) == (409, {"detail": ALREADY_OBJECTED})
+    elif kind is JudgementRuleError:
+        assert answer.status_code == 422 and body["detail"][0]["loc"] == ["body", "reason"]
+        assert JUDGEMENT_FORM_ERROR.startswith("Choisissez un avis")
     else:
         assert issubclass(kind, PlanRuleError) and kind in PLAN_RULE_MESSAGES
         assert answer.status_code == 422 and all(item["loc"][0] == "body" for item in body["detail"])

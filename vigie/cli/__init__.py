@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from vigie.cli import accountability, extract, impact, model, prepare, scoring, service
+from vigie.cli import accountability, extract, impact, model, prepare, rights, scoring, service
 from vigie.cli.console import NoTracebacks, setup_logging
 
 app = typer.Typer(
@@ -53,5 +53,7 @@ app.command("followup-report")(service.followup_report_command)
 app.add_typer(service.access_app, name="access-log")
 app.add_typer(service.followup_app, name="followup")
 app.add_typer(accountability.history_app, name="score-history")
+app.add_typer(rights.objection_app, name="objection")
+app.add_typer(rights.suspension_app, name="suspension")
 
 __all__ = ["app"]

@@ -35,6 +35,7 @@ def impact(
     from features.signals import observed_span
     from impact import Batch, Run, evaluate, horizon_closed, rd_sample
     from impact.report import log_to_mlflow, summary_lines, write_report
+    from models.objections import read_objections
     from models.registry import load_registered, use_tracking_store
     from serving.api.access_log import migrated_engine
     from serving.api.plans import PlanStore
@@ -63,7 +64,10 @@ def impact(
     batches = [Batch(k.as_of, k.model_version, k.point, k.scores, k.inputs) for k in kept]
     store = PlanStore(migrated_engine(settings.service.database(settings.data_dir)))
     plans = pd.DataFrame([(p.pupil_id, p.start_date) for p in store.all_plans()], columns=["pupil_id", "start_date"])
-    sample = rd_sample(batches, plans, outcomes, plan_window_days=plan_window, all_batches=all_batches)
+    objections = read_objections(settings.service.database(settings.data_dir))  # GDPR art. 21
+    sample = rd_sample(
+        batches, plans, outcomes, plan_window_days=plan_window, all_batches=all_batches, objections=objections
+    )
     run = Run(loaded.label, batches[-1].point, from_, to, [b.as_of for b in batches], plan_window, all_batches)
     with console.status(f"Estimating on {len(sample):,} pupil-batches..."):
         result = evaluate(sample, run)

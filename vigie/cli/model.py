@@ -27,6 +27,7 @@ def train(
     """Train on temporal folds, compare with the baselines, track in MLflow, gate the champion alias."""
     from fairness.config import load_fairness_config
     from fairness.review import fold_audit_check
+    from models.objections import read_objections
     from serving.batch import kept_batches
     from training.config import load_train_config
     from training.report import render_training
@@ -38,8 +39,11 @@ def train(
     train_config = load_train_config(config, {k: v for k, v in overrides.items() if v is not None})
     audit_config = load_fairness_config(fairness_config) if fairness else None
     settings = get_settings()
+    objections = read_objections(settings.service.database(settings.data_dir))  # GDPR art. 21
     with console.status("Loading features..."):
-        feature_set = load_feature_set(data, train_config, settings.data_dir)
+        feature_set = load_feature_set(data, train_config, settings.data_dir, objections=objections)
+    if feature_set.left_out:
+        console.print(f"{feature_set.left_out:,} snapshots left out: their pupils objected (GDPR art. 21).")
     with console.status("Training the model and the baselines on temporal folds..."):
         result = run_training(feature_set, train_config)
     check = None
@@ -83,6 +87,7 @@ def audit(
     """Fairness audit of a registered model at D: groups, intervals, mitigation, a French report in MLflow."""
     from fairness.config import load_fairness_config
     from fairness.review import audit_extract, log_review
+    from models.objections import read_objections
     from models.registry import load_registered, parse_model_reference, use_tracking_store
 
     settings = get_settings()
@@ -93,7 +98,15 @@ def audit(
     with console.status(f"Loading {name}@{reference}..."):
         loaded = load_registered(name, reference)
     with console.status(f"Building features as of {as_of}, scoring, auditing..."):
-        review = audit_extract(data, as_of, loaded, audit_config, work_dir=settings.data_dir, synthetic=synthetic_data)
+        review = audit_extract(
+            data,
+            as_of,
+            loaded,
+            audit_config,
+            work_dir=settings.data_dir,
+            synthetic=synthetic_data,
+            objections=read_objections(settings.service.database(settings.data_dir)),
+        )
         folder = out or Paths(settings.data_dir).fairness_report(name, loaded.version, as_of)
         paths = review.write(folder)
         where = log_review(paths, review, name, loaded.version)

@@ -36,10 +36,12 @@ def score(
     """Score every pupil enrolled on D: calibrated risk, capacity tier, reasons for high and medium tiers."""
     import pyarrow.parquet as pq
 
+    from models.objections import read_objections
     from models.registry import load_registered, use_tracking_store
     from serving.batch import TierConfig, export_scores, score_to_history, top_of_batch
 
     settings = get_settings()
+    objections = read_objections(settings.service.database(settings.data_dir))  # GDPR art. 21
     use_tracking_store(settings.data_dir)
     with console.status(f"Loading {model_name}@{model}..."):
         loaded = load_registered(model_name, model)
@@ -51,11 +53,19 @@ def score(
     tier_config = TierConfig.of(point)
     with console.status(f"Building features as of {as_of} and scoring..."):
         kept, summary = score_to_history(
-            data, as_of, loaded, tier_config, work_dir=settings.data_dir, history=Paths(settings.data_dir).score_history
+            data,
+            as_of,
+            loaded,
+            tier_config,
+            work_dir=settings.data_dir,
+            history=Paths(settings.data_dir).score_history,
+            objections=objections,
         )
         path = export_scores(kept, summary, out, fmt=format)
     meta = summary.metadata()
     console.print(f"{meta.rows:,} pupils scored with {loaded.label}: {meta.tiers}. Written to {bold(path)}.")
+    if summary.left_out:
+        console.print(f"  {summary.left_out:,} left out: they objected (GDPR art. 21; 'vigie objection list').")
     console.print(f"  {point.describe_fr()}", markup=False, highlight=False)
     for row in top_of_batch(pq.read_table(kept, filters=[("tier", "=", "high")])):
         console.print(
@@ -83,6 +93,8 @@ def monitor(
     """Drift of inputs and risk against the training snapshots (overall, per school, per audit
     group), performance once outcomes are known; exits 3 when an alert fires."""
     from fairness.config import load_fairness_config
+    from models.judgements import read_judgements
+    from models.objections import read_objections
     from models.registry import load_registered, parse_model_reference, training_record, use_tracking_store
     from monitoring import (  # Evidently loads with it: only for this command
         ScoredBatch,
@@ -95,6 +107,8 @@ def monitor(
     from serving.batch import history_dates, read_history_batch
 
     settings = get_settings()
+    database = settings.service.database(settings.data_dir)
+    objections = read_objections(database)  # GDPR art. 21: left out of every comparison
     monitoring_config = load_monitoring_config(config if config and config.exists() else None)
     review_config = load_fairness_config(fairness_config if fairness_config and fairness_config.exists() else None)
     name, reference = parse_model_reference(model, model_name)
@@ -107,7 +121,8 @@ def monitor(
 
     def batch_at(day: date) -> ScoredBatch:
         scores, inputs = read_history_batch(history, day, loaded.label)
-        return ScoredBatch(day, loaded.label, scores, inputs)
+        judged = read_judgements(database, loaded.label, day)  # AI Act art. 14: how often staff overrule
+        return ScoredBatch(day, loaded.label, scores, inputs, objections, judged)
 
     current = batch_at(as_of)
     past = [batch_at(day) for day in history_dates(history, loaded.label) if day < as_of]
@@ -131,6 +146,9 @@ def monitor(
     console.print(
         f"Rapport : {bold(folder / 'synthese.html')} (Evidently : evidently_drift.html/json) ; MLflow : {where}"
     )
+    if result.disagreement is not None and result.disagreement.overall.judged:
+        judged = result.disagreement.overall
+        console.print(f"Avis des équipes : {judged.judged} avis, {judged.disagreed} désaccords avec le modèle.")
     if result.alerted:
         for alert in result.alerts:
             console.print(f"ALERTE [{alert.rule}] {alert.message}", markup=False, highlight=False)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # the packages load with the command that needs them: 'vigie 
 
 
 def token(
-    role: Annotated[Role, typer.Option(help="staff, reviewer, data_scientist or admin.")],
+    role: Annotated[
+        Role, typer.Option(help="staff, reviewer, data_scientist, admin or dpo (data protection officer).")
+    ],
     school: Annotated[
         list[str] | None, typer.Option(help="UAI of a school the staff member works in (repeat).")
     ] = None,
@@ -148,6 +150,7 @@ def followup_report_command(
     """What followed the flags of a school year, per school: plans, delays, kinds, dropout with and
     without a plan (descriptive, not causal; cells under 10 pupils withheld). French HTML + JSON."""
     from features.ingest import ContractError, find_table, read_table
+    from models.objections import read_objections
     from serving.followup_report import followup_report, summary_lines, write_followup_report
 
     store, settings = _plan_store()
@@ -155,7 +158,8 @@ def followup_report_command(
     if outcomes_file is None:
         raise ContractError(f"{data}: table 'outcomes' missing; the report compares dropout with and without a plan.")
     outcomes, _ = read_table(outcomes_file)
-    report = followup_report(year, Paths(settings.data_dir).score_history, store, outcomes)
+    objections = read_objections(settings.service.database(settings.data_dir))  # GDPR art. 21
+    report = followup_report(year, Paths(settings.data_dir).score_history, store, outcomes, objections)
     paths = write_followup_report(report, out or Paths(settings.data_dir).followup)
     for line in summary_lines(report):
         console.print(line, markup=False, highlight=False)

@@ -5,7 +5,7 @@ check in its body."""
 
 from fastapi import APIRouter
 
-from serving.api.routers import admin, explanation, health, model, plans, pupils, schools
+from serving.api.routers import admin, explanation, health, model, plans, pupils, rights, schools
 
 #: In the order the OpenAPI document lists them.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -15,6 +15,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     model.router,
     admin.router,
     plans.router,
+    rights.router,
     health.router,
 )
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from models.matrix import CATEGORIES, feature_matrix
-from serving.api.deps import DATA_SCIENTISTS, MODEL_READERS, Context, Served
+from serving.api.deps import DATA_SCIENTISTS, MODEL_READERS, Context, Running, Served
 from serving.api.errors import ERRORS
 from serving.api.schemas import Aggregates, FairnessSummary, ModelCard, ModelInfo, WhatIf, WhatIfResult
 from serving.api.service.reads import REASONS_SHOWN, as_reasons
@@ -29,7 +29,7 @@ def _what_if_frame(served: Serving, features: dict[str, float | str | None]) -> 
 
 
 @router.post("/model/what-if", response_model=WhatIfResult, dependencies=[DATA_SCIENTISTS])
-def what_if(body: WhatIf, ctx: Context, served: Served) -> WhatIfResult:
+def what_if(body: WhatIf, ctx: Context, served: Running) -> WhatIfResult:
     """Score a feature vector (data scientists): risk and the signals that raise it."""
     vector: BaseModel = body.features
     frame = _what_if_frame(served, vector.model_dump())
@@ -78,7 +78,7 @@ def _cross(frame: pd.DataFrame, column: str) -> dict[str, dict[str, int]]:
 
 
 @router.get("/aggregates", response_model=Aggregates, dependencies=[MODEL_READERS])
-def aggregates(ctx: Context, served: Served) -> Aggregates:
+def aggregates(ctx: Context, served: Running) -> Aggregates:
     """Counts by tier, grade level and track over the whole batch: no pupil-level data."""
     batch = served.batch
     frame = pd.DataFrame({"tier": batch.tier, "grade_level": batch.grade_level, "track": batch.track})

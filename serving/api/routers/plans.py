@@ -32,9 +32,11 @@ def create_pupil_plan(
 
 
 @router.patch("/plans/{plan_id}", response_model=Plan)
-def update_plan(plan_id: PlanId, body: Annotated[PlanUpdate, Body()], ctx: Context, plans: Plans, day: Today) -> Plan:
+def update_plan(
+    plan_id: PlanId, body: Annotated[PlanUpdate, Body()], ctx: Context, served: Served, plans: Plans, day: Today
+) -> Plan:
     """Review a plan (status, review date) or close it with its outcome."""
-    return rules.review_plan(ctx, plans, rules.reach_plan(ctx, plans, plan_id, day), body, day)
+    return rules.review_plan(ctx, plans, rules.reach_plan(ctx, plans, plan_id, day, served), body, day)
 
 
 @router.get("/schools/{school_id}/plans", response_model=SchoolFollowUp)

@@ -5,6 +5,8 @@ follow-up plans' rules, whose refusals are typed errors that each side words its
 from serving.api.service.context import AccessContext, context_of, route_of
 from serving.api.service.errors import (
     ImplausibleDatesError,
+    JudgementRuleError,
+    ObjectionConflictError,
     OutOfReachError,
     PlanNotFoundError,
     PlanRuleError,
@@ -12,11 +14,14 @@ from serving.api.service.errors import (
     ReviewBeforeStartError,
     SchoolNotFoundError,
     ServiceError,
+    SuspendedError,
 )
 
 __all__ = [
     "AccessContext",
     "ImplausibleDatesError",
+    "JudgementRuleError",
+    "ObjectionConflictError",
     "OutOfReachError",
     "PlanNotFoundError",
     "PlanRuleError",
@@ -24,6 +29,7 @@ __all__ = [
     "ReviewBeforeStartError",
     "SchoolNotFoundError",
     "ServiceError",
+    "SuspendedError",
     "context_of",
     "route_of",
 ]

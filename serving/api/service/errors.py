@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from serving.api.plans import REVIEW_BEFORE_START
+from serving.api.rights import Suspension
 
 
 class ServiceError(Exception):
@@ -49,3 +50,26 @@ class ReviewBeforeStartError(PlanRuleError):
 
     def __init__(self) -> None:
         super().__init__("review_date")
+
+
+class SuspendedError(ServiceError):
+    """Vigie is suspended for the school asked about, or everywhere (AI Act art. 14(4)(e)): 503
+    with the reason on the API, the French notice on the pages."""
+
+    def __init__(self, suspension: Suspension) -> None:
+        super().__init__(suspension.notice())
+        self.suspension = suspension
+
+
+class JudgementRuleError(ServiceError):
+    """A judgement that does not fit the pupil's tier or lacks its reason (422 naming the field,
+    as an invalid body would; 400 with the form's French message on the pages)."""
+
+    def __init__(self, message: str = "judgement rule broken", *fields: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or ("verdict",)
+
+
+class ObjectionConflictError(ServiceError):
+    """The pupil's objection already stands (409)."""

@@ -9,7 +9,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from serving.api.plans import Plan, PlanIn, PlanStore, PlanUpdate, implausible_dates, review_before_start
+from serving.api.plans import Plan, PlanIn, PlanStore, PlanUpdate, SchoolPlans, implausible_dates, review_before_start
 from serving.api.schemas import PupilRow
 from serving.api.service.context import AccessContext
 from serving.api.service.errors import (
@@ -19,7 +19,7 @@ from serving.api.service.errors import (
     ReviewBeforeStartError,
     SchoolNotFoundError,
 )
-from serving.api.service.reads import high_tier_without_plan, reach_pupil
+from serving.api.service.reads import check_running, high_tier_without_plan, reach_pupil
 from serving.api.state import Serving
 
 
@@ -53,14 +53,18 @@ def open_plan(ctx: AccessContext, served: Serving, plans: PlanStore, pupil_id: s
     return plans.create(pupil_id, school, new, ctx.caller.subject, day)
 
 
-def reach_plan(ctx: AccessContext, plans: PlanStore, plan_id: str, day: date) -> Plan:
+def reach_plan(ctx: AccessContext, plans: PlanStore, plan_id: str, day: date, served: Serving | None = None) -> Plan:
     """The plan, if the caller's school holds it; else :class:`PlanNotFoundError` exactly as for an id
     that does not exist, traced (before anything about the request itself is judged: no answer
-    tells them apart)."""
+    tells them apart). With ``served``: a plan of an objected pupil does not exist either, and a
+    suspended school's plans wait for the suspension to be lifted."""
     plan = plans.get(plan_id, day)
-    if plan is None or not ctx.reaches(plan.school_id):
+    objected = served is not None and plan is not None and plan.pupil_id in served.objections
+    if plan is None or objected or not ctx.reaches(plan.school_id):
         ctx.trace(404, pupil_id=plan.pupil_id if plan else None)
         raise PlanNotFoundError
+    if served is not None:
+        check_running(served, ctx, plan.school_id, plan.pupil_id)
     return plan
 
 
@@ -90,7 +94,8 @@ class FollowUpLists:
 
 def follow_up_lists(served: Serving, plans: PlanStore, school_id: str, day: date) -> FollowUpLists:
     """A school's follow-up lists; untraced: the caller has reached the school already."""
-    latest = plans.for_school(school_id, day)
+    every = plans.for_school(school_id, day).latest
+    latest = SchoolPlans({pupil: plan for pupil, plan in every.items() if pupil not in served.objections})
     overdue = sorted((p for p in latest.latest.values() if p.overdue), key=lambda p: p.review_date)
     without = high_tier_without_plan(served, school_id, latest.has_open_plan)
     return FollowUpLists(latest.latest, without, overdue)
@@ -112,6 +117,7 @@ def school_follow_up(
     if school_id not in served.batch.by_school or not ctx.reaches(school_id):
         ctx.trace(404, school_id=school_id)
         raise SchoolNotFoundError
+    check_running(served, ctx, school_id)
     ctx.trace(200, school_id=school_id)
     lists = follow_up_lists(served, plans, school_id, day)
     return SchoolFollowUp(

@@ -18,7 +18,7 @@ from models.reasons import reasons as explain
 from serving.api.csv_cells import neutralise_table
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
 from serving.api.service.context import AccessContext
-from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError
+from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError, SuspendedError
 from serving.api.state import ServedBatch, Serving
 
 #: Reasons shown for a pupil (the batch keeps this many for high and medium tiers).
@@ -67,6 +67,7 @@ def _matching(served: Serving, ctx: AccessContext, school_id: str, filters: List
     if positions is None or not ctx.reaches(school_id):
         ctx.trace(404, school_id=school_id)
         raise SchoolNotFoundError
+    check_running(served, ctx, school_id)
     keep = np.ones(len(positions), dtype=bool)
     for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
                           (batch.track, filters.track)):  # fmt: skip
@@ -176,7 +177,17 @@ def reach_pupil(served: Serving, ctx: AccessContext, pupil_id: str | None) -> in
     if position is None or not ctx.reaches(str(served.batch.school[position])):
         ctx.trace(404, pupil_id=pupil_id)
         raise PupilNotFoundError
+    check_running(served, ctx, str(served.batch.school[position]), pupil_id)
     return position
+
+
+def check_running(served: Serving, ctx: AccessContext, school_id: str, pupil_id: str | None = None) -> None:
+    """:class:`SuspendedError` (traced as 503) when Vigie is suspended for the school or
+    everywhere (AI Act art. 14(4)(e)): asked once the caller has reached the school."""
+    stop = served.suspensions.of_school(school_id)
+    if stop is not None:
+        ctx.trace(503, school_id=school_id, pupil_id=pupil_id)
+        raise SuspendedError(stop)
 
 
 def pupil_detail(served: Serving, ctx: AccessContext, pupil_id: str | None) -> PupilDetail:
