@@ -51,7 +51,9 @@ def number(value: float | None, digits: int = 1) -> str:
 
 def signed(value: float | None, digits: int = 1) -> str:
     """A difference, its sign always shown: ``+0,012``, ``-0,004``; a dash when missing."""
-    return MISSING if _missing(value) else ("+" if value >= 0 else "") + number(value, digits)  # type: ignore[operator]
+    if _missing(value):
+        return MISSING
+    return ("+" if _unsigned_zero(value, digits) >= 0 else "") + number(value, digits)  # type: ignore[arg-type]
 
 
 def integer(value: float | None) -> str:
