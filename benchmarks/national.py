@@ -1,13 +1,15 @@
 """Benchmark of a national run: 5.6 million pupils at one as-of date, end to end, with the
 commands a data scientist runs, on one machine.
 
-Steps, each the real `vigie` command in its own process (wall time and peak memory of its
-process tree, workers included):
+Steps, each the real `vigie` command in its own process (wall time, CPU seconds and peak memory
+of its process tree, workers included; CPU seconds are what a step costs whatever the load of a
+shared machine):
   synth        a national raw extract in --partitions départements (realistic grade density),
                taken on the as-of date: the previous school year whole and the current one
                up to that day
   pseudonymise partition by partition, --jobs worker processes
-  validate     partition by partition, --jobs worker processes; read = kept + quarantined
+  validate     the rules in the engine (DuckDB, --validate-memory-limit per worker, spilling past
+               it), partition by partition, --jobs worker processes; read = kept + quarantined
   features     (with --features-as-of) a training set: `vigie features` at those dates,
                partition by partition, labels and audit table included
   score        features at the as-of date partition by partition (DuckDB), then risk, tiers
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,24 +43,36 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
-from benchmarks._measure import PeakMemory  # noqa: E402
+from benchmarks._measure import _tree_rss_bytes  # noqa: E402
 
 
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children, every thread and worker."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(step: str, command: list[str], env: dict[str, str], out: Path | None) -> dict[str, Any]:
-    began = time.perf_counter()
-    with PeakMemory(interval=0.2) as peak:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{step} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    began, cpu_began, peak = time.perf_counter(), _children_cpu(), 0
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        child = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, text=True)
+        while child.poll() is None:  # the step's own tree: not this process (it holds the champion)
+            peak = max(peak, _tree_rss_bytes(child.pid))
+            time.sleep(0.2)
+        if child.returncode != 0:
+            stdout.seek(0)
+            stderr.seek(0)
+            raise SystemExit(f"{step} failed ({child.returncode}):\n{stdout.read()[-3000:]}\n{stderr.read()[-3000:]}")
     figures: dict[str, Any] = {
         "benchmark": "national",
         "step": step,
         "seconds": round(time.perf_counter() - began, 1),
-        "peak_rss_mb": round(peak.peak_mb),
+        "cpu_seconds": round(_children_cpu() - cpu_began, 1),
+        "peak_rss_mb": round(peak / 2**20),
     }
     if out is not None:
         figures["bytes_written"] = _folder_bytes(out)
@@ -82,6 +97,7 @@ def main() -> None:
         help="Also build a training set at these dates (comma-separated); repeat for several sets.",
     )
     parser.add_argument("--no-score", action="store_true", help="Stop before scoring.")
+    parser.add_argument("--validate-memory-limit", default="1GB", help="DuckDB memory per validating worker.")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
     args = parser.parse_args()
 
@@ -117,7 +133,7 @@ def main() -> None:
         ("pseudonymise", [vigie, "pseudonymise", "--key-file", str(key), "--jobs", jobs, str(data / "raw"),
                           str(data / "extract")], data / "extract"),
         ("validate", [vigie, "validate", str(data / "extract"), "--out", str(data / "validated"), "--jobs", jobs,
-                      "--no-require-outcomes"], data / "validated"),
+                      "--no-require-outcomes", "--memory-limit", args.validate_memory_limit], data / "validated"),
     ]  # fmt: skip
     for name, dates in feature_sets.items():
         out = data / "features" / name
@@ -152,6 +168,7 @@ def main() -> None:
                     "features_seconds_within_score": json.loads(scoring.read_text())["seconds"]}  # fmt: skip
     summary |= {
         "total_seconds": round(sum(f["seconds"] for f in figures), 1),
+        "total_cpu_seconds": round(sum(f["cpu_seconds"] for f in figures), 1),
         "peak_rss_mb_max": max(f["peak_rss_mb"] for f in figures),
         "wall_seconds_with_champion": round(time.perf_counter() - began, 1),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",

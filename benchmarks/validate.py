@@ -4,8 +4,9 @@ plain DuckDB script of comparable checks, on the same extract in the same run.
 The extract: a district of --pupils (20,000) over --years (2018-2024, seven school years) at
 realistic grade density (25 marks a subject and year), synthesised as Parquet and pseudonymised
 (not measured). Each path runs in its own process (wall time and peak memory of its process tree,
-imports included) and writes what ``vigie validate`` writes: kept tables as typed Parquet, the
-quarantine and the report.
+imports included, and its CPU seconds: user + system of every thread, what a run costs whatever
+the neighbours' load on a shared machine) and writes what ``vigie validate`` writes: kept tables
+as typed Parquet, the quarantine and the report.
 
   new    features.ingest.validate_to_folder (what ``vigie validate`` runs), DuckDB memory limit
          --memory-limit
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -135,17 +137,25 @@ def _run_path(path: str, extract: Path, out: Path, memory_limit: str) -> None:
         write_validated(validate_extract_pandas(extract, reference_date=REFERENCE, require_outcomes=False), out)
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (all their threads)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _measure(path: str, extract: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, __file__, "--run", path, "--extract", str(extract), "--out", str(out),
                "--memory-limit", memory_limit]  # fmt: skip
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), _children_cpu()
     peak = 0
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
         while child.poll() is None:  # the child's tree only: this process holds the synthesis
             peak = max(peak, _tree_rss_bytes(child.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - began
+        child.wait()
+        cpu = _children_cpu() - cpu_began  # the child is reaped: its CPU (every thread) is counted
         stderr = child.stderr.read() if child.stderr else ""
     if child.returncode != 0:
         raise SystemExit(f"{path} failed ({child.returncode}):\n{stderr[-3000:]}")
@@ -153,6 +163,7 @@ def _measure(path: str, extract: Path, out: Path, memory_limit: str) -> dict[str
         "benchmark": "validate",
         "path": path,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
         "peak_rss_mb": round(peak / 2**20),
     }
     report = out / ("plain_report.json" if path == "plain" else "validation_report.json")
@@ -211,6 +222,9 @@ def main() -> None:
     if "plain" in figures:
         for path in figures.keys() - {"plain"}:
             summary[f"{path}_over_plain_seconds"] = round(figures[path]["seconds"] / figures["plain"]["seconds"], 2)
+            summary[f"{path}_over_plain_cpu_seconds"] = round(
+                figures[path]["cpu_seconds"] / figures["plain"]["cpu_seconds"], 2
+            )
             summary[f"{path}_over_plain_memory"] = round(
                 figures[path]["peak_rss_mb"] / figures["plain"]["peak_rss_mb"], 2
             )

@@ -1,7 +1,7 @@
 """From an export to a validated, pseudonymised extract in the contract's form.
 
 The contract as data (:mod:`~features.ingest.contract`), reading CSV and Parquet exports as
-they really come, parsing and rule checks (Ibis expressions run inside DuckDB), quarantine with
+they really come, parsing and rule checks (Ibis expressions run inside DuckDB, or Spark), quarantine with
 file, row and column, pseudonymisation with a secret key, the school calendar, and partitioned (national) extracts
 streamed one partition at a time.
 """
@@ -33,6 +33,7 @@ from features.ingest.pseudonymise import (
     pseudonym,
     pseudonymise_extract,
 )
+from features.ingest.spark import Engine, concatenate_parts, spark_session
 
 if TYPE_CHECKING:
     from features.ingest.validation import (
@@ -81,12 +82,14 @@ __all__ = [
     "TABLES",
     "UAI_PATTERN",
     "ContractError",
+    "Engine",
     "EngineLimits",
     "KeyFileError",
     "PseudonymisationReport",
     "TableSpec",
     "ValidatedExtract",
     "ValidationReport",
+    "concatenate_parts",
     "contract",
     "correspondence_file",
     "find_partitions",
@@ -101,6 +104,7 @@ __all__ = [
     "read_table",
     "render_report",
     "school_days",
+    "spark_session",
     "validate_extract",
     "validate_to_folder",
     "write_table",

@@ -133,7 +133,9 @@ def _parse_date(raw: ir.Value) -> ir.Value:
     if raw.type().is_timestamp():
         return raw.cast("date")
     text = _text(raw)
-    iso = text.re_search(_FRENCH_DATE).ifelse(text.re_replace(_FRENCH_DATE, r"\3-\2-\1"), text)
+    # from the groups, not a replacement: back-references are written \1 in DuckDB, $1 in Spark
+    day, month, year = (text.re_extract(_FRENCH_DATE, group) for group in (1, 2, 3))
+    iso = text.re_search(_FRENCH_DATE).ifelse(year + "-" + month + "-" + day, text)
     return iso.re_search(_ISO_DATE).ifelse(iso.try_cast("date"), _null("date"))
 
 

@@ -7,11 +7,8 @@ problem (missing table or column, raw identifiers in a pseudonymised extract) ra
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -19,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -28,6 +24,7 @@ import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
 from features.ingest import contract as c
+from features.ingest.backends import Backend, EngineLimits, open_backend
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
 from features.ingest.parsing import arrow_schema
 from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
@@ -38,9 +35,6 @@ log = logging.getLogger(__name__)
 #: Order matters: later tables are checked against the kept rows of earlier ones.
 VALIDATION_ORDER = ("pupils", "enrolments", "attendance", "grades", "incidents", "outcomes", "calendar")
 MAX_EXAMPLES = 20
-#: DuckDB's memory for validating, whatever the size of the extract or partition: past it, DuckDB
-#: spills to a temporary folder (about 0.3 GB more is Python's own, imports included).
-DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -175,17 +169,6 @@ def detected_notes(spec: c.TableSpec, raw: pd.DataFrame, source: SourceInfo) -> 
     return notes
 
 
-@dataclass(frozen=True)
-class EngineLimits:
-    """How much the engine may hold: DuckDB's ``memory_limit``, and the folder in which it spills
-    past it (a fresh subfolder per process, removed after; the system's temporary folder when
-    ``temp_directory`` is None)."""
-
-    memory_limit: str | None = DEFAULT_MEMORY_LIMIT
-    temp_directory: Path | None = None
-    threads: int | None = None
-
-
 def table_to_check(extract_dir: Path, name: str, report: ValidationReport, *, require_outcomes: bool) -> Path | None:
     """The file of a contract table, or None when an optional table is absent (said in the report);
     a required table missing is a structural error naming the extract and the table."""
@@ -200,49 +183,17 @@ def table_to_check(extract_dir: Path, name: str, report: ValidationReport, *, re
     return path
 
 
-def _connect(limits: EngineLimits, spill: Path) -> Any:
-    con = ibis.duckdb.connect()
-    settings = {"temp_directory": str(spill)}
-    if limits.memory_limit:
-        settings["memory_limit"] = limits.memory_limit
-    if limits.threads:
-        settings["threads"] = str(limits.threads)
-    for name, value in settings.items():
-        con.raw_sql(f"SET {name} = '{value}'")
-    # no progress bar on the console; in Jupyter DuckDB refuses the setting without ipywidgets
-    with contextlib.suppress(duckdb.Error):
-        con.raw_sql("SET enable_progress_bar = false")
-    return con
-
-
-def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
-    """Hold an expression's rows in the engine (a temporary table, spilled past the memory limit)."""
-    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {con.compile(expr)}")
-    return con.table(name)
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-def _open_raw(con: Any, spec: c.TableSpec, path: Path) -> tuple[ir.Table, SourceInfo, list[str], list[str]]:
+def _open_raw(engine: Backend, spec: c.TableSpec, path: Path) -> tuple[ir.Table, SourceInfo, list[str], list[str]]:
     """The table as the engine reads it, with ``_row``; its columns in file order and its notes.
 
-    Parquet is read by DuckDB where it lies; a CSV export goes through the reader that detects
-    its encoding and separator (:func:`~features.ingest.extract.read_table`) and lands in the
-    engine as text, normalised as read."""
+    Parquet is read by the engine where it lies; a CSV export goes through the reader that
+    detects its encoding and separator (:func:`~features.ingest.extract.read_table`) and lands in
+    the engine as text, normalised as read."""
     view = f"raw_{spec.name}"
     if path.suffix == ".parquet":
         if path.stat().st_size == 0:
             raise ContractError(f"{path}: the file is empty (0 bytes); the contract expects a header row at least.")
-        try:
-            con.raw_sql(
-                f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * EXCLUDE (file_row_number), "
-                f"file_row_number AS {ROW} FROM read_parquet('{_quoted(path)}', file_row_number = true)"
-            )
-        except duckdb.Error as error:
-            raise ContractError(f"{path}: not a readable Parquet file ({error}).") from None
-        table = con.table(view)
+        table = engine.read_parquet(view, path)
         source = SourceInfo(path, "parquet")
         columns = [col for col in table.columns if col != ROW and not col.startswith("__index_level_")]
         return table, source, columns, [f"read as {source.describe()}"]
@@ -252,15 +203,13 @@ def _open_raw(con: Any, spec: c.TableSpec, path: Path) -> tuple[ir.Table, Source
     arrays = {col: pa.array(frame[col].to_numpy(object), type=pa.string(), from_pandas=True) for col in columns}
     arrow = pa.table({**arrays, ROW: pa.array(np.arange(len(frame), dtype=np.int64))})
     del frame
-    con.con.register(f"{view}_arrow", arrow)
-    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_arrow")
-    con.con.unregister(f"{view}_arrow")
-    return con.table(view), source, columns, notes
+    return engine.load_arrow(view, arrow), source, columns, notes
 
 
 @dataclass
 class _Checked:
-    """One table checked in the engine: its report, kept rows (an engine table) and quarantine."""
+    """One table checked in the engine: its report, kept rows (an engine table, with ``_row``)
+    and quarantine."""
 
     spec: c.TableSpec
     report: TableReport
@@ -268,14 +217,14 @@ class _Checked:
     quarantine: pd.DataFrame
 
 
-def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _Checked:
+def _check_table(engine: Backend, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _Checked:
     """One pass of the rules over the table keeps only the rows that break one (few, with their
     flags); the kept rows are then the typed rows without them, streamed out in file order."""
-    raw, source, columns, notes = _open_raw(con, spec, path)
+    raw, source, columns, notes = _open_raw(engine, spec, path)
     notes = notes + check_structure(spec, columns, source)
     rules = checked_table(spec, raw, ctx)
     flags = [r.flag for r in rules.rules]
-    bad = _materialise(con, f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags))
+    bad = engine.materialise(f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags))
     counts = bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}).to_pyarrow()
     found = counts.to_pylist()[0]
     rows_read = int(raw.count().to_pyarrow().as_py())
@@ -297,26 +246,23 @@ def _check_table(con: Any, spec: c.TableSpec, path: Path, ctx: RuleContext) -> _
         examples=examples,
         notes=notes,
     )
-    kept = _without(rules.typed, bad, rows_bad)
-    kept = kept.select(**{col.name: kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
+    kept = _without(rules.typed, bad, rows_bad, engine.filter_rows)
+    kept = kept.select(ROW, **{col.name: kept[col.name].cast(PARQUET_TYPES[col.type]) for col in spec.columns})
     try:
-        kept_schema(spec).validate(kept, lazy=True)
+        kept_schema(spec).validate(kept.drop(ROW), lazy=True)
     except SchemaErrors as errors:  # a rule missed a row: a bug, never a silent bad table
         raise RuntimeError(f"{source.file}: kept rows break the contract's types: {errors}") from errors
     log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
     return _Checked(spec, report, kept, quarantine)
 
 
-#: Up to this many quarantined rows, kept rows are the typed rows filtered by a list of rows (a
-#: scan keeps the file's order); past it, an anti-join then a sort on the row.
-_FILTER_ROWS = 50_000
-
-
-def _without(typed: ir.Table, bad: ir.Table, rows_bad: int) -> ir.Table:
-    """The typed rows not quarantined, in file order."""
+def _without(typed: ir.Table, bad: ir.Table, rows_bad: int, filter_rows: int) -> ir.Table:
+    """The typed rows not quarantined (in file order on DuckDB): up to ``filter_rows`` quarantined
+    rows, a filter by a list of rows (a scan keeps the file's order); past it, an anti-join then
+    a sort on the row."""
     if not rows_bad:
         return typed
-    if rows_bad <= _FILTER_ROWS:
+    if rows_bad <= filter_rows:
         rows = bad[ROW].to_pyarrow().to_pylist()
         return typed.filter(~typed[ROW].isin(rows))
     return typed.anti_join(bad, ROW).order_by(ROW)
@@ -358,7 +304,7 @@ def _check_extract(
     reference: date,
     require_outcomes: bool,
     limits: EngineLimits,
-    deliver: Callable[[Any, _Checked], None],
+    deliver: Callable[[Backend, _Checked], None],
     on_table: Callable[[str], None] | None = None,
 ) -> ValidationReport:
     """Check every table in the engine, in order; ``deliver`` takes each table while the engine
@@ -366,10 +312,7 @@ def _check_extract(
     if not extract_dir.is_dir():
         raise ContractError(f"{extract_dir}: not a folder.")
     report = ValidationReport(str(extract_dir), reference.isoformat())
-    if limits.temp_directory is not None:
-        limits.temp_directory.mkdir(parents=True, exist_ok=True)
-    spill = Path(tempfile.mkdtemp(prefix="vigie-validate-", dir=limits.temp_directory))  # one per process
-    con = _connect(limits, spill)
+    engine = open_backend(limits)
     try:
         ctx = RuleContext(reference)
         for name in VALIDATION_ORDER:
@@ -379,19 +322,18 @@ def _check_extract(
             path = table_to_check(extract_dir, name, report, require_outcomes=require_outcomes)
             if path is None:
                 continue
-            done = _check_table(con, spec, path, ctx)
+            done = _check_table(engine, spec, path, ctx)
             if name == "pupils":
-                ctx = RuleContext(reference, _materialise(con, "kept_pupils", done.kept), ctx.enrolments)
+                ctx = RuleContext(reference, engine.materialise("kept_pupils", done.kept), ctx.enrolments)
                 done.kept = ctx.known_pupils
             elif name == "enrolments":
-                ctx = RuleContext(reference, ctx.known_pupils, _materialise(con, "kept_enrolments", done.kept))
+                ctx = RuleContext(reference, ctx.known_pupils, engine.materialise("kept_enrolments", done.kept))
                 done.kept = ctx.enrolments
             report.tables[name] = done.report
-            deliver(con, done)
-            con.raw_sql(f"DROP TABLE IF EXISTS bad_{name}")
+            deliver(engine, done)
+            engine.drop(f"bad_{name}")
     finally:
-        con.disconnect()
-        shutil.rmtree(spill, ignore_errors=True)
+        engine.close()
     return report
 
 
@@ -424,8 +366,8 @@ def validate_extract(
     tables: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
 
-    def fetch(_con: Any, done: _Checked) -> None:
-        tables[done.spec.name] = _as_pandas(done.kept, done.spec)
+    def fetch(engine: Backend, done: _Checked) -> None:
+        tables[done.spec.name] = _as_pandas(engine.in_file_order(done.kept), done.spec)
         quarantine[done.spec.name] = done.quarantine
 
     report = _check_extract(
@@ -434,13 +376,13 @@ def validate_extract(
     return ValidatedExtract(tables, quarantine, report)
 
 
-def _write_checked(out_dir: Path) -> Callable[[Any, _Checked], None]:
+def _write_checked(out_dir: Path) -> Callable[[Backend, _Checked], None]:
     """Write each checked table as it comes: kept rows streamed to typed Parquet, quarantine CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def write(con: Any, done: _Checked) -> None:
+    def write(engine: Backend, done: _Checked) -> None:
         spec = done.spec
-        con.to_parquet(done.kept, out_dir / f"{spec.name}.parquet")  # streamed by DuckDB, in file order
+        engine.write_parquet(engine.in_file_order(done.kept), out_dir / f"{spec.name}.parquet")  # streamed
         stale = out_dir / "quarantine" / f"{spec.name}.csv"
         if len(done.quarantine):
             stale.parent.mkdir(exist_ok=True)
@@ -471,8 +413,9 @@ def validate_to_folder(
     a table at a time, kept rows streamed from the engine to Parquet.
 
     Memory is bounded by ``limits`` (DuckDB's memory limit; it spills past it), whatever the size
-    of the extract. A partitioned extract (:mod:`features.ingest.partitions`) is validated
-    partition by partition, in ``jobs`` processes, into the same partitions of ``out_dir``; the
+    of the extract; ``limits.engine="spark"`` runs the same rules on Spark. A partitioned extract
+    (:mod:`features.ingest.partitions`) is validated partition by partition, in ``jobs``
+    processes on DuckDB (one after the other on Spark), into the same partitions of ``out_dir``; the
     report at the top sums them (rows read = kept + quarantined still holds per table) and its
     examples name the partition. ``on_part`` is told each table (plain extract) or partition done.
     """
@@ -486,6 +429,7 @@ def validate_to_folder(
     report = ValidationReport(str(extract_dir), reference.isoformat())
     clear_stale_partitions(out_dir, partitions, "validation_report.json")
     work = [(part, out_dir / part.name, reference, require_outcomes, limits) for part in partitions]
+    jobs = 1 if limits.engine == "spark" else jobs  # Spark spreads each partition over its executors
     for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
         for name, table in done.tables.items():
             if name not in report.tables:

@@ -24,13 +24,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.catalog import AUDIT_COLUMNS, CONTEXT_COLUMNS, FEATURES, KEY_COLUMNS, LABEL_COLUMNS
-from features.ingest import ARROW_TYPES, TABLES, ContractError, TableSpec, find_partitions, school_days
+from features.ingest import (
+    ARROW_TYPES,
+    TABLES,
+    ContractError,
+    TableSpec,
+    concatenate_parts,
+    find_partitions,
+    school_days,
+)
 from features.school import school_year_start
 from features.signals import definitions as signals
 from features.signals.config import FeatureConfig
 from features.signals.engines import connect
 from features.signals.metadata import METADATA, AsOfCounts, FeatureInfo, FeatureMetadata, Purpose
-from features.signals.population import KEYS, Tables, attach, labels, population, trajectory
+from features.signals.population import KEYS, Tables, attach, current_enrolments, labels, population, trajectory
 
 FEATURE_TABLE = "features.parquet"
 AUDIT_TABLE = "audit.parquet"
@@ -143,22 +151,14 @@ def snapshot_expressions(
     table = table.select(*ordered, *(LABEL_COLUMNS if purpose == "training" else ())).order_by(KEYS)
     if purpose == "scoring":
         return table, None
-    audit = attach(
-        base.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]),
-        t.pupils.select("pupil_id", "sex").join(base.select(*KEYS), "pupil_id"),
+    # the same rows as the features' (their keys), from the current enrolments alone: the
+    # history join and the signals are not needed, and the audit query no longer pays for them
+    current = current_enrolments(t, dates)
+    audit = current.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS[1:]).left_join(
+        t.pupils.select("pupil_id", "sex"), "pupil_id"
     )
     audit = audit.select(*KEYS, "school_id", "grade_level", *AUDIT_COLUMNS).order_by(KEYS)
     return table, audit
-
-
-def _concatenate_parts(parts: list[Path], target: Path) -> None:
-    """One Parquet file from Spark's ordered part files, a row group at a time."""
-    schema = pq.read_schema(parts[0])
-    with pq.ParquetWriter(target, schema) as writer:
-        for part in parts:
-            table = pq.ParquetFile(part)
-            for group in range(table.num_row_groups):
-                writer.write_table(table.read_row_group(group).cast(schema))
 
 
 def input_hash(extract_dir: Path) -> str:
@@ -230,7 +230,7 @@ def build_features(
         else:  # Spark writes a folder of sorted parts; stream them into one file, never through the driver
             parts = out_dir / f".{name}.parts"
             con.to_parquet(expr, parts)
-            _concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
+            concatenate_parts(sorted(parts.glob("part-*.parquet")), out_dir / name)
             shutil.rmtree(parts)
     rows = pq.read_metadata(out_dir / FEATURE_TABLE).num_rows
     metadata = FeatureMetadata(
@@ -286,11 +286,11 @@ def _build_partitioned(
             raise ContractError(f"partition {part.name}: {error}") from None
     for stale in (out_dir / FEATURE_TABLE, out_dir / AUDIT_TABLE, out_dir / METADATA):
         stale.unlink(missing_ok=True)
-    _concatenate_parts([b.features for b in built], out_dir / FEATURE_TABLE)
+    concatenate_parts([b.features for b in built], out_dir / FEATURE_TABLE)
     audit = None
     if purpose == "training":
         audit = out_dir / AUDIT_TABLE
-        _concatenate_parts([b.audit for b in built if b.audit is not None], audit)
+        concatenate_parts([b.audit for b in built if b.audit is not None], audit)
     shutil.rmtree(work)
     per_as_of: dict[date, AsOfCounts] = {}
     for b in built:

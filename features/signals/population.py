@@ -58,7 +58,25 @@ def school_days_before(table: ir.Table, days: ir.Table, column: str, out: str) -
 
 
 def population(t: Tables, as_of: ir.Table) -> ir.Table:
-    """Pupils enrolled on each as-of date, with the current enrolment's context.
+    """Pupils enrolled on each as-of date, with the current enrolment's context and what their
+    earlier enrolments tell (first entry this year, repeats, school changes)."""
+    base = current_enrolments(t, as_of)
+    history = t.enrolments.join(
+        base.select("pupil_id", "as_of", cur_year=base.school_year, cur_school=base.school_id), "pupil_id"
+    )
+    history = history.filter(history.entry_date <= history.as_of)
+    past = history.group_by(KEYS).aggregate(
+        enrol_start=history.entry_date.min(where=history.school_year == history.cur_year),
+        repeats_so_far=history.school_year.nunique(where=history.repeating),
+        school_changes_so_far=history.school_id.nunique() - 1,
+        current_school_since=history.entry_date.min(where=history.school_id == history.cur_school),
+    )
+    return attach(base, past)
+
+
+def current_enrolments(t: Tables, as_of: ir.Table) -> ir.Table:
+    """Pupils enrolled on each as-of date, with the current enrolment's context only: the rows of
+    :func:`population` without the history join, all the audit table needs.
 
     Each enrolment meets only the as-of dates of its school year (validation keeps entry and
     exit dates inside it), not every date of the schedule.
@@ -67,7 +85,7 @@ def population(t: Tables, as_of: ir.Table) -> ir.Table:
     e = t.enrolments.join(dates, t.enrolments.school_year.cast("int32") == dates._year).drop("_year")
     end = year_start(e.school_year + 1)
     enrolled = (e.entry_date <= e.as_of) & ((e.exit_date.isnull() & (e.as_of < end)) | (e.as_of < e.exit_date))
-    base = e.filter(enrolled).select(
+    return e.filter(enrolled).select(
         "pupil_id",
         "as_of",
         "school_id",
@@ -81,17 +99,6 @@ def population(t: Tables, as_of: ir.Table) -> ir.Table:
         priority_education=e.priority_education,
         allophone=e.allophone,
     )
-    history = t.enrolments.join(
-        base.select("pupil_id", "as_of", cur_year=base.school_year, cur_school=base.school_id), "pupil_id"
-    )
-    history = history.filter(history.entry_date <= history.as_of)
-    past = history.group_by(KEYS).aggregate(
-        enrol_start=history.entry_date.min(where=history.school_year == history.cur_year),
-        repeats_so_far=history.school_year.nunique(where=history.repeating),
-        school_changes_so_far=history.school_id.nunique() - 1,
-        current_school_since=history.entry_date.min(where=history.school_id == history.cur_school),
-    )
-    return attach(base, past)
 
 
 def trajectory(base: ir.Table, pupils: ir.Table) -> ir.Table:

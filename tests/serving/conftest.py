@@ -170,3 +170,9 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# The browser tests' session fixtures, registered here once so that every browser test module shares one
+# service and one Chromium (imported into each module, pytest would start one per module). Imported last:
+# tests.serving.browser reads this module's helpers above.
+from tests.serving.browser import browser, page, site  # noqa: E402, F401

@@ -13,12 +13,11 @@ import pytest
 from features import french
 from features.catalog import AUDIT_COLUMNS
 from serving.api.service.explanation import SHOWN_CHANGE
+from tests.serving.browser import ARTIFACTS, BROWSER_MARKS, Site, accessible, shot, sign_in
 from tests.serving.conftest import token
 from tests.serving.test_explanation import AUDIT_WORDS_FR
-from tests.serving.test_pages_browser import ARTIFACTS, Site, accessible, browser, page, shot, sign_in, site
 
-pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.browser, pytest.mark.slow]
-__all__ = ["browser", "page", "site"]  # the browser tests' session fixtures, shared
+pytestmark = BROWSER_MARKS
 
 
 def _admin_log(site: Site) -> list[dict[str, Any]]:

@@ -7,18 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from serving.notice import TO_COMPLETE
+from tests.serving.browser import BROWSER_MARKS, Site, accessible, shot
 from tests.serving.conftest import ServedDistrict
-from tests.serving.test_pages_browser import Site, accessible, browser, page, shot, site  # noqa: F401  (fixtures)
 from vigie.cli import app
 
-pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.browser, pytest.mark.slow]
+pytestmark = BROWSER_MARKS
 
 
-def test_the_notice_is_public_accessible_and_linked_from_every_page(page: Any, site: Site) -> None:  # noqa: F811
+def test_the_notice_is_public_accessible_and_linked_from_every_page(page: Any, site: Site) -> None:
     page.goto(f"{site.url}/comprendre")
     page.get_by_role("link", name="Notice publique de l'algorithme").click()
     page.wait_for_load_state("networkidle")
@@ -31,7 +30,7 @@ def test_the_notice_is_public_accessible_and_linked_from_every_page(page: Any, s
 
 
 def test_the_dossier_reads_as_a_page_with_the_deployers_fields_highlighted(
-    page: Any,  # noqa: F811
+    page: Any,
     served_district: ServedDistrict,
     tmp_path: Path,
 ) -> None:

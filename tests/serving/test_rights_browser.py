@@ -15,20 +15,10 @@ import mlflow
 import pytest
 
 from serving.app import create_app
+from tests.serving.browser import ARTIFACTS, BROWSER_MARKS, Site, _serve, _stop, accessible, shot, sign_in
 from tests.serving.conftest import ServedDistrict, service_settings, token
-from tests.serving.test_pages_browser import (  # the browser and its checks, shared with the other page tests
-    ARTIFACTS,
-    Site,
-    _serve,
-    _stop,
-    accessible,
-    browser,  # noqa: F401 - a fixture
-    page,  # noqa: F401 - a fixture
-    shot,
-    sign_in,
-)
 
-pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.browser, pytest.mark.slow]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def _admin(site: Site, path: str, body: dict[str, object]) -> httpx.Response:
     return httpx.post(f"{site.url}{path}", json=body, headers=headers, timeout=30)
 
 
-def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_site: Site) -> None:  # noqa: F811
+def test_staff_record_their_judgement_and_read_it_on_the_list(page: Any, rights_site: Site) -> None:
     site, pupil = rights_site, rights_site.district.own_pupil
     sign_in(page, site)
     reminder = page.locator("[data-automation-reminder]")
@@ -91,7 +81,7 @@ def shot_path(name: str) -> Path:
     return ARTIFACTS / name
 
 
-def test_the_stop_notice_per_school_and_everywhere(page: Any, rights_site: Site) -> None:  # noqa: F811
+def test_the_stop_notice_per_school_and_everywhere(page: Any, rights_site: Site) -> None:
     site, school = rights_site, rights_site.district.own_school
     started = _admin(site, "/api/v1/admin/suspensions", {"school_id": school, "reason": "anomalie_donnees"})
     assert started.status_code == 201, started.text

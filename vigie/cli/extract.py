@@ -147,15 +147,24 @@ def validate(
     memory_limit: Annotated[
         str | None, typer.Option(help="DuckDB memory per worker, e.g. 1GB; spills past it (default: settings).")
     ] = None,
+    engine: Annotated[
+        Literal["duckdb", "spark"], typer.Option(help="duckdb (embedded) or spark: the same rules on either.")
+    ] = "duckdb",
+    spark_master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark.")] = "local[*]",
 ) -> None:
     """Check an extract against the data contract; quarantine bad rows with their reasons.
 
-    The rules run inside DuckDB within a memory limit; a partitioned (national) extract is
-    validated one partition at a time."""
+    The rules run inside DuckDB within a memory limit (or on Spark with --engine spark); a
+    partitioned (national) extract is validated one partition at a time."""
     from features.ingest import EngineLimits, find_partitions, render_report, validate_to_folder
 
     settings = get_settings()
-    limits = EngineLimits(memory_limit or settings.validate_memory_limit, settings.validate_temp_dir)
+    limits = EngineLimits(
+        memory_limit or settings.validate_memory_limit,
+        settings.validate_temp_dir,
+        engine=engine,
+        spark_master=spark_master,
+    )
     out_dir = out or extract_dir.with_name(extract_dir.name + ".validated")
     parts = len(find_partitions(extract_dir))
     with progress_bar() as progress:
