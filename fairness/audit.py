@@ -318,7 +318,9 @@ def _attribute_audit(
             disparities[key] = None
             continue
         value = float(_disparity(f.point[eligible], columns, how))
-        lo, hi = np.nanquantile(_disparity(boot[:, eligible], columns, how), [alpha, 1 - alpha])
+        draws = _disparity(boot[:, eligible], columns, how)
+        # No draw measurable (a group flagged in none of them, say): no interval, and no warning.
+        lo, hi = np.nanquantile(draws, [alpha, 1 - alpha]) if np.isfinite(draws).any() else (np.nan, np.nan)
         disparities[key] = Estimate(_clean(value), _clean(lo), _clean(hi))
     return AttributeAudit(
         f.attribute,

@@ -3,13 +3,15 @@ compared with the unmitigated model on the same pupils.
 
 Thresholds per group need each pupil's sensitive attribute *at scoring time*: that is why the
 comparison is shown to reviewers and never used to score (``vigie score`` has no such option).
-The optimiser is fitted on half of the pupils and judged on the other half.
+The optimiser is fitted on half of the pupils and judged on the other half. A group whose
+fitting half holds a single outcome (no dropout at all, as small groups often have in a fold)
+gives the optimiser nothing to equalise: it is left out of the comparison, and the report says so.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,12 +67,15 @@ class MitigationResult:
     fit_pupils: int
     eval_pupils: int
     points: list[MitigationPoint]
+    #: Groups left out of the comparison: one outcome only among their fitting half's pupils.
+    left_out: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The trade-offs as the report's JSON holds them."""
         return {
             "attribute": self.attribute,
             "groups": self.groups,
+            "left_out": self.left_out,
             "fit_pupils": self.fit_pupils,
             "eval_pupils": self.eval_pupils,
             "points": [asdict(p) for p in self.points],
@@ -101,16 +106,27 @@ def _point(method: str, y: np.ndarray, flagged: np.ndarray, groups: np.ndarray, 
     )
 
 
+def single_outcome_groups(y: np.ndarray, labels: np.ndarray) -> list[str]:
+    """Groups with one outcome class only (no dropout, or nothing but dropouts): Fairlearn's
+    optimiser cannot place a threshold for them ("degenerate labels")."""
+    return sorted(str(g) for g in np.unique(labels) if np.unique(y[labels == g]).size < 2)
+
+
 def compare_mitigations(
     y: np.ndarray, risk: np.ndarray, as_of: np.ndarray, pupils: np.ndarray, groups: pd.Series, seed: int = 0
 ) -> MitigationResult:
     """The unmitigated model at several capacities, and ThresholdOptimizer under equal
-    opportunity (true positive rate parity) at several tolerances, on the evaluation half."""
+    opportunity (true positive rate parity) at several tolerances, on the evaluation half.
+
+    Groups with a single outcome in the fitting half are left out of both halves (named in
+    ``left_out``); with fewer than two groups left, only the unmitigated points are given."""
     y = np.asarray(y, dtype=int)
     risk = np.asarray(risk, dtype=float)
     inside = groups.notna().to_numpy()
     labels = groups.astype(str).to_numpy()
     first_half = _half(np.asarray(pupils))
+    left_out = single_outcome_groups(y[first_half & inside], labels[first_half & inside])
+    inside = inside & ~np.isin(labels, left_out)
     fit, judge = first_half & inside, ~first_half & inside
     points = []
     for capacity in CAPACITIES:
@@ -120,7 +136,7 @@ def compare_mitigations(
         )
     X_fit = pd.DataFrame({"risk": risk[fit]})
     X_judge = pd.DataFrame({"risk": risk[judge]})
-    for tol in TOLERANCES:
+    for tol in TOLERANCES if np.unique(labels[fit]).size > 1 else ():
         optimizer = ThresholdOptimizer(
             estimator=RiskAsScore(),
             constraints="true_positive_rate_parity",
@@ -139,4 +155,5 @@ def compare_mitigations(
         int(pd.Series(pupils[fit]).nunique()),
         int(pd.Series(pupils[judge]).nunique()),
         points,
+        left_out,
     )

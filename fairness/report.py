@@ -216,6 +216,11 @@ def summary_lines(review: FairnessReview) -> list[str]:
             f"{_disparity('equalized_odds_difference', estimate)} (il reflète aussi des taux de décrochage "
             "différents entre groupes)."
         )
+    if review.mitigation is not None and review.mitigation.left_out:
+        lines.append(
+            f"Comparaison des corrections ({attribute_label(review.mitigation.attribute)}) sans "
+            f"{', '.join(review.mitigation.left_out)} : une seule issue observée dans la moitié d'ajustement."
+        )
     return lines
 
 

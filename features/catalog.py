@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from features import french
-from features.school import SNAPSHOT_KEY
+from features.school import LOOKBACK_YEARS, SNAPSHOT_KEY
+
+#: The trajectory histories' fixed look-back, as the texts say it (features.school.LOOKBACK_YEARS).
+LOOK_BACK_EN: Final = "this school year" + (f" and the {LOOKBACK_YEARS} before" if LOOKBACK_YEARS else "")
+LOOK_BACK_FR: Final = "cette année scolaire" + (
+    f" ou {'la précédente' if LOOKBACK_YEARS == 1 else f'les {LOOKBACK_YEARS} précédentes'}" if LOOKBACK_YEARS else ""
+)
 
 Family = Literal["attendance", "course", "behaviour", "trajectory"]
 #: How a reason's value is shown: a share of half-days, a count, a grade /20, a duration, a yes/no.
@@ -434,11 +440,14 @@ _TRAJECTORY = (
     Feature(
         "repeats_so_far",
         "trajectory",
-        "school years repeated so far",
+        f"school years repeated within the fixed look-back ({LOOK_BACK_EN}, features.school.LOOKBACK_YEARS)",
         "Redoublements",
         monotone=RAISES,
         reason=Reason(
-            "Redoublement", "count", "{value} redoublement dans sa scolarité", "{value} redoublements dans sa scolarité"
+            "Redoublement",
+            "count",
+            f"{{value}} redoublement {LOOK_BACK_FR}",
+            f"{{value}} redoublements {LOOK_BACK_FR}",
         ),
     ),
     Feature("age_years", "trajectory", "age on the date, from the birth month", "Âge", reason=CONTEXT_ONLY),
@@ -458,21 +467,21 @@ _TRAJECTORY = (
     Feature(
         "school_changes_so_far",
         "trajectory",
-        "schools attended before the current one",
+        f"schools attended before the current one within the fixed look-back ({LOOK_BACK_EN})",
         "Changements d'établissement",
         reason=Reason(
             "Changements d'établissement",
             "count",
-            "{value} changement d'établissement",
-            "{value} changements d'établissement",
+            f"{{value}} changement d'établissement {LOOK_BACK_FR}",
+            f"{{value}} changements d'établissement {LOOK_BACK_FR}",
         ),
     ),
     Feature(
         "months_in_current_school",
         "trajectory",
-        "months since first entry in the current school",
+        f"months since entry in the current school, within the fixed look-back ({LOOK_BACK_EN})",
         "Ancienneté dans l'établissement (mois)",
-        reason=Reason("Changements d'établissement", "months", "Dans l'établissement depuis {value} mois"),
+        reason=Reason("Changements d'établissement", "months", f"{{value}} mois dans l'établissement {LOOK_BACK_FR}"),
     ),
     Feature(
         "mid_year_entry",

@@ -16,6 +16,13 @@ SCHOOL_YEAR_START: Final = (9, 1)
 SNAPSHOT_KEY: Final = ("pupil_id", "as_of")
 #: The label horizon unless a config says otherwise: dropout within a year of the as-of date.
 DEFAULT_HORIZON_DAYS: Final = 365
+#: School years before the current one that the trajectory's histories (repeats, school changes,
+#: months in the current school) look back at: a fixed look-back, never "since the extract
+#: starts", so a model never learns from histories an extract cut short what it later reads in
+#: full. 0, the current school year, is one every snapshot fills (an extract starts with a school
+#: year) and keeps a four-year extract trainable; with more, training leaves out the snapshots
+#: whose look-back the extract does not cover, counted and reported (:func:`look_back_covered`).
+LOOKBACK_YEARS: Final = 0
 
 
 def school_year_start(school_year: int) -> date:
@@ -31,6 +38,12 @@ def school_year_end(school_year: int) -> date:
 def school_year_of(day: date) -> int:
     """The school year a day belongs to (2025-03-31 -> 2024)."""
     return day.year if (day.month, day.day) >= SCHOOL_YEAR_START else day.year - 1
+
+
+def look_back_covered(day: date, extract_first_year: int) -> bool:
+    """Whether the extract, starting with ``extract_first_year``, holds the whole look-back of a
+    snapshot dated ``day`` (its school year and the :data:`LOOKBACK_YEARS` before)."""
+    return school_year_of(day) - LOOKBACK_YEARS >= extract_first_year
 
 
 def retained_until(day: date, school_years: int) -> date:

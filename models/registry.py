@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from features.ingest import ContractError
 from features.signals import FeatureMetadata, FeatureOutput, Purpose, build_features, parse_metadata
 from models import DEFAULT_MODEL_NAME
+from models.base_rates import BASE_RATES_ARTIFACT, BaseRates
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint, parse_operating_point
@@ -179,15 +180,36 @@ def _registered_versions(client: MlflowClient, name: str) -> str:
 TRAINING_SPLIT_ARTIFACT = "training_split.json"
 
 
+#: How a short extract's split fell back: the test fold holds only the last school year's latest
+#: dates, or validation only some dates of its school year (those whose horizon closes in time).
+SplitNote = Literal["test_part_of_year", "valid_part_of_year"]
+
+
+class ShortHistory(BaseModel):
+    """Labelled snapshots left out of training because the extract does not cover their
+    look-back (features.school.LOOKBACK_YEARS): their "so far" histories would be cut short."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    snapshots: int = 0
+    dates: tuple[date, ...] = ()
+    #: The first school year of the extract, from which looking back starts.
+    extract_from: int | None = None
+
+
 class TrainingSplit(BaseModel):
     """The as-of dates of a run's folds: written by training, read back by monitoring (its
-    reference snapshots are the training dates), version-checked."""
+    reference snapshots are the training dates), version-checked. It also says how the dates
+    were chosen (``rule``, ``notes``) and which snapshots were left out (``short_history``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     version: Literal[1] = 1
     train: tuple[date, ...]
     valid: tuple[date, ...]
     test: tuple[date, ...]
+    #: "school_years": derived from the labelled school years; "configured": the config's counts.
+    rule: Literal["configured", "school_years"] = "configured"
+    notes: tuple[SplitNote, ...] = ()
+    short_history: ShortHistory = ShortHistory()
 
     def describe(self) -> dict[str, list[str]]:
         """The fold dates as ISO strings, for run parameters and reports."""
@@ -201,6 +223,8 @@ class TrainingRecord:
 
     folds: dict[str, list[date]]  # "train", "valid", "test" -> as-of dates
     test_metrics: dict[str, float]
+    #: Observed dropout rate and mean risk by fold and date (None: trained before they were logged).
+    base_rates: BaseRates | None = None
 
 
 def training_split(run_id: str) -> TrainingSplit:
@@ -218,4 +242,8 @@ def training_record(run_id: str) -> TrainingRecord:
     folds = {fold: list(getattr(split, fold)) for fold in ("train", "valid", "test")}
     prefix = "test.model."
     metrics = {k.removeprefix(prefix): float(v) for k, v in run.data.metrics.items() if k.startswith(prefix)}
-    return TrainingRecord(folds, metrics)
+    try:
+        rates = BaseRates.model_validate(_run_artifact(run_id, BASE_RATES_ARTIFACT))
+    except ContractError:  # a version trained before base rates were logged
+        rates = None
+    return TrainingRecord(folds, metrics, rates)

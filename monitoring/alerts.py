@@ -119,7 +119,8 @@ def outcome_alerts(check: OutcomeCheck, config: MonitoringConfig) -> list[Alert]
         alerts.append(Alert(
             "calibration", "retrain", ece.value, settings.max_ece,
             f"{RETRAIN} : erreur de calibration {french.number(ece.value, 3)} [{french.number(ece.lower, 3)} ; "
-            f"{french.number(ece.upper, 3)}] (seuil {french.number(settings.max_ece, 3)}).",
+            f"{french.number(ece.upper, 3)}] (seuil {french.number(settings.max_ece, 3)})."
+            + (f" Cause probable : {check.base_rate_note}" if check.base_rate_note else ""),
         ))  # fmt: skip
     if check.fairness_passed is False:
         alerts.append(Alert(

@@ -172,7 +172,7 @@ def past_outcomes(
     audit = pd.read_parquet(folder / AUDIT_TABLE)
     label = model.label
     check = check_outcomes(
-        frame, frame["risk"].to_numpy(), audit, record.test_metrics, config.outcomes,
+        frame, frame["risk"].to_numpy(), audit, record, config.outcomes,
         fairness=fairness, model_label=label, model_point=model.operating_point,
     )  # fmt: skip
     return check, f"{len(closed)} lot(s) dont les résultats sont connus"

@@ -17,8 +17,10 @@ import pandas as pd
 
 from fairness.config import FairnessConfig
 from fairness.review import ReviewContext, review_snapshots
+from models.base_rates import DateRate, rates_by_date, shift_from
 from models.metrics import Interval, bootstrap_figures, lead_times, metric_name
 from models.operating_point import OperatingPoint
+from models.registry import TrainingRecord
 from monitoring.config import OutcomeSettings
 
 
@@ -37,12 +39,17 @@ class OutcomeCheck:
     fairness_passed: bool | None
     fairness_detail: str
     fairness_breaches: list[str] = field(default_factory=list)
+    #: Each past batch's observed dropout rate against its mean risk (the training's rule).
+    base_rates: tuple[DateRate, ...] = ()
+    #: French: the batches' rate outside the range of the dates the version learnt from, if so.
+    base_rate_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The check as the verdict's JSON holds it."""
         out = asdict(self)
         out["as_of"] = [d.isoformat() for d in self.as_of]
         out["operating_point"] = self.operating_point.model_dump(mode="json")
+        out["base_rates"] = [r.model_dump(mode="json") for r in self.base_rates]
         return out
 
     @property
@@ -76,7 +83,7 @@ def check_outcomes(
     labelled: pd.DataFrame,
     risk: np.ndarray,
     audit: pd.DataFrame,
-    test_fold: dict[str, float],
+    record: TrainingRecord,
     settings: OutcomeSettings,
     *,
     fairness: FairnessConfig,
@@ -84,7 +91,9 @@ def check_outcomes(
     model_point: OperatingPoint,
 ) -> OutcomeCheck:
     """``labelled``: past snapshots (pupil_id, as_of, track, label, event_date) scored with
-    ``risk``, judged at the model's operating point (``settings.capacity`` overrides its share)."""
+    ``risk``, judged at the model's operating point (``settings.capacity`` overrides its share),
+    beside the version's ``record`` (its test-fold figures, its base rates by date)."""
+    test_fold = record.test_metrics
     point = model_point.override(high=settings.capacity)
     y = labelled["label"].to_numpy(dtype=int)
     pupils = labelled["pupil_id"].to_numpy()
@@ -99,6 +108,8 @@ def check_outcomes(
         review = review_snapshots(labelled, risk, audit, quick, context, model_point)
         fairness_passed, detail, breaches = review.passed, review.detail, list(review.verdict.breaches)
     wanted = metric_names(point.high)
+    rates = rates_by_date(labelled["as_of"].to_numpy(), y, risk)
+    shift = shift_from(record.base_rates.learnt, rates) if record.base_rates is not None else None
     return OutcomeCheck(
         as_of=dates,
         operating_point=point,
@@ -110,4 +121,6 @@ def check_outcomes(
         fairness_passed=fairness_passed,
         fairness_detail=detail,
         fairness_breaches=breaches,
+        base_rates=rates,
+        base_rate_note=shift.sentence_fr("ces lots") if shift is not None else None,
     )

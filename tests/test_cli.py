@@ -132,3 +132,22 @@ def test_commands_print_their_own_lines_not_the_libraries_info_logs(tmp_path: Pa
     unregistered = subprocess.run(score, env=env, capture_output=True, text=True, check=False)
     assert unregistered.returncode == 2 and "mlflow" not in unregistered.stderr.lower()
     assert "has no alias 'champion'" in unregistered.stderr
+
+
+def test_a_library_error_inside_vigie_is_not_the_users_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``ValueError`` raised inside a library (Fairlearn's « degenerate labels » once) is a
+    fault of Vigie: exit 70 and the log, never exit 2 as if the data were bad (issue 25)."""
+    import json
+
+    import features.ingest
+
+    def library_fails(*args: object, **kwargs: object) -> None:
+        json.loads("{")  # raises JSONDecodeError, a ValueError, from the standard library's code
+
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(features.ingest, "validate_to_folder", library_fails)
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 70, result.output
+    assert "unexpected error (JSONDecodeError)" in result.output

@@ -18,10 +18,12 @@ class _Strict(BaseModel):
 
 
 class SplitConfig(_Strict):
-    """Rolling-origin split: the latest dates test, earlier closed ones validate, older ones train."""
+    """Rolling-origin split. Left empty (the default), it follows the labelled school years: the
+    last tests, the one before validates, the rest trains (training/splits.py). Counts given
+    here win: the latest ``test_dates`` test, the ``valid_dates`` before them validate."""
 
-    test_dates: int = Field(default=3, ge=1)
-    valid_dates: int = Field(default=3, ge=1)
+    test_dates: int | None = Field(default=None, ge=1)
+    valid_dates: int | None = Field(default=None, ge=1)
 
 
 class ModelConfig(_Strict):

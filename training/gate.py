@@ -6,13 +6,14 @@ the version's tag, the ``champion`` alias) and the model card shows it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from features import french
+from models.base_rates import BaseRateShift
 from models.metrics import Interval, capacity_of, metric_name
 from training.config import GateConfig
 
@@ -158,3 +159,19 @@ def promotion_gate(
     optional = {"fair": not gate.require_fairness, "not_worse_than_logistic": not gate.not_worse_than_logistic}
     required = [c for c in checks if not optional.get(c.kind, False)]
     return GateDecision(promoted=all(c.passed is True for c in required), checks=checks)
+
+
+def with_base_rate_cause(decision: GateDecision, shift: BaseRateShift | None) -> GateDecision:
+    """The decision, its failed calibration check naming a moved base rate as the likely cause.
+
+    The verdict is unchanged: a model whose risks are off on the test fold is not promoted
+    whatever the reason; the data scientist is told what moved, by how much, and what to do."""
+    calibrated = decision.check("calibrated")
+    if shift is None or calibrated.passed is not False:
+        return decision
+    cause = (
+        f" ; cause probable : {shift.sentence_fr('le pli de test')} Réentraîner avec les dates les plus récentes, "
+        "ou suivre le taux lot par lot avec vigie monitor."
+    )
+    checks = [replace(c, detail=c.detail + cause) if c.kind == "calibrated" else c for c in decision.checks]
+    return decision.model_copy(update={"checks": checks})

@@ -18,6 +18,7 @@ from features import french
 from features.catalog import AUDIT_COLUMNS, FAMILY_LABELS_FR, FEATURES, TRACK_LABELS_FR
 from features.signals import FeatureMetadata
 from models.metrics import Interval, capacity_of, metric_name
+from models.registry import SplitNote
 from training.gate import GateDecision, gap_figures, gap_label
 from training.train import TrainingResult
 
@@ -120,6 +121,27 @@ def _context(result: TrainingResult, card: CardContext, metadata: FeatureMetadat
         "best_iteration": result.model.best_iteration_,
         "params": result.params,
         "versus_logistic": versus_logistic(result.versus_logistic),
+        **_base_rate_context(result),
+    }
+
+
+#: How a short extract's split fell back, in the card's words.
+SPLIT_NOTES_FR: dict[SplitNote, str] = {
+    "test_part_of_year": "le test ne porte que sur les dernières dates de la dernière année étiquetée.",
+    "valid_part_of_year": ("la validation ne garde que les dates de son année dont l'horizon se ferme avant le test."),
+}
+FOLDS_FR = {"train": "entraînement", "valid": "validation", "test": "test"}
+
+
+def _base_rate_context(result: TrainingResult) -> dict[str, Any]:
+    """The card's split and base-rate section (its own partial, ``_base_rates.md.j2``)."""
+    rates = result.base_rates
+    shift = rates.test_shift()
+    return {
+        "split_model": result.split,
+        "split_notes": SPLIT_NOTES_FR,
+        "base_rates": [(FOLDS_FR[fold], getattr(rates, fold)) for fold in ("train", "valid", "test")],
+        "base_rate_shift": shift.sentence_fr("le pli de test") if shift is not None else None,
     }
 
 

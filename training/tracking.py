@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from mlflow.types import ColSpec, Schema
 
 from features.catalog import CATEGORICAL_FEATURES, FEATURE_NAMES
 from features.signals import FeatureMetadata, code_version
+from models.base_rates import BASE_RATES_ARTIFACT
 from models.matrix import feature_matrix, model_input
 from models.metrics import metric_name, reported_metrics
 from models.operating_point import OPERATING_POINT_ARTIFACT, OperatingPoint
@@ -45,6 +47,7 @@ from training.gate import (
     GateCheck,
     GateDecision,
     promotion_gate,
+    with_base_rate_cause,
 )
 from training.learning_conditions import (
     accountability_checks,
@@ -57,6 +60,8 @@ from training.learning_conditions import (
 from training.model_card import CardContext, write_model_card
 from training.plots import write_figures, write_shap_figures
 from training.train import FeatureSet, TrainingResult, evaluate
+
+log = logging.getLogger(__name__)
 
 PIP_REQUIREMENTS = [
     f"{p}=={v}"
@@ -173,6 +178,9 @@ def log_training(
         review,
         result.versus_logistic,
     )
+    gate = with_base_rate_cause(gate, result.base_rates.test_shift())
+    for line in result.base_rates.log_lines():
+        log.info("gate, base rate: %s", line)
     conditions = learning_conditions(result.split, scored, data_dir)
     informational = [
         *accountability_checks(result, champion, conditions),
@@ -282,6 +290,7 @@ def _log_evaluation(
             )
     mlflow.log_metric("model.best_iteration", result.model.best_iteration_)
     mlflow.log_dict(result.split.model_dump(mode="json"), TRAINING_SPLIT_ARTIFACT)  # read back by monitoring
+    mlflow.log_dict(result.base_rates.model_dump(mode="json"), BASE_RATES_ARTIFACT)  # read back by monitoring
     mlflow.log_dict({"features": list(FEATURE_NAMES)}, "features.json")
     mlflow.log_dict(json.loads(config_json), "train_config.json")
     mlflow.log_dict(gate.model_dump(mode="json"), GATE_ARTIFACT)

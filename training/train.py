@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from features.ingest import ContractError
+from features.school import LOOKBACK_YEARS, look_back_covered
 from features.signals import (
     FEATURE_TABLE,
     METADATA,
@@ -26,6 +27,7 @@ from features.signals import (
     input_hash,
     read_metadata,
 )
+from models.base_rates import BaseRates, rates_by_date
 from models.baselines import ABCRule, EnvironmentBaseline, logistic_baseline
 from models.estimator import DropoutRiskModel
 from models.matrix import feature_matrix
@@ -33,7 +35,7 @@ from models.metrics import Interval, classification_metrics, compare_rankings, l
 from models.objections import Objections
 from models.operating_point import OperatingPoint
 from models.paths import Paths
-from models.registry import TrainingSplit
+from models.registry import ShortHistory, SplitNote, TrainingSplit
 from training.config import TrainConfig
 from training.splits import temporal_split
 
@@ -84,6 +86,8 @@ class TrainingResult:
     environment: Evaluation | None = None
     #: The model minus that baseline, with paired bootstrap intervals (as ``versus_logistic``).
     versus_environment: dict[str, Interval] = field(default_factory=dict)
+    #: Observed dropout rate against mean predicted risk, by fold and as-of date.
+    base_rates: BaseRates = field(default_factory=lambda: BaseRates(train=(), valid=(), test=()))
 
 
 def load_feature_set(
@@ -99,7 +103,7 @@ def load_feature_set(
     if (data / METADATA).exists():
         folder = data
     elif (data / "validation_report.json").exists():
-        features = config.features or FeatureConfig.model_validate({"schedule": {"from_year": 2000}})
+        features = config.features or FeatureConfig.model_validate({"schedule": {}})
         data_hash = input_hash(data)
         folder = Paths(work_dir).feature_cache / f"{features.digest()}-{data_hash}"
         if not _cache_matches(folder, features.digest(), data_hash):
@@ -177,13 +181,17 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
     frame = features.frame
     labelled = frame[frame["label"].notna()].copy()
     labelled["as_of"] = pd.to_datetime(labelled["as_of"]).dt.date
+    labelled, short = _leave_out_short_histories(labelled, features.metadata.first_school_year)
     dates: list[date] = sorted(labelled["as_of"].unique())
     split = temporal_split(dates, horizon_days=features.metadata.horizon_days, config=config.split)
+    split = split.model_copy(update={"short_history": short})
     point = OperatingPoint.decided(config.operating_point, features.metadata.horizon_days)
     folds = {name: labelled[labelled["as_of"].isin(getattr(split, name))] for name in ("train", "valid", "test")}
     X = {name: feature_matrix(fold) for name, fold in folds.items()}
     y = {name: fold["label"].astype(int) for name, fold in folds.items()}
-    log.info("split: %s", {k: (len(v), int(y[k].sum())) for k, v in folds.items()})
+    log.info("split (%s): %s", split.rule, {k: (len(v), int(y[k].sum())) for k, v in folds.items()})
+    for note in split.notes:
+        log.warning("short extract: %s", SPLIT_NOTES_EN[note])
 
     params = (
         _tune(config, X["train"], y["train"], X["valid"], y["valid"])
@@ -222,8 +230,59 @@ def train(features: FeatureSet, config: TrainConfig) -> TrainingResult:
     versus_logistic, versus_environment = versus(evaluations["logistic"]), versus(environment_evaluation)
     return TrainingResult(
         split, model, params, evaluations, test, model.feature_importance(), versus_logistic, point,
-        environment_evaluation, versus_environment,
+        environment_evaluation, versus_environment, base_rates=_base_rates(folds, X, y, model),
     )  # fmt: skip
+
+
+def _base_rates(
+    folds: dict[str, pd.DataFrame], X: dict[str, pd.DataFrame], y: dict[str, pd.Series], model: DropoutRiskModel
+) -> BaseRates:
+    """Observed dropout rate against the model's mean risk at every date of every fold, logged."""
+    rates = BaseRates(
+        **{
+            name: rates_by_date(fold["as_of"].to_numpy(), y[name].to_numpy(), model.predict_proba(X[name])[:, 1])
+            for name, fold in folds.items()
+        }
+    )
+    for line in rates.log_lines():
+        log.info("base rate: %s", line)
+    shift = rates.test_shift()
+    if shift is not None:
+        log.warning(
+            "base rate moved: the test fold's dropout rate %.2f%% lies outside the training folds' %.2f%%-%.2f%%",
+            100 * shift.rate,
+            100 * shift.low,
+            100 * shift.high,
+        )
+    return rates
+
+
+#: What a split's fallback means, for the run's log (the card says it in French).
+SPLIT_NOTES_EN: dict[SplitNote, str] = {
+    "test_part_of_year": "the test fold holds only the latest dates of the last labelled school year",
+    "valid_part_of_year": "validation holds only the dates of its school year whose horizon closes before the test",
+}
+
+
+def _leave_out_short_histories(labelled: pd.DataFrame, first_year: int | None) -> tuple[pd.DataFrame, ShortHistory]:
+    """Snapshots whose look-back the extract does not cover, out of every fold (counted)."""
+    if first_year is None:
+        return labelled, ShortHistory()
+    dates = sorted(labelled["as_of"].unique())
+    short_dates = tuple(d for d in dates if not look_back_covered(d, first_year))
+    short = labelled["as_of"].isin(short_dates)
+    left = ShortHistory(snapshots=int(short.sum()), dates=short_dates, extract_from=first_year)
+    if left.snapshots:
+        log.warning(
+            "%d labelled snapshots at %d as-of dates left out of training: the extract starts in %d-%d, "
+            "their %d-year look-back is not covered",
+            left.snapshots,
+            len(short_dates),
+            first_year,
+            first_year + 1,
+            LOOKBACK_YEARS,
+        )
+    return labelled[~short], left
 
 
 def environment_baseline(

@@ -254,6 +254,7 @@ def build_features(
         audit_table=AUDIT_TABLE if audit is not None else None,
         audit_columns=list(AUDIT_COLUMNS) if audit is not None else [],
         seconds=round((datetime.now(UTC) - began).total_seconds(), 2),
+        first_school_year=first_year,
     )
     metadata.write(out_dir)
     audit_path = out_dir / AUDIT_TABLE if audit is not None else None
@@ -315,6 +316,7 @@ def _build_partitioned(
             "rows": rows,
             "per_as_of": per_as_of,
             "seconds": seconds,
+            "first_school_year": first_year,
         }
     )
     metadata.write(out_dir)

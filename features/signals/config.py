@@ -21,17 +21,20 @@ from features.signals.engines import Engine
 
 
 class AsOfSchedule(BaseModel):
-    """Recurring as-of dates, e.g. every 15 Dec, 31 Mar and 15 Jun from 2019."""
+    """Recurring as-of dates, e.g. every 15 Dec, 31 Mar and 15 Jun from 2019, or (no
+    ``from_year``) from where the extract starts."""
 
     model_config = ConfigDict(extra="forbid")
     days: list[str] = Field(default=["12-15", "03-31", "06-15"], description="MM-DD")
-    from_year: int
+    #: None: from the extract's first school year (the ``start`` the builder passes).
+    from_year: int | None = None
     to_year: int | None = None
 
     def dates(self, start: date, until: date) -> list[date]:
         """The schedule's dates inside ``[start, until]``."""
         last = self.to_year or until.year
-        out = [date.fromisoformat(f"{y}-{d}") for y in range(self.from_year, last + 1) for d in self.days]
+        first = self.from_year if self.from_year is not None else max(start.year, until.year - 200)
+        out = [date.fromisoformat(f"{y}-{d}") for y in range(first, last + 1) for d in self.days]
         return sorted(d for d in out if start <= d <= until)
 
 

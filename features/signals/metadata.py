@@ -75,6 +75,9 @@ class FeatureMetadata(_Frozen):
     audit_table: str | None
     audit_columns: list[str]
     seconds: float
+    #: The extract's first school year: snapshots whose look-back reaches before it have their
+    #: histories cut short (features.school.look_back_covered). None: built before it was recorded.
+    first_school_year: int | None = None
 
     def write(self, folder: Path) -> Path:
         """Write the metadata into ``folder`` (its one writer) and return the file's path."""

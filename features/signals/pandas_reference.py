@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.ingest import school_days
+from features.school import LOOKBACK_YEARS
 
 SIGNALS = (
     "unjustified_absence_rate_4w",
@@ -90,6 +91,8 @@ def reference_signals(extract_dir: Path, as_of: list[date]) -> pd.DataFrame:
         snap["incidents_12w"] = snap["pupil_id"].map(i.groupby("pupil_id").size()).fillna(0).astype(int)
 
         past = enrolments[(enrolments["entry_date"] <= day) & enrolments["repeating"]]
+        past = past.merge(snap[["pupil_id", "school_year"]].rename(columns={"school_year": "current"}), on="pupil_id")
+        past = past[past["school_year"] >= past["current"] - LOOKBACK_YEARS]
         snap["repeats_so_far"] = snap["pupil_id"].map(past.groupby("pupil_id")["school_year"].nunique())
         snap["repeats_so_far"] = snap["repeats_so_far"].fillna(0).astype(int)
         out.append(snap[["pupil_id", "as_of", *SIGNALS]])

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.catalog import LEVEL_OFFSET
-from features.school import SCHOOL_YEAR_START, SNAPSHOT_KEY
+from features.school import LOOKBACK_YEARS, SCHOOL_YEAR_START, SNAPSHOT_KEY
 
 KEYS = list(SNAPSHOT_KEY)
 
@@ -64,7 +64,10 @@ def population(t: Tables, as_of: ir.Table) -> ir.Table:
     history = t.enrolments.join(
         base.select("pupil_id", "as_of", cur_year=base.school_year, cur_school=base.school_id), "pupil_id"
     )
-    history = history.filter(history.entry_date <= history.as_of)
+    # A fixed look-back (features.school.LOOKBACK_YEARS), never "since the extract starts".
+    history = history.filter(
+        (history.entry_date <= history.as_of) & (history.school_year >= history.cur_year - LOOKBACK_YEARS)
+    )
     past = history.group_by(KEYS).aggregate(
         enrol_start=history.entry_date.min(where=history.school_year == history.cur_year),
         repeats_so_far=history.school_year.nunique(where=history.repeating),

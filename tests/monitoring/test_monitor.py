@@ -52,6 +52,15 @@ def test_a_batch_from_the_same_district_does_not_alert(unchanged: MonitoringResu
     assert [s for s in unchanged.schools if s.status == "tested"], "no school was compared"
 
 
+def test_an_unchanged_batch_does_not_drift_on_the_trajectory_histories(unchanged: MonitoringResult) -> None:
+    """Issue 25: histories accumulated "so far" since the extract's start were cut short in early
+    training snapshots and read in full later, so the demo's monitoring flagged them on unchanged
+    data. With a fixed look-back every snapshot fills, they no longer drift."""
+    by_name = {c.column: c for c in unchanged.drift.columns}
+    for name in ("months_in_current_school", "school_changes_so_far", "repeats_so_far"):
+        assert by_name[name].score is not None and not by_name[name].drifted, by_name[name]
+
+
 def test_justified_absences_recoded_in_three_schools_alert_on_exactly_those(
     monitored: Monitored, tmp_path: Path
 ) -> None:
@@ -125,6 +134,9 @@ def test_outcomes_that_no_longer_follow_the_risk_fail_the_delayed_label_check(
     assert "precision_drop" not in {a.rule for a in control.alerts}, [a.message for a in control.alerts]
     figures = control.outcomes.figures["precision_at_10pct"]
     assert figures.lower <= figures.value <= figures.upper
+    (rate,) = control.outcomes.base_rates  # the past batch's observed rate against its mean risk
+    assert rate.as_of == PAST and rate.observed == control.outcomes.dropouts / rate.snapshots
+    assert control.outcomes.base_rate_note is None
 
     shuffled = altered_copy(monitored, tmp_path / "shuffled", _shuffle_outcomes)
     result = run_monitor(monitored, shuffled, tmp_path / "shuffled", past=past, current=current)
@@ -141,3 +153,30 @@ def test_the_summary_json_carries_the_verdict_and_no_identifier(unchanged: Monit
     text = json.dumps(summary(unchanged), ensure_ascii=False)
     assert json.loads(text)["verdict"] == "ok"
     assert not any(len(token) == 20 and all(c in "0123456789abcdef" for c in token) for token in text.split('"'))
+
+
+def _more_dropouts(extract: Path, share: float = 0.08) -> None:
+    """A share of the pupils enrolled at the past batch, who stayed, drop out within its horizon."""
+    enrolled = enrolled_schools(extract, PAST.year - 1)["pupil_id"]
+    outcomes = pd.read_parquet(extract / "outcomes.parquet")
+    stayed = enrolled[~enrolled.isin(outcomes["pupil_id"])]
+    leaving = stayed.sample(frac=share, random_state=0)
+    event = pd.Timestamp(PAST) + pd.Timedelta(days=100)
+    added = pd.DataFrame({"pupil_id": leaving, "event_date": [event.date()] * len(leaving)})
+    pd.concat([outcomes, added.astype(outcomes.dtypes.to_dict())], ignore_index=True).to_parquet(
+        extract / "outcomes.parquet", index=False
+    )
+
+
+def test_a_rising_dropout_rate_is_reported_by_batch_as_a_base_rate_shift(monitored: Monitored, tmp_path: Path) -> None:
+    """Issue 25: the delayed-label check shows each batch's observed rate against its mean risk
+    and says, in French, when it lies outside the rates of the dates the version learnt from."""
+    risen = altered_copy(monitored, tmp_path / "risen", _more_dropouts)
+    past = [scored(monitored, risen, PAST, tmp_path / "risen")]
+    result = run_monitor(monitored, risen, tmp_path / "risen", past=past)
+    assert result.outcomes is not None
+    (rate,) = result.outcomes.base_rates
+    assert rate.observed > rate.predicted + 0.05
+    assert result.outcomes.base_rate_note is not None
+    assert result.outcomes.base_rate_note.startswith("Le taux de décrochage observé sur ces lots")
+    assert "au-dessus de la plage des dates d'apprentissage" in result.outcomes.base_rate_note

@@ -42,6 +42,37 @@ def expected_failures() -> tuple[type[BaseException], ...]:
     return ValueError, SplitError, MlflowException, FileNotFoundError, PermissionError, NotADirectoryError
 
 
+#: Where the project's own code lives: a ``ValueError`` raised anywhere else was raised by a
+#: library inside Vigie (Fairlearn's « degenerate labels », say), a fault of Vigie's, not of the input.
+_OUR_PACKAGES_ROOTS = tuple(Path(__file__).resolve().parents[2] / package for package in OUR_PACKAGES)
+
+
+def raised_by_us(error: BaseException) -> bool:
+    """Whether the innermost Python frame of ``error``'s traceback is in the project's packages.
+
+    Checks done by a library on our behalf are still ours when we call it with the user's values
+    and the error carries through: pydantic's validation errors (settings, configs) count as ours.
+    """
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return True
+    path = Path(frames[-1].filename).resolve()
+    return any(path.is_relative_to(root) for root in _OUR_PACKAGES_ROOTS)
+
+
+def is_bad_input(error: BaseException) -> bool:
+    """An expected failure the user can fix: of an expected kind and, for a plain ``ValueError``,
+    raised by Vigie's own checks rather than by a library it calls."""
+    if not isinstance(error, expected_failures()):
+        return False
+    plain_value_error = isinstance(error, ValueError)
+    return not plain_value_error or raised_by_us(error)
+
+
 class NoTracebacks(TyperGroup):
     """Every command's failures end in one clear line, never a traceback on the user's screen.
 
@@ -57,7 +88,7 @@ class NoTracebacks(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):  # exits and usage errors: Typer's own
             raise
         except Exception as error:
-            if isinstance(error, expected_failures()):
+            if is_bad_input(error):
                 console.print(f"[bold red]error:[/] {escape(_said(error))}", markup=True, highlight=False)
                 _record(error, expected=True)
                 raise typer.Exit(code=EXIT_BAD_INPUT) from None
