@@ -82,7 +82,7 @@ _ROWS_FR: Final = {
     "n": "Situations d'élèves évaluées au test (un élève à une date)",
     "positives": "Décrochages constatés dans l'horizon",
     "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC (précision moyenne)",
+    "pr_auc": "Aire sous la courbe précision-rappel (précision moyenne)",
     "brier": "Score de Brier (plus bas = mieux)",
     "ece": "Erreur de calibration (ECE, plus bas = mieux)",
     "lead_days_median": "Délai d'alerte avant le décrochage, médiane (jours)",
@@ -227,6 +227,34 @@ def figures(record: VersionRecord) -> dict[str, float]:
     return {key: record.metrics[key] for key in keys if key in record.metrics}
 
 
+def error_risks(record: VersionRecord) -> dict[str, str]:
+    """The two errors at the high cut, from the registry: false flags (1 − precision: the share of the
+    « élevé » tier who do not drop out) and missed dropouts (1 − recall)."""
+    high = record.operating_point.high
+    precision = record.test_metric("model", metric_name("precision", high))
+    recall = record.test_metric("model", metric_name("recall", high))
+    return {
+        "false_flags": french.percent(None if precision is None else 1 - precision),
+        "missed": french.percent(None if recall is None else 1 - recall),
+    }
+
+
+def necessity_fr(record: VersionRecord) -> list[str]:
+    """The model's gain over the environment alone and over the logistic regression, with the paired
+    intervals training logged (``test.model_minus_<baseline>.*``): the figures of the necessity test."""
+    lines = []
+    for row in versus_baselines(record):
+        lines.append(f"{row['label']}, modèle moins {row['baseline']} : {row['shown']} (`{row['key']}`)")
+    return lines
+
+
+def _deployers(value: str | None, hint: str) -> str:
+    """A deployer's field as the dossier prints it: its value, or the bold marker with a hint (as the
+    templates' ``field`` macro)."""
+    shown = filled(value)
+    return f"**{TO_COMPLETE}** — *{hint}*" if shown == TO_COMPLETE else shown
+
+
 def school_years_fr(years: int, dated_by: str) -> str:
     """How long a retention in school years keeps something dated by ``dated_by``, in words."""
     if years == 0:
@@ -252,12 +280,24 @@ def context(
         "purpose": public.purpose_fr(record),
         "intervention": public.intervention_fr(record),
         "automation": public.AUTOMATION,
+        "excluded_uses": public.EXCLUDED_USES,
+        "explanation": public.EXPLANATION_FR,
+        "objection": public.OBJECTION_FR,
+        "staff_judgement": public.STAFF_JUDGEMENT_FR,
+        "stop": public.STOP_FR,
+        "rights": public.rights_fr(),
+        "glossary": public.GLOSSARY_FR,
+        "synthetic_warning": public.SYNTHETIC_WARNING,
+        "simulated": public.SIMULATED if record.synthetic_data else "",
+        "source_code": public.source_code_fr(record, config),
+        "necessity": necessity_fr(record),
+        "errors": error_risks(record),
         "public_fr": public.public_fr(),
         "data_used": public.data_used_fr(record),
         "sources": public.SOURCES,
         "not_used": public.not_used_fr(),
         "model_type": public.model_type_fr(record),
-        "operations": public.operations_fr(record),
+        "operations": public.operations_fr(record, _deployers(config.pseudonymisation_key_keeper, "gardien de la clé")),
         "fairness_lines": public.fairness_fr(record),
         "reading": public.reading_fr(record),
         "rankers": [label for _, label in _RANKERS],

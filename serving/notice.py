@@ -61,6 +61,7 @@ class NoticeConfig(BaseModel):
     legal_basis: str | None = Field(default=None, description="the legal basis of the processing (GDPR art. 6(1)(e))")
     scope: str | None = Field(default=None, description="the schools concerned")
     decisions_per_year: str | None = Field(default=None, description="pupils scored and batches a year")
+    pseudonymisation_key_keeper: str | None = Field(default=None, description="who keeps the HMAC key")
     source_code_url: str | None = Field(default=None, description="the project's public repository (its URL)")
 
 
@@ -131,6 +132,7 @@ class Notice(BaseModel):
     usages_exclus: str
     droits: list[str]
     code_source: str
+    commit_code: str
     licence: str = LICENCE
     glossaire: list[tuple[str, str]]
 
@@ -261,11 +263,12 @@ def model_type_fr(record: VersionRecord) -> str:
     )
 
 
-def operations_fr(record: VersionRecord) -> list[str]:
-    """The operations carried out (CRPA R311-3-1-2, 4°), in order."""
+def operations_fr(record: VersionRecord, key_keeper: str) -> list[str]:
+    """The operations carried out (CRPA R311-3-1-2, 4°), in order; ``key_keeper`` is the deployer's
+    (who keeps the pseudonymisation key: only the deployer knows)."""
     point = record.operating_point
     return [
-        f"Pseudonymisation de l'extrait (HMAC-SHA256 de l'INE avec une clé gardée par : {TO_COMPLETE}).",
+        f"Pseudonymisation de l'extrait (HMAC-SHA256 de l'INE avec une clé gardée par : {key_keeper}).",
         "Contrôle de l'extrait : chaque ligne invalide est mise de côté et comptée, jamais corrigée en silence.",
         f"Calcul de {len(record.features.features)} signaux par élève à la date d'observation, uniquement à "
         "partir de données datées au plus tard de cette date.",
@@ -404,7 +407,11 @@ def _masked_groups(groups: object, figure: str) -> list[str]:
     """The groups whose ``figure`` the audit masked (too few pupils or cases)."""
     if not isinstance(groups, dict):
         return []
-    return [str(g) for g, cells in groups.items() if isinstance(cells, dict) and not isinstance(cells.get(figure), dict)]
+    return [
+        str(group)
+        for group, cells in groups.items()
+        if isinstance(cells, dict) and not isinstance(cells.get(figure), dict)
+    ]
 
 
 def measurable(cells: dict[str, object], min_cell: int) -> bool:
@@ -504,8 +511,11 @@ def fairness_fr(record: VersionRecord) -> list[str]:
     judged = (*audit.gate.judged, *audit.gate.breaches)
     simulated = SIMULATED if audit.synthetic_data else ""
     off_calibration = calibration_outliers_fr(record)
-    verdict = "les critères du contrôle ci-dessous sont respectés" if audit.gate.passed else (
-        "des critères du contrôle ci-dessous ne sont pas respectés")
+    verdict = (
+        "les critères du contrôle ci-dessous sont respectés"
+        if audit.gate.passed
+        else ("des critères du contrôle ci-dessous ne sont pas respectés")
+    )
     if audit.gate.passed and off_calibration:
         verdict += f", mais {len(off_calibration)} {french.plural(len(off_calibration), 'groupe a', 'groupes ont')} "
         verdict += "un risque mal estimé dont l'intervalle exclut 0 (détail ci-dessous)"
@@ -628,7 +638,7 @@ def build_notice(record: VersionRecord, config: NoticeConfig) -> Notice:
         sources_et_collecte=list(SOURCES),
         donnees_non_utilisees=not_used_fr(),
         type_algorithme=model_type_fr(record),
-        operations=operations_fr(record),
+        operations=operations_fr(record, filled(config.pseudonymisation_key_keeper)),
         performances=_figures(record),
         periode_de_test=(
             f"Chiffres mesurés sur des dates d'observation que le modèle n'a pas vues à l'entraînement : "
@@ -642,7 +652,8 @@ def build_notice(record: VersionRecord, config: NoticeConfig) -> Notice:
         avertissement=SYNTHETIC_WARNING if record.synthetic_data else None,
         usages_exclus=EXCLUDED_USES,
         droits=rights_fr(),
-        code_source=source_code_fr(record, config),
+        code_source=filled(config.source_code_url),
+        commit_code=record.code_version,
         glossaire=list(GLOSSARY_FR),
     )
 

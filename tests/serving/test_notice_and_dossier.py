@@ -31,6 +31,7 @@ FULL_CONFIG = {
     "scope": "les collèges et lycées publics de l'académie",
     "decisions_per_year": "environ 3 000 élèves classés, 2 lots par an",
     "source_code_url": "https://code.ac-test.fr/vigie",
+    "pseudonymisation_key_keeper": "le responsable de la sécurité du rectorat",
 }
 
 
