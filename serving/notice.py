@@ -16,6 +16,7 @@ The sentences that describe what Vigie does are written here once; the deploymen
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -414,7 +415,7 @@ def _masked_groups(groups: object, figure: str) -> list[str]:
     ]
 
 
-def measurable(cells: dict[str, object], min_cell: int) -> bool:
+def measurable(cells: Mapping[str, object], min_cell: int) -> bool:
     """A group every figure of which the audit measured, with at least ``min_cell`` pupils and as many
     dropouts (the small-cell rule, applied to the number of cases too)."""
     if any(not isinstance(cell, dict) for cell in cells.values()):
