@@ -175,6 +175,16 @@ def _estimate(cell: Any, *, count: bool) -> str:
     return french.integer(value) if count else public.interval_fr(value, lower, upper)
 
 
+def _few_cases_masked(cells: dict[str, Any], min_cell: int, marker: str) -> dict[str, Any]:
+    """A group's cells with its dropout rate masked when it rests on fewer than ``min_cell`` dropouts
+    (pupils × rate would give the count): the small-cell rule applied to the number of cases too."""
+    pupils, rate = (public.as_float(c.get("value")) if isinstance(c, dict) else None
+                    for c in (cells.get("n"), cells.get("base_rate")))  # fmt: skip
+    if pupils is not None and rate is not None and round(pupils * rate) < min_cell:
+        return cells | {"base_rate": marker}
+    return cells
+
+
 def group_tables(record: VersionRecord) -> list[dict[str, Any]]:
     """Per audited attribute, each group's figures with their intervals, as the audit logged them
     (a cell on too few pupils is the audit's marker, never a figure)."""
@@ -187,9 +197,12 @@ def group_tables(record: VersionRecord) -> list[dict[str, Any]]:
             continue
         name = str(attribute.get("attribute", ""))
         rows = [
-            {"group": group, "cells": [_estimate(cells.get(k), count=k == "n") for k in GROUP_FIGURES_FR]}
+            {"group": group, "cells": [_estimate(shown.get(k), count=k == "n") for k in GROUP_FIGURES_FR]}
             for group, cells in groups.items()
             if isinstance(cells, dict)
+            for shown in [
+                _few_cases_masked(cells, record.fairness.audit.min_cell, record.fairness.audit.suppressed_marker)
+            ]
         ]
         alerts = attribute.get("alerts")
         tables.append({"attribute": ATTRIBUTE_LABELS_FR.get(name, name), "rows": rows,

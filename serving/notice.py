@@ -359,8 +359,8 @@ def reading_fr(record: VersionRecord) -> str:
     return (
         f"Lecture : au test, parmi {point.high_group_fr()}, {french.percent(precision)} ont effectivement "
         f"décroché {point.within_fr()} ; cette liste contenait {french.percent(recall)} des élèves qui ont "
-        "décroché. Les autres décrocheurs n'étaient pas au niveau « élevé » : ne pas être signalé ne veut pas "
-        "dire ne pas être en risque."
+        "décroché. Les autres décrocheurs n'étaient pas au niveau de priorité « élevé » : ne pas être signalé "
+        "ne veut pas dire ne pas être en risque."
     )
 
 
@@ -497,7 +497,7 @@ def flag_rates_fr(record: VersionRecord) -> list[str]:
         (most, most_group, most_base), (least, least_group, least_base) = max(rates), min(rates)
         name = str(attribute.get("attribute", ""))
         lines.append(
-            f"{_sentence(ATTRIBUTE_LABELS_FR.get(name, name))} : élèves signalés au niveau « élevé » de "
+            f"{_sentence(ATTRIBUTE_LABELS_FR.get(name, name))} : élèves signalés au niveau de priorité « élevé » de "
             f"{french.percent(most, 1)} ({most_group}) à {french.percent(least, 1)} ({least_group}), pour des taux "
             f"de décrochage de {french.percent(most_base, 1)} et {french.percent(least_base, 1)}."
         )
@@ -523,7 +523,7 @@ def fairness_fr(record: VersionRecord) -> list[str]:
     lines = [
         f"Audit d'équité du {french.day(audit.generated_at[:10])}{simulated}, à la date d'observation "
         f"{french.days(audit.as_of)}, sur {french.integer(audit.audit.pupils)} élèves "
-        f"({french.integer(audit.audit.snapshots)} situations), au niveau « élevé » "
+        f"({french.integer(audit.audit.snapshots)} situations), au niveau de priorité « élevé » "
         f"({french.percent(audit.audit.capacity)} des élèves) : {verdict}.",
         CALIBRATION_GAP_FR,
         *(f"Critère : {_lower_first(line)}." for line in judged),

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from features import french
 from models import DEFAULT_MODEL_NAME
+from models.metrics import metric_name
 from models.version_record import version_record
+from serving.dossier import group_tables
 from serving.notice import TO_COMPLETE, NoticeConfig, build_notice, interval_fr, notice_html
 from tests.serving.conftest import ServedDistrict, Service
 from vigie.cli import app
@@ -382,6 +384,10 @@ def test_a_masked_group_makes_its_gap_not_measurable_and_is_never_an_extreme(ser
     line = next(line for line in made.equite if line.startswith("Éducation prioritaire"))
     assert "10,0 % (hors EP)" in line and "5,0 % (REP)" in line
     assert "REP+" not in line and "peu de cas" not in line
+    table = group_tables(_with_attribute(record, attribute))[0]
+    few = next(row for row in table["rows"] if row["group"] == "REP (peu de cas)")
+    assert few["cells"][1] == record.fairness.audit.suppressed_marker  # 5 dropouts: the rate would give the count
+    assert next(row for row in table["rows"] if row["group"] == "REP")["cells"][1].startswith("0,050")
 
 
 def test_every_input_is_offered_to_any_family_whatever_the_tier(served_district: ServedDistrict) -> None:
@@ -415,9 +421,11 @@ def test_aipd_necessity_and_error_risks_come_from_the_registry(served_district: 
         shown = interval_fr(*(record.metrics[key + s] for s in ("", "_lower", "_upper")))
         assert f"{shown} (`{key}`)" in aipd
     high = record.operating_point.high
-    precision = record.test_metric("model", f"precision_at_{round(high * 100)}pct")
-    recall = record.test_metric("model", f"recall_at_{round(high * 100)}pct")
-    assert f"au test, {french.percent(1 - precision)} des élèves du niveau « élevé » n'ont pas décroché" in aipd
+    precision = record.test_metric("model", metric_name("precision", high))
+    recall = record.test_metric("model", metric_name("recall", high))
+    assert precision is not None and recall is not None
+    said = f"au test, {french.percent(1 - precision)} des élèves du niveau de priorité « élevé » n'ont pas décroché"
+    assert said in aipd
     assert f"au test, {french.percent(1 - recall)} des décrocheurs n'étaient pas" in aipd
 
 
