@@ -326,8 +326,9 @@ STAFF_JUDGEMENT_FR: Final = (
 )
 #: The stop switch (AI Act art. 14(4)(e)).
 STOP_FR: Final = (
-    "Arrêt (règlement européen sur l'IA, article 14(4)(e)) : le déployeur peut arrêter à tout moment "
-    "l'affichage des scores ; les pages et l'API indiquent alors que le service est arrêté, sans aucun score."
+    "Arrêt (règlement européen sur l'IA, article 14(4)(e)) : un administrateur du déployeur peut suspendre "
+    "Vigie à tout moment, pour un établissement ou partout, avec un motif enregistré ; les pages l'annoncent et "
+    "n'affichent plus aucun score, l'API refuse de répondre ; la suspension est réversible."
 )
 
 
