@@ -70,6 +70,8 @@ class VersionRecord(BaseModel):
     config_hash: str
     synthetic_data: bool
     metrics: dict[str, float]
+    #: The model's settings as training logged them (``model.*`` parameters of the run): Annex IV 2(b).
+    hyperparameters: dict[str, str] = {}
     operating_point: OperatingPoint
     features: FeatureMetadata
     split: TrainingSplit
@@ -195,6 +197,7 @@ def version_record(name: str, reference: str) -> VersionRecord:
         config_hash=str(run.data.tags.get("config_hash", "inconnu")),
         synthetic_data=bool(train_config.get("synthetic_data", False)),
         metrics={str(k): float(v) for k, v in run.data.metrics.items()},
+        hyperparameters={str(k): str(v) for k, v in sorted(run.data.params.items()) if str(k).startswith("model.")},
         operating_point=operating_point_of_run(run_id),
         features=feature_metadata_of_run(run_id),
         split=split,

@@ -467,3 +467,13 @@ def test_documents_are_in_plain_french_with_a_glossary(served_district: ServedDi
             assert english not in text, (stem, english)
     assert "ne pas contenir l'écart observé" in interval_fr(0.002, 0.009, 0.272)
     assert interval_fr(0.01, 0.002, 0.03) == "0,010 [0,002 ; 0,030]"
+
+
+def test_technical_documentation_prints_the_models_settings(served_district: ServedDistrict, dossier: Path) -> None:
+    """Finding 14 (in part, Annex IV 2(b)): the hyperparameters training logged, as the run holds them."""
+    record = _champion(served_district)
+    run = MlflowClient().get_run(record.run_id)
+    logged = {k: v for k, v in run.data.params.items() if k.startswith("model.")}
+    assert logged and record.hyperparameters == dict(sorted(logged.items()))
+    technical = (dossier / "documentation-technique.md").read_text(encoding="utf-8")
+    assert all(f"`{k.removeprefix('model.')}` = {v}" in technical for k, v in logged.items())
