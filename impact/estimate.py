@@ -39,6 +39,12 @@ DENSITY_ROWS: Final = 200_000
 TOO_SMALL_SHARE: Final = 0.5
 
 
+def too_small(mde: float, rate: float) -> bool:
+    """The verdict's rule, one truth for every design: a sample is too small to conclude when the effect
+    it could have seen (the MDE at 80 % power) exceeds half the dropout rate without the flag."""
+    return mde > TOO_SMALL_SHARE * max(rate, 0.0)
+
+
 @dataclass(frozen=True)
 class Design:
     """What every RD of one run shares: the running variable's column per cut, the cluster."""

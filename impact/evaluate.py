@@ -11,7 +11,6 @@ import pandas as pd
 from features import french
 from impact.estimate import (
     PLACEBO_SIGNALS,
-    TOO_SMALL_SHARE,
     Design,
     bandwidth_check,
     density_check,
@@ -19,6 +18,7 @@ from impact.estimate import (
     placebo_cut,
     placebo_cut_points,
     placebo_signal,
+    too_small,
 )
 from impact.sample import CUTS, Cut, cut_window
 from models.impact_result import Check, Estimate, ImpactResult, Verdict
@@ -79,7 +79,7 @@ def verdict(itt: Estimate, cut: Cut, point: OperatingPoint) -> Verdict:
         ))  # fmt: skip
     rate = max(itt.rate_below, 0.0)
     mde = f"{french.number(100 * itt.mde, 1)} points"
-    if itt.mde > TOO_SMALL_SHARE * rate:
+    if too_small(itt.mde, rate):
         return Verdict(code="too_small", text=(
             f"{TOO_SMALL_FR.capitalize()} : {where}, seul un écart d'au moins {mde} sur le décrochage {horizon} "
             f"aurait été vu 8 fois sur 10, plus de la moitié du taux de décrochage au seuil "

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from features import french
 from impact.sample import CUTS, Cut
+from impact.stagger import PERMUTATIONS
 from models.impact_result import IMPACT_FILE, ImpactResult
 
 REPORT_FILE: Final = "impact.html"
@@ -32,6 +33,7 @@ NAMES_FR: Final = {
     "flag_to_plan": "Signalement → plan ouvert (première étape)",
     "flag_to_dropout": "Signalement → décrochage (intention de traiter)",
     "plan_to_dropout": "Plan → décrochage (RD floue, élèves au seuil)",
+    "stagger_dropout": "Ouverture de Vigie → décrochage (démarrage échelonné)",
 }
 CUTS_FR: Final = {
     "high": "seuil du niveau « élevé » (élevé contre moyen)",
@@ -42,6 +44,8 @@ CHECKS_FR: Final = {
     "placebo_signal": "Placebo : signal mesuré avant le lot",
     "placebo_cut": "Placebo : faux seuil à l'intérieur d'un niveau",
     "bandwidth": "Largeur de bande moitié / double",
+    "balance": "Équilibre : signal mesuré avant le lot, ouverts contre pas encore ouverts",
+    "randomisation": "Inférence par randomisation (vagues retirées au sort)",
 }
 
 
@@ -101,10 +105,12 @@ def write_report(result: ImpactResult, sample: pd.DataFrame, folder: Path) -> li
     env = Environment(loader=PackageLoader("impact", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters.update(french.JINJA_FILTERS)
     env.filters["pts"] = lambda v: french.MISSING if v is None else french.signed(100 * v, 1)
-    html = env.get_template("impact.html.j2").render(
-        r=result, figure=rd_figure(sample, result), names=NAMES_FR, cuts=CUTS_FR, checks=CHECKS_FR,
-        min_cell=french.MIN_CELL, suppressed=french.SUPPRESSED,
-    )  # fmt: skip
+    shared = {"r": result, "names": NAMES_FR, "checks": CHECKS_FR, "min_cell": french.MIN_CELL,
+              "suppressed": french.SUPPRESSED}  # fmt: skip
+    if result.design == "stagger":
+        html = env.get_template("stagger.html.j2").render(**shared, permutations=PERMUTATIONS)
+    else:
+        html = env.get_template("impact.html.j2").render(**shared, figure=rd_figure(sample, result), cuts=CUTS_FR)
     (folder / REPORT_FILE).write_text(html, encoding="utf-8")
     return [folder / REPORT_FILE, folder / IMPACT_FILE]
 
@@ -113,14 +119,16 @@ def log_to_mlflow(result: ImpactResult, files: list[Path]) -> str:
     """One run of the ``vigie-impact`` experiment, tagged with the model version; its id."""
     mlflow.set_experiment(EXPERIMENT)
     with mlflow.start_run(run_name=f"impact {result.from_} {result.to}") as run:
-        mlflow.set_tags({"model_version": result.model_version, "verdict": result.verdict.code})
+        mlflow.set_tags({"model_version": result.model_version, "verdict": result.verdict.code,
+                         "design": result.design})  # fmt: skip
         mlflow.log_params({"from": result.from_.isoformat(), "to": result.to.isoformat(), "rows": result.rows,
                            "plan_window_days": result.plan_window_days, "all_batches": result.all_batches,
                            "high": result.operating_point.high, "medium": result.operating_point.medium})  # fmt: skip
         for e in result.estimates:
             if e.estimate is not None:
-                mlflow.log_metrics({f"{e.name}_{e.cut}": e.estimate, f"{e.name}_{e.cut}_ci_low": e.ci_low or 0.0,
-                                    f"{e.name}_{e.cut}_ci_high": e.ci_high or 0.0})  # fmt: skip
+                key = e.name if e.cut is None else f"{e.name}_{e.cut}"
+                mlflow.log_metrics({key: e.estimate, f"{key}_ci_low": e.ci_low or 0.0,
+                                    f"{key}_ci_high": e.ci_high or 0.0})  # fmt: skip
         for path in files:
             mlflow.log_artifact(str(path), artifact_path="impact")
         return str(run.info.run_id)
@@ -136,5 +144,6 @@ def summary_lines(result: ImpactResult) -> list[str]:
             else f"{french.signed(100 * (e.estimate or 0), 1)} points "
             f"[{french.signed(100 * (e.ci_low or 0), 1)} ; {french.signed(100 * (e.ci_high or 0), 1)}]"
         )
-        lines.append(f"  {CUTS_FR[e.cut]} — {NAMES_FR[e.name]} : {shown} (n {e.n_left} / {e.n_right})")
+        where = CUTS_FR[e.cut] if e.cut is not None else "établissements ouverts contre pas encore ouverts"
+        lines.append(f"  {where} — {NAMES_FR[e.name]} : {shown} (n {e.n_left} / {e.n_right})")
     return [*lines, f"Verdict : {result.verdict.text}"]

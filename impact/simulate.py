@@ -10,15 +10,17 @@ first stage ``a - b``; intention to treat ``-s p (a - b)``; effect of a plan ``-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
+from features.school import school_year_of
 from impact.sample import Batch, Cut, running_variables
 from models.impact_result import EstimateName
 from models.metrics import capacity_count, capacity_rank
 from models.operating_point import OperatingPoint
+from models.stagger import StaggerDraw, draw_stagger
 
 TIER_PLAN_PROBABILITY = {"high": 0.6, "medium": 0.1, "low": 0.02}
 
@@ -99,3 +101,41 @@ def simulate_world(spec: WorldSpec) -> World:
         truth[("flag_to_dropout", cut)] = -spec.prevented_share * rate * jump
         truth[("plan_to_dropout", cut)] = -spec.prevented_share * rate
     return World(batches, pd.concat(plans, ignore_index=True), pd.concat(outcomes, ignore_index=True), truth)
+
+
+@dataclass(frozen=True)
+class StaggerWorld:
+    """A staggered start with a KNOWN school-level effect: the world's batches, the draw, the outcomes
+    and the true difference in dropout between started and not-yet-started schools."""
+
+    batches: list[Batch]
+    draw: StaggerDraw
+    outcomes: pd.DataFrame
+    truth: float
+
+
+def simulate_stagger_world(spec: WorldSpec, *, prevented_share: float, draw_seed: int = 0) -> StaggerWorld:
+    """One batch per school year of ``spec`` (its scores and signals); schools drawn to ``len(batch_dates)``
+    waves from the first batch's school year; a pupil of a started school drops out with probability
+    ``risk x (1 - prevented_share)``, elsewhere ``risk``. The true effect, in the school years with both
+    sides, is ``-prevented_share x`` the mean risk of the started schools' pupils there (a randomised
+    comparison: that is also what the not-yet-started schools' pupils would have had)."""
+    scored = simulate_world(spec).batches
+    schools = sorted({str(s) for b in scored for s in b.scores["school_id"]})
+    first = school_year_of(spec.batch_dates[0])
+    draw = draw_stagger(schools, first_year=first, waves=len(spec.batch_dates), seed=draw_seed, drawn_by="test",
+                        drawn_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    rng = np.random.default_rng(spec.seed + 1)
+    outcomes, prevented = [], []
+    for batch in scored:
+        scores = batch.scores
+        started = np.array([draw.started(str(s), batch.as_of) for s in scores["school_id"]])
+        risk = scores["risk"].to_numpy()
+        dropped = rng.uniform(size=len(risk)) < risk * np.where(started, 1 - prevented_share, 1.0)
+        days = rng.integers(1, batch.point.horizon_days + 1, dropped.sum())
+        outcomes.append(pd.DataFrame({"pupil_id": scores["pupil_id"].to_numpy()[dropped],
+                                      "event_date": [batch.as_of + timedelta(days=int(d)) for d in days]}))  # fmt: skip
+        if 0 < started.mean() < 1:
+            prevented.append(prevented_share * risk[started])
+    truth = -float(np.mean(np.concatenate(prevented))) if prevented else 0.0
+    return StaggerWorld(scored, draw, pd.concat(outcomes, ignore_index=True), truth)

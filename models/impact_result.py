@@ -2,12 +2,20 @@
 read (training's card and gate log, the dossier): a typed hand-off with its home in models/.
 Version 1; a reader refuses another version. Estimates are in probability units (0.45, not 45),
 above the cut minus below. The pooled estimates carry no ``as_of``.
+
+``design`` says which comparison a file holds: ``"cut"`` (the default; the regression discontinuity
+at the capacity cuts) or ``"stagger"`` (``vigie impact --design stagger``: schools that had started
+against schools not yet started, in the same school year, under a staggered start; issue 28). The
+stagger design was added compatibly: every file written before still reads the same. Its one
+estimate is ``stagger_dropout``, with ``cut`` null, ``n_left`` the pupils of schools not yet started,
+``n_right`` those of started schools, ``estimate`` started minus not started, ``bandwidth`` null and
+``clusters`` the schools; ``stagger`` then describes the draw and ``verdict_by_cut`` is empty.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final, Literal
 
@@ -18,7 +26,7 @@ from models.stored import parse_stored
 
 IMPACT_VERSION: Final = 1
 IMPACT_FILE: Final = "impact.json"
-EstimateName = Literal["flag_to_plan", "flag_to_dropout", "plan_to_dropout"]
+EstimateName = Literal["flag_to_plan", "flag_to_dropout", "plan_to_dropout", "stagger_dropout"]
 CutName = Literal["high", "medium"]
 VerdictCode = Literal["too_small", "effect", "no_effect_detected"]
 
@@ -29,22 +37,28 @@ class Estimate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: EstimateName
-    cut: CutName
-    estimate: float | None = Field(description="above the cut minus below, probability units")
-    ci_low: float | None = Field(description="95 % robust bias-corrected interval, clustered by school")
+    cut: CutName | None = Field(description="the cut; None for the stagger design")
+    estimate: float | None = Field(
+        description="above the cut minus below (stagger: started minus not started), probability units"
+    )
+    ci_low: float | None = Field(
+        description="95 % interval clustered by school: robust bias-corrected (cut), cluster-robust OLS (stagger)"
+    )
     ci_high: float | None
-    n_left: int = Field(description="rows below the cut within the bandwidth")
-    n_right: int = Field(description="rows above the cut within the bandwidth")
+    n_left: int = Field(description="rows below the cut within the bandwidth (stagger: in schools not yet started)")
+    n_right: int = Field(description="rows above the cut within the bandwidth (stagger: in started schools)")
     bandwidth: float | None = Field(description="in rank distance (share of the batch's scope)")
     clusters: int = 0
     mde: float | None = Field(description="minimum detectable effect at 80 % power (None for flag_to_plan)")
     p_value: float | None = None
-    rate_below: float | None = Field(default=None, description="the outcome's level just below the cut")
+    rate_below: float | None = Field(
+        default=None, description="the outcome's level just below the cut (stagger: in schools not yet started)"
+    )
     withheld: bool = False
     as_of: date | None = None
 
     @classmethod
-    def not_shown(cls, name: EstimateName, cut: CutName, n_left: int, n_right: int) -> Estimate:
+    def not_shown(cls, name: EstimateName, cut: CutName | None, n_left: int, n_right: int) -> Estimate:
         """Not shown: too few pupils (or events) on a side of the cut, or no fit possible."""
         return cls(name=name, cut=cut, estimate=None, ci_low=None, ci_high=None, n_left=n_left, n_right=n_right,
                    bandwidth=None, mde=None, withheld=True)  # fmt: skip
@@ -59,8 +73,8 @@ class Check(BaseModel):
     """A check reported beside the estimates: density test, placebo signal, placebo cut, bandwidth."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: Literal["density", "placebo_signal", "placebo_cut", "bandwidth"]
-    cut: CutName
+    name: Literal["density", "placebo_signal", "placebo_cut", "bandwidth", "balance", "randomisation"]
+    cut: CutName | None = None
     subject: str
     estimate: float | None = None
     ci_low: float | None = None
@@ -78,6 +92,21 @@ class Verdict(BaseModel):
     text: str
 
 
+class StaggerInfo(BaseModel):
+    """The draw a stagger-design evaluation read, and what it compared (``design == "stagger"`` only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    first_year: int
+    waves: int
+    seed: int
+    drawn_at: datetime
+    drawn_by: str
+    school_years: list[int] = Field(description="school years with schools on both sides, the ones compared")
+    schools_started: int = Field(description="schools started in at least one compared year")
+    schools_not_started: int = Field(description="schools not yet started in at least one compared year")
+    outside_draw: int = Field(default=0, description="rows of schools outside the draw, left out")
+
+
 class ImpactResult(BaseModel):
     """The whole of ``impact.json``."""
 
@@ -90,15 +119,16 @@ class ImpactResult(BaseModel):
     batches: list[date]
     plan_window_days: int
     all_batches: bool
-    design: Literal["cut"] = "cut"
+    design: Literal["cut", "stagger"] = "cut"
     rows: int
     clusters: int
     estimates: list[Estimate]
     checks: list[Check]
     verdict: Verdict
     verdict_by_cut: dict[CutName, Verdict]
+    stagger: StaggerInfo | None = None
 
-    def get(self, name: EstimateName, cut: CutName = "high") -> Estimate:
+    def get(self, name: EstimateName, cut: CutName | None = "high") -> Estimate:
         """The pooled estimate of that name at that cut."""
         return next(e for e in self.estimates if e.name == name and e.cut == cut and e.as_of is None)
 
@@ -108,7 +138,8 @@ class ImpactResult(BaseModel):
 
     @property
     def dropout_effect_found(self) -> bool:
-        """Whether the intention-to-treat interval on dropout at the high cut excludes zero."""
+        """Whether the dropout interval (intention to treat at the high cut, or started against not yet
+        started schools) excludes zero."""
         return self.verdict.code == "effect"
 
 

@@ -66,6 +66,11 @@ class Paths:
         return self.data_dir / "impact"
 
     @property
+    def stagger(self) -> Path:
+        """The staggered start's stored draws, ``draw-YYYY.json`` (models/stagger.py); none unless a trial."""
+        return self.data_dir / "stagger"
+
+    @property
     def feature_cache(self) -> Path:
         """Features training builds from a validated extract, keyed on config and extract."""
         return self.data_dir / "features"

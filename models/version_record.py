@@ -135,7 +135,7 @@ def newest_fairness_summary(run_id: str) -> FairnessSummary | None:
             try:
                 reports.append(parse_fairness_summary(json.loads(path.read_text(encoding="utf-8")), where))
             except (ContractError, ValueError) as error:
-                log.warning("fairness audit not read: %s", error)
+                log.warning("fairness audit not shown: %s", error)
     return max(reports, key=lambda r: r.generated_at) if reports else None
 
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.ingest import ContractError, load_key
 from models.paths import Paths
+from models.stagger import StaggerSettings
 from serving.api.access_log import AccessLog, AccessLogUnavailableError, make_engine, migrate
 from serving.api.auth import TokenVerifier
 from serving.api.errors import problem
@@ -35,6 +36,7 @@ from serving.api.plans import PlanStore
 from serving.api.rights import RightsStore
 from serving.api.routers import ROUTERS
 from serving.api.service import ServiceError
+from serving.api.service.stagger import load_gate
 from serving.api.sessions import SessionStore
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState
@@ -122,8 +124,11 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(0.0005)
 
 
-def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool = True) -> FastAPI:
-    """The service: sign-in, the served state, the access log, metrics, hygiene."""
+def create_app(
+    settings: ServiceSettings, data_dir: Path, *, load_on_start: bool = True, stagger: StaggerSettings | None = None
+) -> FastAPI:
+    """The service: sign-in, the served state, the access log, metrics, hygiene; with ``stagger`` on (issue 28,
+    off by default) the schools not yet started see a notice instead of their pupils."""
     verifier = TokenVerifier(settings)  # refuses a missing or short embedded secret now, not at first request
     database = settings.database(data_dir)
     engine = make_engine(database)
@@ -168,6 +173,7 @@ def create_app(settings: ServiceSettings, data_dir: Path, *, load_on_start: bool
     app.state.rights = rights
     app.state.plans = PlanStore(app.state.access_log.engine)  # the same database, the same migrations
     app.state.sessions = SessionStore(app.state.access_log.engine)
+    app.state.stagger = load_gate(stagger or StaggerSettings(), data_dir)  # None unless a trial is on
     app.state.pseudonym_key = load_key(settings.pseudonym_key_file) if settings.pseudonym_key_file else None
     app.state.page_keys = PageKeys.of(settings)
     for router in ROUTERS:

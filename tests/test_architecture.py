@@ -532,3 +532,18 @@ def test_every_stage_drops_objected_pupils_through_the_one_rule() -> None:
         str(p.relative_to(ROOT)) for p in _code_files() if "withdrawn_at.is_(None)" in p.read_text(encoding="utf-8")
     }
     assert readers <= {"models/objections.py", "serving/api/rights.py"}, readers  # the reader, and the writer
+
+
+def test_every_reach_of_a_school_or_pupil_asks_the_staggered_start() -> None:
+    """Wherever the service layer reaches a school's list or a pupil (the reach rule that raises 404), the
+    staggered start's gate is asked next (issue 28, off by default): a new way in cannot forget it."""
+    missing = []
+    for path in (ROOT / "serving" / "api" / "service").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            raised = {n.exc.id for n in ast.walk(node) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Name)}
+            called = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            if raised & {"SchoolNotFoundError", "PupilNotFoundError"} and "check_started" not in called:
+                missing.append(f"{path.name}:{node.name}")
+    assert not missing, missing

@@ -17,4 +17,4 @@ def create_app() -> FastAPI:
     settings = get_settings()
     use_tracking_store(settings.data_dir)
     tune_interpreter()
-    return build(settings.service, settings.data_dir)
+    return build(settings.service, settings.data_dir, stagger=settings.stagger)

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from models.stagger import StaggerSettings
 from serving.api.settings import ServiceSettings
 
 
@@ -35,6 +36,9 @@ class VigieSettings(BaseSettings):
     telemetry: bool = False
     #: The risk service (``vigie serve``): ``[service]`` in the TOML file, ``VIGIE_SERVICE__*`` variables.
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    #: The staggered start by school (``[stagger]``, ``VIGIE_STAGGER__*``): off unless the ethics committee approved a
+    #: trial.
+    stagger: StaggerSettings = Field(default_factory=StaggerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from models.stagger import StaggerDraw
 from serving.api.access_log import AccessLog
 from serving.api.auth import Principal, Role, TokenRefusedError, TokenVerifier
 from serving.api.plans import PlanStore
@@ -120,9 +121,18 @@ async def access_log(request: Request) -> AccessLog:
 Log = Annotated[AccessLog, Depends(access_log)]
 
 
-async def api_context(request: Request, caller: Caller, log: Log) -> AccessContext:
+async def stagger_gate(request: Request) -> StaggerDraw | None:
+    """The staggered start's draw the service honours (issue 28), or None when it is off, the default
+    (FastAPI dependency; read once at start by :func:`serving.api.service.stagger.load_gate`)."""
+    return request.app.state.stagger
+
+
+Gate = Annotated[StaggerDraw | None, Depends(stagger_gate)]
+
+
+async def api_context(request: Request, caller: Caller, log: Log, gate: Gate) -> AccessContext:
     """The caller, the access log and the route template of this API request."""
-    return context_of(request, caller, log)
+    return context_of(request, caller, log, stagger=gate)
 
 
 Context = Annotated[AccessContext, Depends(api_context)]

@@ -16,13 +16,18 @@ from serving.api.service import (
     ServiceError,
     SuspendedError,
 )
+from serving.api.service.stagger import NotStartedError
 
 NOT_FOUND = "Introuvable."
 ALREADY_OBJECTED = "Une opposition est déjà enregistrée pour cet élève."
 #: The problems every operation may answer, for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or a refused one."},
-    403: {"model": Problem, "description": "The caller's role does not allow this operation."},
+    403: {
+        "model": Problem,
+        "description": "The caller's role does not allow this operation, or (staggered start, off by default) the "
+        "school opens Vigie in a later school year: then the body also says when ('school_id', 'start_year').",
+    },
     404: {"model": Problem, "description": "Not found, or outside the caller's reach (the same answer)."},
     503: {
         "model": Problem,
@@ -47,4 +52,7 @@ def problem(error: ServiceError) -> JSONResponse:
         return JSONResponse(body, status_code=503, headers={"Retry-After": "3600"})
     if isinstance(error, ObjectionConflictError):
         return JSONResponse({"detail": ALREADY_OBJECTED}, status_code=409)
+    if isinstance(error, NotStartedError):  # the staggered start (issue 28): the notice and the start year
+        notice = {"detail": str(error), "school_id": error.school_id, "start_year": error.start_year}
+        return JSONResponse(notice, status_code=403)
     raise TypeError(f"no answer for {type(error).__name__}")  # a new error type must be mapped here

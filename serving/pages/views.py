@@ -28,7 +28,7 @@ from features import french
 from features.ingest import PSEUDONYM_PATTERN, UAI_PATTERN
 from serving.api.access_log import AccessLogUnavailableError
 from serving.api.auth import Principal, Role, TokenRefusedError
-from serving.api.deps import Log, Plans, Served, Today, settings
+from serving.api.deps import Gate, Log, Plans, Served, Today, settings
 from serving.api.errors import ALREADY_OBJECTED
 from serving.api.plans import ACTIONS, OUTCOMES, OWNERS, REVIEW_AFTER, STATUSES, PlanIn, PlanStore, PlanUpdate
 from serving.api.service import (
@@ -46,6 +46,7 @@ from serving.api.service import plans as rules
 from serving.api.service.explanation import change_of
 from serving.api.service.reads import ListFilters
 from serving.api.service.rights import batch_judgements
+from serving.api.service.stagger import NotStartedError
 from serving.api.settings import ServiceSettings
 from serving.api.state import ServiceState, Serving
 from serving.pages import charts, wording
@@ -115,11 +116,11 @@ router = APIRouter(include_in_schema=False)
 Visitor = Annotated[Principal, Depends(page_caller)]
 
 
-async def page_context(request: Request, visitor: Visitor, log: Log) -> AccessContext:
+async def page_context(request: Request, visitor: Visitor, log: Log, gate: Gate) -> AccessContext:
     """The signed-in visitor, the access log and the page's route; a form a plan rule refuses
     answers 400 (the page shown again with the French message), and is traced so."""
     request.state.visitor = visitor
-    return context_of(request, visitor, log, refused=400)
+    return context_of(request, visitor, log, refused=400, stagger=gate)
 
 
 Context = Annotated[AccessContext, Depends(page_context)]
@@ -458,6 +459,8 @@ def refusal_page(request: Request, error: ServiceError) -> HTMLResponse:
         return error_page(request, 400, wording.JUDGEMENT_FORM_ERROR)
     if isinstance(error, ObjectionConflictError):
         return error_page(request, 409, ALREADY_OBJECTED)
+    if isinstance(error, NotStartedError):  # the staggered start (issue 28): its French notice
+        return render(request, "not_started.html", 403, title="Vigie n'est pas encore ouvert", refusal=error)
     raise TypeError(f"no page for {type(error).__name__}")  # a new error type must be worded here
 
 

@@ -27,6 +27,7 @@ from serving.api.service import (
     SuspendedError,
     context_of,
 )
+from serving.api.service.stagger import NotStartedError
 from serving.pages.wording import JUDGEMENT_FORM_ERROR, PLAN_RULE_MESSAGES, plan_form_error
 
 
@@ -40,6 +41,8 @@ STOP = Suspension(school_id="0750001A", reason="anomalie_donnees", reason_text=S
 
 
 def _one(kind: type[ServiceError]) -> ServiceError:
+    if kind is NotStartedError:
+        return NotStartedError("0000001A", 2027)
     if kind is SuspendedError:
         return SuspendedError(STOP)
     if kind is JudgementRuleError:
@@ -53,6 +56,10 @@ def test_every_refusal_has_an_api_answer_and_a_french_message(kind: type[Service
     body = json.loads(bytes(answer.body))
     if issubclass(kind, OutOfReachError):  # one answer whatever was out of reach: nothing tells them apart
         assert (answer.status_code, body) == (404, {"detail": NOT_FOUND})
+    elif kind is NotStartedError:  # the staggered start (issue 28): the French notice and when the school opens
+        assert (
+            answer.status_code == 403 and body["start_year"] == 2027 and "rentrée de septembre 2027" in body["detail"]
+        )
     elif kind is SuspendedError:  # the stop switch: 503 with its reason, in French, and nothing else
         assert answer.status_code == 503 and body["reason"] == "anomalie_donnees" and body["school_id"] == "0750001A"
         assert body["detail"] == STOP.notice() and "suspendu" in body["detail"]

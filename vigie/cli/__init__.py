@@ -1,6 +1,6 @@
 """The ``vigie`` command line: parse, call the packages, format. No logic lives here.
 
-One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``impact``, ``service``,
+One module per user task (``extract``, ``prepare``, ``model``, ``scoring``, ``impact``, ``stagger``, ``service``,
 ``accountability``), the
 console plumbing in ``console``; this module assembles them into ``app``, in the order
 ``vigie --help`` lists them. Each command imports the packages it needs when it runs, so that
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from vigie.cli import accountability, extract, impact, model, prepare, rights, scoring, service
+from vigie.cli import accountability, extract, impact, model, prepare, rights, scoring, service, stagger
 from vigie.cli.console import NoTracebacks, setup_logging
 
 app = typer.Typer(
@@ -55,5 +55,6 @@ app.add_typer(service.followup_app, name="followup")
 app.add_typer(accountability.history_app, name="score-history")
 app.add_typer(rights.objection_app, name="objection")
 app.add_typer(rights.suspension_app, name="suspension")
+app.add_typer(stagger.stagger_app, name="stagger")
 
 __all__ = ["app"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -25,10 +25,18 @@ def impact(
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Report folder (default: DATA_DIR/impact).")] = None,
     model: Annotated[str, typer.Option(help="Registry alias or version number.")] = "champion",
+    design: Annotated[
+        Literal["cut", "stagger"],
+        typer.Option(
+            help="cut: the RD at the capacity cuts; stagger: started against not-yet-started schools "
+            "under the staggered start's stored draw (default out: DATA_DIR/impact/stagger)."
+        ),
+    ] = "cut",
 ) -> None:
     """Estimate, at the high and medium cuts, the jump in plans opened, in dropout and the effect of a plan
-    (regression discontinuity, rdrobust), with checks and a verdict. Writes impact.json and a French report;
-    logs the run to MLflow with the model version."""
+    (regression discontinuity, rdrobust), with checks and a verdict; or, with --design stagger, dropout in
+    schools that had started against those not yet started. Writes impact.json and a French report; logs
+    the run to MLflow with the model version."""
     import pandas as pd
 
     from features.ingest import ContractError, find_table, read_table
@@ -43,7 +51,18 @@ def impact(
 
     if to < from_:
         raise typer.BadParameter(f"--to {to} is before --from {from_}")
+    if design == "stagger" and all_batches:
+        raise typer.BadParameter("--design stagger compares each pupil once a school year: drop --all-batches")
     settings = get_settings()
+    draw = None
+    if design == "stagger":
+        from models.stagger import find_draw
+
+        draw = find_draw(Paths(settings.data_dir).stagger, settings.stagger.first_year)
+        if draw is None:
+            raise typer.BadParameter(
+                f"no staggered-start draw stored under {Paths(settings.data_dir).stagger}: 'vigie stagger draw' first"
+            )
     use_tracking_store(settings.data_dir)
     loaded = load_registered(DEFAULT_MODEL_NAME, model)
     outcomes_file = find_table(data, "outcomes")
@@ -70,8 +89,17 @@ def impact(
     )
     run = Run(loaded.label, batches[-1].point, from_, to, [b.as_of for b in batches], plan_window, all_batches)
     with console.status(f"Estimating on {len(sample):,} pupil-batches..."):
-        result = evaluate(sample, run)
-    files = write_report(result, sample, out or Paths(settings.data_dir).impact)
+        if draw is None:
+            result = evaluate(sample, run)
+        else:
+            from impact.stagger import evaluate_stagger
+
+            try:
+                result = evaluate_stagger(sample, draw, run)
+            except ValueError as error:
+                raise ContractError(str(error)) from None
+    default_out = Paths(settings.data_dir).impact / ("stagger" if draw is not None else "")
+    files = write_report(result, sample, out or default_out)
     run_id = log_to_mlflow(result, files)
     for line in summary_lines(result):
         console.print(line, markup=False, highlight=False)

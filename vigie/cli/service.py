@@ -67,7 +67,7 @@ def serve(
         service = service.model_copy(update={"reload_interval_seconds": reload_interval})
     use_tracking_store(settings.data_dir)
     tune_interpreter()
-    api = create_app(service, settings.data_dir)
+    api = create_app(service, settings.data_dir, stagger=settings.stagger)
     console.print(f"Serving on http://{host}:{port} (API under /api/v1, documentation at /docs).")
     # uvicorn's access log prints raw paths, which hold pseudonyms: the service logs route templates instead
     uvicorn.run(api, host=host, port=port, access_log=False, log_level="warning")

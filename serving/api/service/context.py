@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from fastapi import Request
 
+from models.stagger import StaggerDraw
 from serving.api.access_log import Access, AccessLog
 from serving.api.auth import Principal
 
@@ -29,6 +30,8 @@ class AccessContext:
     route: str
     #: The status a request refused by a plan rule answers: 422 on the API, 400 on the pages.
     refused: int = 422
+    #: The staggered start's draw when it is on (``serving.api.service.stagger``), else None.
+    stagger: StaggerDraw | None = None
 
     def trace(self, status: int, *, school_id: str | None = None, pupil_id: str | None = None) -> None:
         """Write the access entry before anything is served; when it cannot be written,
@@ -45,6 +48,9 @@ class AccessContext:
         return self.caller.reaches(school_id)
 
 
-def context_of(request: Request, caller: Principal, log: AccessLog, *, refused: int = 422) -> AccessContext:
-    """The request's context (called by the API's and the pages' dependencies)."""
-    return AccessContext(caller, log, route_of(request), refused)
+def context_of(
+    request: Request, caller: Principal, log: AccessLog, *, refused: int = 422, stagger: StaggerDraw | None = None
+) -> AccessContext:
+    """The request's context (called by the API's and the pages' dependencies, which hand in the staggered
+    start's draw when it is on)."""
+    return AccessContext(caller, log, route_of(request), refused, stagger)

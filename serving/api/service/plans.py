@@ -20,6 +20,7 @@ from serving.api.service.errors import (
     SchoolNotFoundError,
 )
 from serving.api.service.reads import check_running, high_tier_without_plan, reach_pupil
+from serving.api.service.stagger import check_started
 from serving.api.state import Serving
 
 
@@ -118,6 +119,7 @@ def school_follow_up(
         ctx.trace(404, school_id=school_id)
         raise SchoolNotFoundError
     check_running(served, ctx, school_id)
+    check_started(served, ctx, school_id)  # the staggered start (issue 28), off by default
     ctx.trace(200, school_id=school_id)
     lists = follow_up_lists(served, plans, school_id, day)
     return SchoolFollowUp(

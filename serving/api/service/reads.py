@@ -19,6 +19,7 @@ from serving.api.csv_cells import neutralise_table
 from serving.api.schemas import Counts, HistoryPoint, PupilDetail, PupilRow, Reason, SchoolPupils, Tier
 from serving.api.service.context import AccessContext
 from serving.api.service.errors import PupilNotFoundError, SchoolNotFoundError, SuspendedError
+from serving.api.service.stagger import check_started
 from serving.api.state import ServedBatch, Serving
 
 #: Reasons shown for a pupil (the batch keeps this many for high and medium tiers).
@@ -68,6 +69,7 @@ def _matching(served: Serving, ctx: AccessContext, school_id: str, filters: List
         ctx.trace(404, school_id=school_id)
         raise SchoolNotFoundError
     check_running(served, ctx, school_id)
+    check_started(served, ctx, school_id)  # the staggered start (issue 28), off by default
     keep = np.ones(len(positions), dtype=bool)
     for column, value in ((batch.tier, filters.tier), (batch.grade_level, filters.grade_level),
                           (batch.track, filters.track)):  # fmt: skip
@@ -178,6 +180,7 @@ def reach_pupil(served: Serving, ctx: AccessContext, pupil_id: str | None) -> in
         ctx.trace(404, pupil_id=pupil_id)
         raise PupilNotFoundError
     check_running(served, ctx, str(served.batch.school[position]), pupil_id)
+    check_started(served, ctx, str(served.batch.school[position]), pupil_id)  # the staggered start (issue 28)
     return position
 
 
