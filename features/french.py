@@ -31,9 +31,17 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _unsigned_zero(value: float, digits: int) -> float:
+    """0.0 for a value that rounds to zero: ``0,000``, never ``-0,000`` (a reader takes the sign for a finding)."""
+    return 0.0 if round(value, digits) == 0 else value
+
+
 def numbers(values: Iterable[float | None], digits: int = 1) -> list[str]:
     """Many numbers at once (a batch's reasons): the one place their French form is written."""
-    return [MISSING if _missing(v) else f"{v:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",") for v in values]
+    return [
+        MISSING if _missing(v) else f"{_unsigned_zero(v, digits):,.{digits}f}".replace(",", THOUSANDS).replace(".", ",")  # type: ignore[arg-type]
+        for v in values
+    ]
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -43,7 +51,9 @@ def number(value: float | None, digits: int = 1) -> str:
 
 def signed(value: float | None, digits: int = 1) -> str:
     """A difference, its sign always shown: ``+0,012``, ``-0,004``; a dash when missing."""
-    return MISSING if _missing(value) else ("+" if value >= 0 else "") + number(value, digits)  # type: ignore[operator]
+    if _missing(value):
+        return MISSING
+    return ("+" if _unsigned_zero(value, digits) >= 0 else "") + number(value, digits)  # type: ignore[arg-type]
 
 
 def integer(value: float | None) -> str:

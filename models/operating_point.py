@@ -104,12 +104,16 @@ class OperatingPoint(TierShares):
         """Over which pupils the tiers are cut, in French: each school's own or all schools followed."""
         return "de l'établissement" if self.scope == "school" else "de l'ensemble des établissements suivis"
 
+    def tiers_fr(self) -> str:
+        """The priority tiers alone: ``niveau « élevé » : … ; niveau « moyen » : les 20 % suivants``."""
+        return (
+            f"niveau « élevé » : {self.high_group_fr()} {self.scope_fr()} ; niveau « moyen » : les "
+            f"{self.medium_share_fr()} suivants"
+        )
+
     def describe_fr(self) -> str:
         """The whole point in one sentence, saying which values a command overrode."""
-        text = (
-            f"Risque de décrochage {self.within_fr()} ; niveau « élevé » : {self.high_group_fr()} "
-            f"{self.scope_fr()} ; niveau « moyen » : les {self.medium_share_fr()} suivants"
-        )
+        text = f"Risque de décrochage {self.within_fr()} ; {self.tiers_fr()}"
         if self.overridden:
             shown = ", ".join(_OVERRIDE_FR[name] for name in self.overridden)
             text += f" (réglage imposé à l'exécution, différent de celui de l'entraînement : {shown})"

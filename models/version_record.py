@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel, ConfigDict
 
+from features import french
 from features.ingest import ContractError
 from features.signals import FeatureMetadata
 from models.fairness_summary import FAIRNESS_REPORT_ARTIFACT, FairnessSummary, parse_fairness_summary
@@ -69,6 +70,8 @@ class VersionRecord(BaseModel):
     config_hash: str
     synthetic_data: bool
     metrics: dict[str, float]
+    #: The model's settings as training logged them (``model.*`` parameters of the run): Annex IV 2(b).
+    hyperparameters: dict[str, str] = {}
     operating_point: OperatingPoint
     features: FeatureMetadata
     split: TrainingSplit
@@ -83,6 +86,33 @@ class VersionRecord(BaseModel):
     def test_metric(self, ranker: str, metric: str) -> float | None:
         """A test-fold figure (``ranker``: model, abc_rule or logistic), None when not logged."""
         return self.metrics.get(f"{TEST_PREFIX}{ranker}.{metric}")
+
+    def aliases_fr(self) -> list[str]:
+        """The registry aliases in French (``champion`` → « version en service »)."""
+        return [ALIASES_FR.get(alias, alias) for alias in self.aliases]
+
+    def tags_fr(self) -> list[str]:
+        """The registry tags as French sentences (``gate=passed`` → « contrôle de promotion : réussi »)."""
+        return [f"{TAG_LABELS_FR.get(key, key)} : {_tag_value_fr(value)}" for key, value in sorted(self.tags.items())]
+
+
+#: The registry's aliases, tags and their values as the French documents print them.
+ALIASES_FR: Final = {"champion": "version en service", "challenger": "version candidate"}
+TAG_LABELS_FR: Final = {
+    "gate": "contrôle de promotion",
+    "fairness_audit": "audit d'équité",
+    "fairness_audit_as_of": "date d'observation de l'audit d'équité",
+    "monitoring_as_of": "dernier lot surveillé",
+    "monitoring_verdict": "verdict de la surveillance",
+}
+TAG_VALUES_FR: Final = {"passed": "réussi", "failed": "échoué", "ok": "aucune alerte", "alert": "alerte"}
+
+
+def _tag_value_fr(value: str) -> str:
+    try:
+        return french.day(date.fromisoformat(value))
+    except ValueError:
+        return TAG_VALUES_FR.get(value, value)
 
 
 def _download_json(run_id: str, artifact: str, tmp: str) -> Any:
@@ -167,6 +197,7 @@ def version_record(name: str, reference: str) -> VersionRecord:
         config_hash=str(run.data.tags.get("config_hash", "inconnu")),
         synthetic_data=bool(train_config.get("synthetic_data", False)),
         metrics={str(k): float(v) for k, v in run.data.metrics.items()},
+        hyperparameters={str(k): str(v) for k, v in sorted(run.data.params.items()) if str(k).startswith("model.")},
         operating_point=operating_point_of_run(run_id),
         features=feature_metadata_of_run(run_id),
         split=split,

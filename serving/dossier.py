@@ -79,10 +79,10 @@ DOCUMENTS: Final = (
 FIGURES_FILE: Final = "chiffres.json"
 _RANKERS: Final = (("model", "modèle"), ("abc_rule", "règle ABC"), ("logistic", "régression logistique"))
 _ROWS_FR: Final = {
-    "n": "Instantanés (élève, date) du pli de test",
+    "n": "Situations d'élèves évaluées au test (un élève à une date)",
     "positives": "Décrochages constatés dans l'horizon",
     "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC (précision moyenne)",
+    "pr_auc": "Aire sous la courbe précision-rappel (précision moyenne)",
     "brier": "Score de Brier (plus bas = mieux)",
     "ece": "Erreur de calibration (ECE, plus bas = mieux)",
     "lead_days_median": "Délai d'alerte avant le décrochage, médiane (jours)",
@@ -175,6 +175,16 @@ def _estimate(cell: Any, *, count: bool) -> str:
     return french.integer(value) if count else public.interval_fr(value, lower, upper)
 
 
+def _few_cases_masked(cells: dict[str, Any], min_cell: int, marker: str) -> dict[str, Any]:
+    """A group's cells with its dropout rate masked when it rests on fewer than ``min_cell`` dropouts
+    (pupils × rate would give the count): the small-cell rule applied to the number of cases too."""
+    pupils, rate = (public.as_float(c.get("value")) if isinstance(c, dict) else None
+                    for c in (cells.get("n"), cells.get("base_rate")))  # fmt: skip
+    if pupils is not None and rate is not None and round(pupils * rate) < min_cell:
+        return cells | {"base_rate": marker}
+    return cells
+
+
 def group_tables(record: VersionRecord) -> list[dict[str, Any]]:
     """Per audited attribute, each group's figures with their intervals, as the audit logged them
     (a cell on too few pupils is the audit's marker, never a figure)."""
@@ -187,9 +197,12 @@ def group_tables(record: VersionRecord) -> list[dict[str, Any]]:
             continue
         name = str(attribute.get("attribute", ""))
         rows = [
-            {"group": group, "cells": [_estimate(cells.get(k), count=k == "n") for k in GROUP_FIGURES_FR]}
+            {"group": group, "cells": [_estimate(shown.get(k), count=k == "n") for k in GROUP_FIGURES_FR]}
             for group, cells in groups.items()
             if isinstance(cells, dict)
+            for shown in [
+                _few_cases_masked(cells, record.fairness.audit.min_cell, record.fairness.audit.suppressed_marker)
+            ]
         ]
         alerts = attribute.get("alerts")
         tables.append({"attribute": ATTRIBUTE_LABELS_FR.get(name, name), "rows": rows,
@@ -227,6 +240,34 @@ def figures(record: VersionRecord) -> dict[str, float]:
     return {key: record.metrics[key] for key in keys if key in record.metrics}
 
 
+def error_risks(record: VersionRecord) -> dict[str, str]:
+    """The two errors at the high cut, from the registry: false flags (1 − precision: the share of the
+    « élevé » tier who do not drop out) and missed dropouts (1 − recall)."""
+    high = record.operating_point.high
+    precision = record.test_metric("model", metric_name("precision", high))
+    recall = record.test_metric("model", metric_name("recall", high))
+    return {
+        "false_flags": french.percent(None if precision is None else 1 - precision),
+        "missed": french.percent(None if recall is None else 1 - recall),
+    }
+
+
+def necessity_fr(record: VersionRecord) -> list[str]:
+    """The model's gain over the environment alone and over the logistic regression, with the paired
+    intervals training logged (``test.model_minus_<baseline>.*``): the figures of the necessity test."""
+    lines = []
+    for row in versus_baselines(record):
+        lines.append(f"{row['label']}, modèle moins {row['baseline']} : {row['shown']} (`{row['key']}`)")
+    return lines
+
+
+def _deployers(value: str | None, hint: str) -> str:
+    """A deployer's field as the dossier prints it: its value, or the bold marker with a hint (as the
+    templates' ``field`` macro)."""
+    shown = filled(value)
+    return f"**{TO_COMPLETE}** — *{hint}*" if shown == TO_COMPLETE else shown
+
+
 def school_years_fr(years: int, dated_by: str) -> str:
     """How long a retention in school years keeps something dated by ``dated_by``, in words."""
     if years == 0:
@@ -252,12 +293,24 @@ def context(
         "purpose": public.purpose_fr(record),
         "intervention": public.intervention_fr(record),
         "automation": public.AUTOMATION,
+        "excluded_uses": public.EXCLUDED_USES,
+        "explanation": public.EXPLANATION_FR,
+        "objection": public.OBJECTION_FR,
+        "staff_judgement": public.STAFF_JUDGEMENT_FR,
+        "stop": public.STOP_FR,
+        "rights": public.rights_fr(),
+        "glossary": public.GLOSSARY_FR,
+        "synthetic_warning": public.SYNTHETIC_WARNING,
+        "simulated": public.SIMULATED if record.synthetic_data else "",
+        "source_code": public.source_code_fr(record, config),
+        "necessity": necessity_fr(record),
+        "errors": error_risks(record),
         "public_fr": public.public_fr(),
         "data_used": public.data_used_fr(record),
         "sources": public.SOURCES,
         "not_used": public.not_used_fr(),
         "model_type": public.model_type_fr(record),
-        "operations": public.operations_fr(record),
+        "operations": public.operations_fr(record, _deployers(config.pseudonymisation_key_keeper, "gardien de la clé")),
         "fairness_lines": public.fairness_fr(record),
         "reading": public.reading_fr(record),
         "rankers": [label for _, label in _RANKERS],
@@ -276,6 +329,7 @@ def context(
         "n_features": len(record.features.features),
         "capacity_precision": _cell(record, "model", metric_name("precision", point.high)),
         "capacity_recall": _cell(record, "model", metric_name("recall", point.high)),
+        "capacity_recall_percent": french.percent(record.test_metric("model", metric_name("recall", point.high))),
     }
 
 

@@ -31,3 +31,10 @@ def test_plurals_are_singular_under_two() -> None:
         "incident",
         "incidents",
     ]
+
+
+def test_a_value_that_rounds_to_zero_has_no_minus_sign() -> None:
+    """'-0,000' reads as a finding to a data protection officer; it is '0,000' (signed: '+0,000')."""
+    assert french.number(-0.0004, 3) == "0,000"
+    assert french.signed(-0.0004, 3) == "+0,000"
+    assert french.number(-0.004, 3) == "-0,004" and french.signed(-0.004, 3) == "-0,004"
