@@ -81,12 +81,17 @@ def _both(path: Path, *, require_outcomes: bool = True) -> tuple[ValidatedExtrac
     )
 
 
-def test_every_bad_row_is_reported_alike(extract_copy: Callable[[], Path]) -> None:
-    path = extract_copy()
+def write_bad_rows(path: Path) -> None:
+    """The corpus of bad inputs: each of BAD_ROWS appended, and a duplicate of an earlier row per table."""
     for table, overrides in BAD_ROWS:
         append_rows(path / f"{table}.csv", [_row_of(path, table, overrides)])
     for table in ("attendance", "enrolments", "pupils", "outcomes"):  # duplicates of an earlier row
         append_rows(path / f"{table}.csv", [_row_of(path, table, {}, 3)])
+
+
+def test_every_bad_row_is_reported_alike(extract_copy: Callable[[], Path]) -> None:
+    path = extract_copy()
+    write_bad_rows(path)
     new, old = _both(path)
     assert old.report.rows_quarantined > len(BAD_ROWS)
     _assert_same(new, old)

@@ -14,8 +14,8 @@ import pytest
 
 from features.ingest import validate_extract, validate_to_folder
 from features.ingest.validation import EngineLimits, ValidatedExtract
-from tests.conftest import append_rows, read_csv_text
-from tests.features.test_validation_engine import BAD_ROWS, _assert_same, _row_of
+from tests.conftest import read_csv_text
+from tests.features.test_validation_engine import BAD_ROWS, _assert_same, write_bad_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,10 +28,7 @@ def _both(path: Path) -> tuple[ValidatedExtract, ValidatedExtract]:
 
 def test_every_bad_row_is_reported_alike_on_spark(extract_copy: Callable[[], Path]) -> None:
     path = extract_copy()
-    for table, overrides in BAD_ROWS:
-        append_rows(path / f"{table}.csv", [_row_of(path, table, overrides)])
-    for table in ("attendance", "enrolments", "pupils", "outcomes"):  # duplicates of an earlier row
-        append_rows(path / f"{table}.csv", [_row_of(path, table, {}, 3)])
+    write_bad_rows(path)
     spark, duck = _both(path)
     assert duck.report.rows_quarantined > len(BAD_ROWS)
     _assert_same(spark, duck)
