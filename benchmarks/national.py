@@ -113,6 +113,7 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="vigie-national-"))
     root.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
+    shutil.rmtree(root / "champion", ignore_errors=True)  # a kept folder's champion is trained again
     data_dir = root / "data" if args.no_score else train_champion(root / "champion").data_dir
     env = {
         **os.environ,
