@@ -19,6 +19,8 @@ The champion it scores with is trained beforehand on a 20,000-pupil district (no
 
 Prints one JSON line per step, then a summary line. Usage:
   python benchmarks/national.py [--pupils 5600000] [--partitions 101] [--jobs 2] [--as-of 2024-11-15] [--keep DIR]
+Again from the pseudonymised extract a run kept (validate onwards, e.g. to compare code):
+  python benchmarks/national.py --keep DIR --reuse-extract [--as-of ...]
 The out-of-core training set of 1M pupils over six years at three dates a year:
   python benchmarks/national.py --pupils 1000000 --partitions 18 --years 2018-2024 --as-of 2024-11-15 \
       --features-as-of 2019-12-15,2020-03-31,...,2024-06-15 --features-as-of 2024-03-31,2024-06-15,2024-11-15 --no-score
@@ -99,6 +101,11 @@ def main() -> None:
     parser.add_argument("--no-score", action="store_true", help="Stop before scoring.")
     parser.add_argument("--validate-memory-limit", default="1GB", help="DuckDB memory per validating worker.")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
+    parser.add_argument(
+        "--reuse-extract",
+        action="store_true",
+        help="With --keep: start from the pseudonymised extract a former run kept there (no synth, no pseudonymise).",
+    )
     args = parser.parse_args()
 
     from benchmarks._prepare import train_champion
@@ -106,6 +113,7 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="vigie-national-"))
     root.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
+    shutil.rmtree(root / "champion", ignore_errors=True)  # a kept folder's champion is trained again
     data_dir = root / "data" if args.no_score else train_champion(root / "champion").data_dir
     env = {
         **os.environ,
@@ -120,7 +128,11 @@ def main() -> None:
     if not key.exists():
         subprocess.run([vigie, "keygen", str(key)], check=True, capture_output=True)
     data = root / "national"
-    for folder in ("raw", "extract", "validated", "features", "scores"):
+    reuse = args.reuse_extract and (data / "extract" / "pseudonymisation_report.json").exists()
+    if args.reuse_extract and not reuse:
+        raise SystemExit(f"--reuse-extract: no pseudonymised extract kept in {data / 'extract'}")
+    made = ("validated", "features", "scores") if reuse else ("raw", "extract", "validated", "features", "scores")
+    for folder in made:
         shutil.rmtree(data / folder, ignore_errors=True)
     feature_sets = {f"features_{len(d.split(','))}_dates": d for d in args.features_as_of}
     jobs, year = str(args.jobs), args.as_of.year if args.as_of.month >= 9 else args.as_of.year - 1
@@ -135,6 +147,8 @@ def main() -> None:
         ("validate", [vigie, "validate", str(data / "extract"), "--out", str(data / "validated"), "--jobs", jobs,
                       "--no-require-outcomes", "--memory-limit", args.validate_memory_limit], data / "validated"),
     ]  # fmt: skip
+    if reuse:
+        steps = steps[2:]
     for name, dates in feature_sets.items():
         out = data / "features" / name
         steps.append(
@@ -157,6 +171,7 @@ def main() -> None:
         "rows_read": {t: v["rows_read"] for t, v in report["tables"].items()},
         "rows_quarantined": report["rows_quarantined"],
         "reconciled": all(v["reconciled"] for v in report["tables"].values()),
+        "extract_reused": reuse,
     }
     for name in feature_sets:
         built = json.loads((data / "features" / name / "metadata.json").read_text())

@@ -53,6 +53,8 @@ class DuckDBBackend:
     #: Up to this many quarantined rows, kept rows are the typed rows filtered by a list of rows
     #: (a scan keeps the file's order); past it, an anti-join then a sort on the row.
     filter_rows = 50_000
+    #: Compiled SQL kept, at most (a table's rules are a handful).
+    max_compiled = 64
 
     def __init__(self, limits: EngineLimits) -> None:
         if limits.temp_directory is not None:
@@ -66,6 +68,8 @@ class DuckDBBackend:
             settings["threads"] = str(limits.threads)
         for name, value in settings.items():
             self.con.raw_sql(f"SET {name} = '{value}'")
+        self.held: dict[str, str] = {}  # name -> VIEW or TABLE, what this extract put in the engine
+        self.compiled: dict[Any, str] = {}  # expression -> its SQL, kept across extracts
         # no progress bar on the console; in Jupyter DuckDB refuses the setting without ipywidgets
         with contextlib.suppress(duckdb.Error):
             self.con.raw_sql("SET enable_progress_bar = false")
@@ -79,6 +83,7 @@ class DuckDBBackend:
             )
         except duckdb.Error as error:
             raise ContractError(f"{path}: not a readable Parquet file ({error}).") from None
+        self.held[view] = "VIEW"
         return self.con.table(view)
 
     def load_arrow(self, view: str, table: pa.Table) -> ir.Table:
@@ -86,24 +91,53 @@ class DuckDBBackend:
         self.con.con.register(f"{view}_arrow", table)
         self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_arrow")
         self.con.con.unregister(f"{view}_arrow")
+        self.held[view] = "TABLE"
         return self.con.table(view)
+
+    def _sql(self, expr: ir.Table) -> str:
+        """An expression's SQL, compiled once: the next partition's same rules on same-named
+        tables of the same columns are the same expression (compiling was most of the fixed cost
+        of a partition)."""
+        key = expr.op()
+        if key not in self.compiled:
+            if len(self.compiled) >= self.max_compiled:  # kept rows filtered by a list of rows are each new
+                self.compiled.clear()
+            self.compiled[key] = str(self.con.compile(expr))
+        return self.compiled[key]
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
         """Hold an expression's rows in the engine (a temporary table, spilled past the memory limit)."""
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {self.con.compile(expr)}")
+        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {self._sql(expr)}")
+        self.held[name] = "TABLE"
         return self.con.table(name)
+
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """A (small) expression's rows, here."""
+        return self.con.con.sql(self._sql(expr)).to_arrow_table()
+
+    def count(self, table: ir.Table) -> int:
+        """How many rows a table holds."""
+        return int(self.fetch(table.count().as_table()).column(0)[0].as_py())
 
     def drop(self, name: str) -> None:
         """Forget a held table."""
         self.con.raw_sql(f"DROP TABLE IF EXISTS {name}")
+        self.held.pop(name, None)
+
+    def forget_all(self) -> None:
+        """Forget every table and view this extract put in the engine (before the next extract)."""
+        for name, kind in self.held.items():
+            self.con.raw_sql(f"DROP {kind} IF EXISTS {name}")
+        self.held.clear()
 
     def in_file_order(self, kept: ir.Table) -> ir.Table:
         """Kept rows (with ``_row``) without it; DuckDB already keeps them in file order."""
         return kept.drop(ROW)
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
-        """Stream an expression's rows to one Parquet file, in order."""
-        self.con.to_parquet(expr, path)
+        """Stream an expression's rows to one Parquet file, in order (as Ibis's ``to_parquet``,
+        from the SQL compiled once)."""
+        self.con.raw_sql(f"COPY ({self._sql(expr)}) TO '{_quoted(path)}' (FORMAT 'parquet')")
 
     def close(self) -> None:
         """Disconnect and remove the spill folder."""
@@ -148,6 +182,14 @@ class SparkBackend:
         """Hold an expression's rows (checkpointed on the executors: the plan is cut there)."""
         return self._register(name, self.session.sql(str(self.con.compile(expr))).localCheckpoint())
 
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """A (small) expression's rows, here."""
+        return expr.to_pyarrow()
+
+    def count(self, table: ir.Table) -> int:
+        """How many rows a table holds."""
+        return int(table.count().to_pyarrow().as_py())
+
     def drop(self, name: str) -> None:
         """Forget a held table."""
         self.session.catalog.dropTempView(name)
@@ -164,10 +206,15 @@ class SparkBackend:
         concatenate_parts(sorted(parts.glob("part-*.parquet")), path)
         shutil.rmtree(parts)
 
-    def close(self) -> None:
-        """Drop this validation's views; the session stays for the rest of the process."""
+    def forget_all(self) -> None:
+        """Drop this extract's views (before the next extract)."""
         for view in self.views:
             self.session.catalog.dropTempView(view)
+        self.views.clear()
+
+    def close(self) -> None:
+        """Drop this validation's views; the session stays for the rest of the process."""
+        self.forget_all()
 
 
 #: Either backend: the validation calls only what both do.

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from features.ingest.extract import ContractError, find_table
 
@@ -58,11 +58,20 @@ def clear_stale_partitions(out_dir: Path, partitions: list[Path], report_name: s
             shutil.rmtree(folder)
 
 
-def map_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], jobs: int) -> Iterator[Result]:
+def map_in_workers(
+    fn: Callable[[Item], Result],
+    items: Iterable[Item],
+    jobs: int,
+    *,
+    start_worker: tuple[Callable[..., None], tuple[Any, ...]] | None = None,
+) -> Iterator[Result]:
     """``fn`` over ``items``, in order: in this process for one job, else in ``jobs`` worker
-    processes (started fresh, so no thread pool of this process is inherited half-way)."""
+    processes (started fresh, so no thread pool of this process is inherited half-way), each of
+    which first runs ``start_worker`` (a function and its arguments) when given."""
     if jobs <= 1:
         yield from map(fn, items)
         return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    initializer, initargs = start_worker or (None, ())
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer, initargs=initargs) as pool:
         yield from pool.map(fn, items)

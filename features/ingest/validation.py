@@ -7,9 +7,12 @@ problem (missing table or column, raw identifiers in a pseudonymised extract) ra
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +31,7 @@ from features.ingest.backends import Backend, EngineLimits, open_backend
 from features.ingest.extract import ContractError, SourceInfo, find_table, read_table
 from features.ingest.parsing import arrow_schema
 from features.ingest.partitions import clear_stale_partitions, find_partitions, map_in_workers
-from features.ingest.rules import PARQUET_TYPES, ROW, Rule, RuleContext, checked_table, kept_schema
+from features.ingest.rules import PARQUET_TYPES, ROW, CheckedTable, Rule, RuleContext, checked_table, kept_schema
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +225,12 @@ def _check_table(engine: Backend, spec: c.TableSpec, path: Path, ctx: RuleContex
     flags); the kept rows are then the typed rows without them, streamed out in file order."""
     raw, source, columns, notes = _open_raw(engine, spec, path)
     notes = notes + check_structure(spec, columns, source)
-    rules = checked_table(spec, raw, ctx)
+    rules = _rules_of(engine, spec, raw, ctx)
     flags = [r.flag for r in rules.rules]
     bad = engine.materialise(f"bad_{spec.name}", rules.checked.filter(rules.broken(rules.checked)).select(ROW, *flags))
-    counts = bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}).to_pyarrow()
+    counts = engine.fetch(bad.aggregate(_bad=bad.count(), **{f: bad[f].cast("int64").sum() for f in flags}))
     found = counts.to_pylist()[0]
-    rows_read = int(raw.count().to_pyarrow().as_py())
+    rows_read = engine.count(raw)
     rows_bad = int(found["_bad"] or 0)
     quarantine, examples = _quarantine(raw, bad, rules.rules, columns, source.file, rows_bad)
     order = {r.issue: i for i, r in enumerate(rules.rules)}
@@ -254,6 +257,23 @@ def _check_table(engine: Backend, spec: c.TableSpec, path: Path, ctx: RuleContex
         raise RuntimeError(f"{source.file}: kept rows break the contract's types: {errors}") from errors
     log.info("%s: %d read, %d kept, %d quarantined", source.file, rows_read, rows_read - rows_bad, rows_bad)
     return _Checked(spec, report, kept, quarantine)
+
+
+#: The rules each engine has built, by table and context: expressions bound to that engine,
+#: built once by a worker that validates partition after partition (building them was a third of
+#: a partition's fixed cost; the engine then finds them compiled already).
+_built_rules: weakref.WeakKeyDictionary[Backend, dict[tuple[Any, ...], CheckedTable]] = weakref.WeakKeyDictionary()
+
+
+def _rules_of(engine: Backend, spec: c.TableSpec, raw: ir.Table, ctx: RuleContext) -> CheckedTable:
+    """:func:`~features.ingest.rules.checked_table`, once per engine for the same table and context."""
+    known = None if ctx.known_pupils is None else ctx.known_pupils.op()
+    enrolled = None if ctx.enrolments is None else ctx.enrolments.op()
+    key = (spec, raw.op(), ctx.reference_date, known, enrolled)
+    built = _built_rules.setdefault(engine, {})
+    if key not in built:
+        built[key] = checked_table(spec, raw, ctx)
+    return built[key]
 
 
 def _without(typed: ir.Table, bad: ir.Table, rows_bad: int, filter_rows: int) -> ir.Table:
@@ -303,16 +323,16 @@ def _check_extract(
     extract_dir: Path,
     reference: date,
     require_outcomes: bool,
-    limits: EngineLimits,
+    engine: Backend,
     deliver: Callable[[Backend, _Checked], None],
     on_table: Callable[[str], None] | None = None,
 ) -> ValidationReport:
     """Check every table in the engine, in order; ``deliver`` takes each table while the engine
-    still holds it (to write it or fetch it), before the next is checked."""
+    still holds it (to write it or fetch it), before the next is checked. The engine forgets the
+    extract's rows after, so that it can check the next one."""
     if not extract_dir.is_dir():
         raise ContractError(f"{extract_dir}: not a folder.")
     report = ValidationReport(str(extract_dir), reference.isoformat())
-    engine = open_backend(limits)
     try:
         ctx = RuleContext(reference)
         for name in VALIDATION_ORDER:
@@ -333,8 +353,30 @@ def _check_extract(
             deliver(engine, done)
             engine.drop(f"bad_{name}")
     finally:
-        engine.close()
+        engine.forget_all()
     return report
+
+
+@contextlib.contextmanager
+def _engine(limits: EngineLimits) -> Iterator[Backend]:
+    """An engine for one extract, closed after it."""
+    engine = open_backend(limits)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+#: A validating worker process's engine, kept across the partitions it is given: the rules of
+#: same-named tables compile once per process, not once per partition.
+_worker_engine: Backend | None = None
+
+
+def _start_worker(limits: EngineLimits) -> None:
+    """Open this worker process's engine (closed, its spill folder removed, when the worker exits)."""
+    global _worker_engine  # noqa: PLW0603 - one engine per worker process, by design
+    _worker_engine = open_backend(limits)
+    atexit.register(_worker_engine.close)
 
 
 def _as_pandas(kept: ir.Table, spec: c.TableSpec) -> pd.DataFrame:
@@ -370,9 +412,8 @@ def validate_extract(
         tables[done.spec.name] = _as_pandas(engine.in_file_order(done.kept), done.spec)
         quarantine[done.spec.name] = done.quarantine
 
-    report = _check_extract(
-        extract_dir, reference_date or date.today(), require_outcomes, limits or EngineLimits(), fetch, on_table
-    )
+    with _engine(limits or EngineLimits()) as engine:
+        report = _check_extract(extract_dir, reference_date or date.today(), require_outcomes, engine, fetch, on_table)
     return ValidatedExtract(tables, quarantine, report)
 
 
@@ -423,14 +464,16 @@ def validate_to_folder(
     limits = limits or EngineLimits()
     partitions = find_partitions(extract_dir)
     if not partitions:
-        report = _check_extract(extract_dir, reference, require_outcomes, limits, _write_checked(out_dir), on_part)
+        with _engine(limits) as engine:
+            report = _check_extract(extract_dir, reference, require_outcomes, engine, _write_checked(out_dir), on_part)
         _write_report(report, out_dir)
         return report
     report = ValidationReport(str(extract_dir), reference.isoformat())
     clear_stale_partitions(out_dir, partitions, "validation_report.json")
     work = [(part, out_dir / part.name, reference, require_outcomes, limits) for part in partitions]
     jobs = 1 if limits.engine == "spark" else jobs  # Spark spreads each partition over its executors
-    for part, done in zip(partitions, map_in_workers(_validate_partition, work, jobs), strict=True):
+    validated = map_in_workers(_validate_partition, work, jobs, start_worker=(_start_worker, (limits,)))
+    for part, done in zip(partitions, validated, strict=True):
         for name, table in done.tables.items():
             if name not in report.tables:
                 report.tables[name] = TableReport(name, table.file, table.source, 0, 0, 0)
@@ -446,7 +489,13 @@ def validate_to_folder(
 def _validate_partition(args: tuple[Path, Path, date, bool, EngineLimits]) -> ValidationReport:
     part, out, reference, require_outcomes, limits = args
     try:
-        return validate_to_folder(part, out, reference_date=reference, require_outcomes=require_outcomes, limits=limits)
+        if _worker_engine is None:  # in this process (one job): an engine for this partition
+            with _engine(limits) as engine:
+                report = _check_extract(part, reference, require_outcomes, engine, _write_checked(out))
+        else:
+            report = _check_extract(part, reference, require_outcomes, _worker_engine, _write_checked(out))
+        _write_report(report, out)
+        return report
     except ContractError as error:
         raise ContractError(f"partition {part.name}: {error}") from None
 

@@ -102,6 +102,39 @@ def test_a_bad_row_in_one_partition_is_named_with_its_partition(national: dict[s
     assert report.tables["grades"].reconciled
 
 
+def test_workers_that_keep_their_engine_across_partitions_validate_as_one_process(
+    national: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two workers on three partitions: one validates two in the same engine, with the rules it
+    built for the first; bad rows in both of its partitions are found as in one process."""
+    extract = tmp_path / "extract"
+    shutil.copytree(national["extract"], extract)
+    for part, row in (("departement=001", 2), ("departement=003", 7)):
+        grades_file = extract / part / "grades.parquet"
+        grades = pq.read_table(grades_file)
+        ids = grades["pupil_id"].to_pylist()
+        ids[row] = "not-a-pseudonym"
+        pq.write_table(
+            grades.set_column(grades.schema.get_field_index("pupil_id"), "pupil_id", pa.array(ids)), grades_file
+        )
+    reports = {
+        jobs: validate_to_folder(extract, tmp_path / f"jobs{jobs}", reference_date=date(2024, 11, 20), jobs=jobs)
+        for jobs in (1, 2)
+    }
+    assert reports[1].to_json() == reports[2].to_json()
+    grades = reports[2].tables["grades"]
+    assert grades.rows_quarantined == 2 and grades.reconciled
+    assert grades.issues == {
+        "date: not in a school year the pupil is enrolled": 2,
+        "pupil_id: not a 20-character hex pseudonym": 2,
+        "pupil_id: unknown pupil (not in pupils)": 2,
+    }
+    for part in ("departement=001", "departement=002", "departement=003"):
+        for table in ("pupils", "grades", "attendance"):
+            one = pq.read_table(tmp_path / "jobs1" / part / f"{table}.parquet")
+            assert one.equals(pq.read_table(tmp_path / "jobs2" / part / f"{table}.parquet")), (part, table)
+
+
 def test_a_pupil_in_two_partitions_stops_validation(national: dict[str, Path], tmp_path: Path) -> None:
     extract = tmp_path / "extract"
     shutil.copytree(national["extract"], extract)
