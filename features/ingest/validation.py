@@ -359,7 +359,11 @@ def _check_extract(
 
 @contextlib.contextmanager
 def _engine(limits: EngineLimits) -> Iterator[Backend]:
-    """An engine for one extract, closed after it."""
+    """The engine for one extract: in a validating worker process, the worker's own (kept open for
+    its next partition); elsewhere a new one, closed after the extract."""
+    if _worker_engine is not None:
+        yield _worker_engine
+        return
     engine = open_backend(limits)
     try:
         yield engine
@@ -489,13 +493,7 @@ def validate_to_folder(
 def _validate_partition(args: tuple[Path, Path, date, bool, EngineLimits]) -> ValidationReport:
     part, out, reference, require_outcomes, limits = args
     try:
-        if _worker_engine is None:  # in this process (one job): an engine for this partition
-            with _engine(limits) as engine:
-                report = _check_extract(part, reference, require_outcomes, engine, _write_checked(out))
-        else:
-            report = _check_extract(part, reference, require_outcomes, _worker_engine, _write_checked(out))
-        _write_report(report, out)
-        return report
+        return validate_to_folder(part, out, reference_date=reference, require_outcomes=require_outcomes, limits=limits)
     except ContractError as error:
         raise ContractError(f"partition {part.name}: {error}") from None
 
