@@ -134,6 +134,30 @@ def test_commands_print_their_own_lines_not_the_libraries_info_logs(tmp_path: Pa
     assert "has no alias 'champion'" in unregistered.stderr
 
 
+def test_bad_input_in_one_partition_validated_by_workers_is_the_users_bad_input(tmp_path: Path) -> None:
+    """A worker process hands the partition's ContractError back through the executor's code: it
+    stays the user's bad input (exit 2, the file named), not a fault of Vigie (exit 70)."""
+    from features.synthetic import SynthConfig, synthesise_partitioned
+
+    config = SynthConfig(pupils=300, seed=3, first_year=2023, last_year=2024, format="parquet")
+    synthesise_partitioned(config, tmp_path / "raw", 2, jobs=1)
+    key = tmp_path / "key"
+    runner = CliRunner()
+    assert runner.invoke(app, ["keygen", str(key)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["pseudonymise", "--key-file", str(key), str(tmp_path / "raw"), str(tmp_path / "x")]
+        ).exit_code
+        == 0
+    )
+    empty = tmp_path / "x" / "departement=002" / "incidents.parquet"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["validate", str(tmp_path / "x"), "--jobs", "2", "--no-require-outcomes"])
+    assert result.exit_code == 2, result.output
+    assert "departement=002" in result.output and "the file is empty" in result.output
+    assert "unexpected error" not in result.output
+
+
 def test_a_library_error_inside_vigie_is_not_the_users_bad_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

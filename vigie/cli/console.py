@@ -26,7 +26,7 @@ from vigie.settings import get_settings
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("vigie")
 #: The loggers of our own code (each module logs under its package's name).
-OUR_PACKAGES = ("vigie", "features", "models", "training", "serving", "fairness", "monitoring")
+OUR_PACKAGES = ("vigie", "features", "models", "training", "serving", "fairness", "monitoring", "impact")
 #: Exit codes: 0 done; 1 ``--strict`` found something; 2 bad input (named); 70 an unexpected failure.
 EXIT_BAD_INPUT = 2
 EXIT_SOFTWARE = 70
@@ -57,6 +57,8 @@ def raised_by_us(error: BaseException) -> bool:
 
     if isinstance(error, ValidationError):
         return True
+    if type(error).__module__.partition(".")[0] in OUR_PACKAGES:  # our own error type, wherever it was
+        return True  # raised again: a partition's worker process hands it back from the executor's code
     frames = traceback.extract_tb(error.__traceback__)
     if not frames:
         return True
